@@ -1,0 +1,95 @@
+/* core.h — brgflow's core services: collective errors, rank-0 logging,
+ * counter-based random streams, reproducible reductions, block distribution.
+ *
+ * Every function that communicates takes its communicator; nothing below
+ * main() names MPI_COMM_WORLD. */
+#ifndef BRGFLOW_CORE_H
+#define BRGFLOW_CORE_H
+
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BF_VERSION "0.1.0"
+
+/* ---- errors (src/core/error.c) ------------------------------------------
+ * User-facing errors (bad input, unwritable output) are collective: every
+ * rank calls bf_fail_if with its local verdict; if any rank failed, the
+ * lowest failing rank prints its one message and all ranks finalize MPI and
+ * exit with status 1.  Internal errors (a library call that must not fail)
+ * abort the job with file, line and function. */
+void bf_fail_if(MPI_Comm comm, int failed, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+_Noreturn void bf_abort(const char *file, int line, const char *func,
+                        const char *what);
+/* Internal check: a false condition is a bug or a broken system, not bad input. */
+#define BF_ASSERT(cond)                                                        \
+  do {                                                                         \
+    if (!(cond)) bf_abort(__FILE__, __LINE__, __func__, #cond);                \
+  } while (0)
+/* Checked MPI call. */
+#define BF_MPI(call)                                                           \
+  do {                                                                         \
+    if ((call) != MPI_SUCCESS) bf_abort(__FILE__, __LINE__, __func__, #call);  \
+  } while (0)
+void *bf_malloc(size_t bytes, const char *file, int line, const char *func);
+#define BF_ALLOC(n, type)                                                      \
+  ((type *)bf_malloc((size_t)(n) * sizeof(type), __FILE__, __LINE__, __func__))
+#define BF_CALLOC(n, type) ((type *)bf_zalloc((size_t)(n) * sizeof(type)))
+void *bf_zalloc(size_t bytes);
+
+/* ---- logging (src/core/log.c) -------------------------------------------
+ * Progress lines on rank 0, stamped with seconds since bf_log_start. */
+void bf_log_start(void);
+double bf_elapsed(void);
+void bf_log(MPI_Comm comm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- counter-based random streams (src/core/rng.c) ----------------------
+ * A stream is keyed by (seed, member, purpose); draw i of it is a pure
+ * function of (seed, member, purpose, i, sub), so a member's numbers do not
+ * depend on which rank draws them or in which order (Philox4x64-10). */
+enum bf_purpose {
+  BF_RNG_COSNET_A = 1, /* cos-net readout weights a_i */
+  BF_RNG_COSNET_B = 2, /* cos-net momenta b_i (sub = rejection attempt) */
+  BF_RNG_COSNET_C = 3, /* cos-net phases c_i */
+};
+typedef struct bf_rng {
+  uint64_t seed, member;
+  uint32_t purpose;
+} bf_rng;
+bf_rng bf_rng_stream(uint64_t seed, uint64_t member, uint32_t purpose);
+/* Four uniforms in the open interval (0,1) from counter (index, sub). */
+void bf_rng_uniform4(const bf_rng *s, uint64_t index, uint64_t sub, double u[4]);
+double bf_rng_uniform(const bf_rng *s, uint64_t index);
+double bf_rng_normal(const bf_rng *s, uint64_t index);
+
+/* ---- distribution and reductions (src/core/parallel.c) ------------------ */
+/* Contiguous balanced block of [0,total) owned by `rank` of `nranks`. */
+void bf_block_range(int64_t total, int nranks, int rank, int64_t *first,
+                    int64_t *count);
+/* Sum double-double accumulators (hi, lo arrays of length n) over comm into
+ * every rank.  Error-free transformations make the result independent of the
+ * number of ranks to far below double precision. */
+void bf_dd_add(double *hi, double *lo, double x);
+void bf_dd_allreduce(MPI_Comm comm, int64_t n, double *hi, double *lo);
+
+/* ---- periodic lattice geometry (src/core/lattice.c) ---------------------
+ * L^d sites of spacing s, indexed row-major (last axis fastest).  Momenta
+ * are q = 2 pi k/(L s) with k in the symmetric range of FFT frequencies. */
+typedef struct bf_lattice {
+  int d, L;
+  double s;
+  int64_t nsites; /* L^d */
+} bf_lattice;
+bf_lattice bf_lattice_make(int d, int L, double s);
+/* Site index -> integer coordinates n[0..d-1] in 0..L-1. */
+void bf_lattice_coords(const bf_lattice *lat, int64_t idx, int n[3]);
+/* Signed FFT frequency of index n in 0..L-1: n for n <= L/2, else n - L. */
+int bf_lattice_freq(int L, int n);
+/* |q|^2 of the momentum with frequency-index coordinates n[]. */
+double bf_lattice_q2(const bf_lattice *lat, const int n[3]);
+/* The one cutoff test used by the sampler and by every reference: |q| < R. */
+static inline int bf_below_cutoff(double q2, double R) { return q2 < R * R; }
+
+#endif

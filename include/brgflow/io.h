@@ -1,0 +1,40 @@
+/* io.h — result files in parallel HDF5 (the "write" stage).
+ *
+ * A result is written collectively into OUTPUT.partial and renamed to
+ * OUTPUT only when complete, so a failed or interrupted run never leaves a
+ * half-written result, and never touches an existing one before it is done.
+ * Every call here is collective over the writer's communicator. */
+#ifndef BRGFLOW_IO_H
+#define BRGFLOW_IO_H
+
+#include "brgflow/core.h"
+
+#include <hdf5.h>
+
+typedef struct bf_h5 {
+  MPI_Comm comm;
+  hid_t file;
+  char path[1024], partial[1100];
+} bf_h5;
+
+bf_h5 *bf_h5_create(MPI_Comm comm, const char *path);
+/* Close, then rename OUTPUT.partial -> OUTPUT on rank 0 and sync the folder. */
+void bf_h5_commit(bf_h5 **h);
+
+/* Attributes on an object (group or dataset, created if need be). */
+void bf_h5_attr_string(bf_h5 *h, const char *obj, const char *name,
+                       const char *value);
+void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v);
+void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v);
+/* A dataset whose data is complete on rank 0 (rank 0 writes, others join). */
+void bf_h5_write_root(bf_h5 *h, const char *name, int rank, const hsize_t *dims,
+                      const double *data, const char *units, const char *what);
+/* A (nrows x ncols) dataset, rows [first, first+count) from each rank. */
+void bf_h5_write_rows(bf_h5 *h, const char *name, hsize_t nrows, hsize_t ncols,
+                      hsize_t first, hsize_t count, const double *data,
+                      const char *units, const char *what);
+
+/* `brgflow info FILE`: print what a result file holds (rank-local). */
+int bf_info(const char *path, FILE *out);
+
+#endif

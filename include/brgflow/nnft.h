@@ -1,0 +1,47 @@
+/* nnft.h — field-theory measurements on an ensemble (the "measure" stage)
+ * and the references they are held against.
+ *
+ * G2 is estimated per lattice displacement r (0..L-1 per axis) by averaging
+ * f(x) f(x+r) over x, then over members, with the standard error over
+ * members.  For lattice momenta the field is periodic and x+r wraps; for
+ * continuum momenta it is not, so the field is evaluated on a doubled box and
+ * r is the plain displacement n s (docs/theory.md). */
+#ifndef BRGFLOW_NNFT_H
+#define BRGFLOW_NNFT_H
+
+#include "brgflow/core.h"
+
+typedef struct bf_g2 bf_g2; /* opaque: FFT plans and accumulators */
+
+bf_g2 *bf_g2_create(MPI_Comm comm, const bf_lattice *lat, int periodic);
+void bf_g2_destroy(bf_g2 **g);
+/* The points where each member's field must be evaluated (npts x d). */
+const double *bf_g2_points(const bf_g2 *g, int64_t *npts);
+/* Add one member's field, given on bf_g2_points. */
+void bf_g2_add_member(bf_g2 *g, const double *phi);
+/* Collective: reduce over ranks into mean and standard error (L^d each). */
+void bf_g2_finish(bf_g2 *g, double *mean, double *err);
+
+/* References (SCIENCE.md 1a). */
+/* G_R^lat(r) = (1/V) sum_{|q|<R} e^{iqr}/(q^2+m^2) at every displacement,
+ * by FFTW: MPI FFTW over slabs for d >= 2, then gathered to every rank. */
+void bf_ref_lattice(MPI_Comm comm, const bf_lattice *lat, double mass,
+                    double cutoff, double *g);
+/* The same sum taken directly at one displacement n[] (a test reference). */
+double bf_ref_lattice_direct(const bf_lattice *lat, double mass, double cutoff,
+                             const int n[3]);
+/* Hard-cutoff continuum propagator at distance r, by GSL quadrature. */
+double bf_ref_continuum(int d, double mass, double cutoff, double r);
+/* bf_ref_continuum at every displacement n s (split over ranks, gathered). */
+void bf_ref_continuum_grid(MPI_Comm comm, const bf_lattice *lat, double mass,
+                           double cutoff, double *g);
+/* R -> infinity closed forms (r > 0; d = 1 also at r = 0). */
+double bf_ref_closed_form(int d, double mass, double r);
+/* Continuum displacement of site index idx: |n| s, no wrapping. */
+double bf_displacement(const bf_lattice *lat, int64_t idx);
+
+/* max_r |mean - ref| / err, with the displacement index where it occurs. */
+double bf_zscore_max(int64_t n, const double *mean, const double *err,
+                     const double *ref, int64_t *where);
+
+#endif

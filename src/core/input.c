@@ -1,0 +1,459 @@
+/* input.c — the key table, INI parsing (inih), validation and broadcast.
+ *
+ *   bf_input_read            collective: read on rank 0, validate, broadcast
+ *   bf_input_destroy         free an input
+ *   bf_input_parse           parse text + --set overrides into parameters
+ *   bf_input_effective_text  every key with its value, as an INI text
+ *   bf_input_print_keys      the key table as Markdown
+ *
+ * Every key lives in one table with its type, default, unit, range and
+ * meaning; parsing, validation, the effective text and docs/inputs.md all
+ * read that table, so a new key is one row. */
+#include "brgflow/input.h"
+#include "brgflow/core.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { T_U64, T_INT, T_REAL, T_STR, T_ENUM } key_type;
+
+typedef struct key_def {
+  const char *section, *key;
+  key_type type;
+  size_t offset;
+  const char *deflt;
+  const char *unit;
+  double lo, hi; /* inclusive range for numbers */
+  int lo_open;   /* 1: value must be > lo */
+  const char *choices; /* "a|b|c" for T_ENUM */
+  const char *doc;
+} key_def;
+
+#define OFF(f) offsetof(bf_params, f)
+static const key_def KEYS[] = {
+  {"run", "seed", T_U64, OFF(seed), "1", "-", 0, 0, 0, NULL,
+   "seed of every counter-based random stream (uint64)"},
+  {"run", "output", T_STR, OFF(output), "brgflow.h5", "path", 0, 0, 0, NULL,
+   "result file (HDF5); refused if it exists, unless --force"},
+  {"network", "arch", T_ENUM, OFF(arch), "cosnet", "-", 0, 0, 0, "cosnet",
+   "architecture: cosnet (generalized cos-net, SCIENCE.md 1a)"},
+  {"network", "d", T_INT, OFF(d), "1", "-", 1, 3, 0, NULL,
+   "input dimension d (1..3)"},
+  {"network", "width", T_INT, OFF(width), "256", "-", 1, 1e9, 0, NULL,
+   "width N: number of hidden units"},
+  {"cosnet", "mass", T_REAL, OFF(mass), "1.0", "1/length", 0, 1e300, 1, NULL,
+   "mass m of the free scalar (m > 0)"},
+  {"cosnet", "cutoff", T_REAL, OFF(cutoff), "2.0", "1/length", 0, 1e300, 1,
+   NULL, "UV momentum cutoff R (|b| < R); below pi/spacing for lattice momenta"},
+  {"cosnet", "sigma_a", T_REAL, OFF(sigma_a), "1.0", "-", 0, 1e300, 1, NULL,
+   "prior scale of the readout: a_i ~ N(0, sigma_a^2/N)"},
+  {"cosnet", "momenta", T_ENUM, OFF(momenta), "lattice", "-", 0, 0, 0,
+   "lattice|continuum",
+   "momentum set B_R: lattice momenta 2 pi k/(L s), or the continuum ball"},
+  {"lattice", "sites", T_INT, OFF(sites), "32", "-", 2, 1 << 20, 0, NULL,
+   "sites per dimension L (periodic)"},
+  {"lattice", "spacing", T_REAL, OFF(spacing), "1.0", "length", 0, 1e300, 1,
+   NULL, "lattice spacing s"},
+  {"ensemble", "members", T_INT, OFF(members), "128", "-", 2, 1e9, 0, NULL,
+   "ensemble size E (at least 2, for a standard error)"},
+};
+#undef OFF
+enum { NKEYS = sizeof KEYS / sizeof KEYS[0] };
+
+/* Where a key's value came from: > 0 file line, 0 default, -1 --set. */
+enum { FROM_DEFAULT = 0, FROM_SET = -1 };
+
+typedef struct parse_ctx {
+  const char *path, *text;
+  bf_params *p;
+  int line[NKEYS];
+  int seen[NKEYS];
+  const char *set_arg[NKEYS]; /* the --set argument that gave the key */
+  char *err;
+  size_t errlen;
+  int failed;
+  int output_check; /* BF_OUTPUT_* */
+} parse_ctx;
+
+static int find_key(const char *section, const char *key)
+{
+  for (int k = 0; k < NKEYS; k++)
+    if (!strcmp(KEYS[k].section, section) && !strcmp(KEYS[k].key, key)) return k;
+  return -1;
+}
+
+static int known_section(const char *section)
+{
+  for (int k = 0; k < NKEYS; k++)
+    if (!strcmp(KEYS[k].section, section)) return 1;
+  return 0;
+}
+
+/* Copy [b,e) into out, trimmed of blanks. */
+static void trim_copy(const char *b, const char *e, char *out, size_t n)
+{
+  while (b < e && (*b == ' ' || *b == '\t' || *b == '\r')) b++;
+  while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
+  size_t len = (size_t)(e - b) < n - 1 ? (size_t)(e - b) : n - 1;
+  memcpy(out, b, len);
+  out[len] = '\0';
+}
+
+/* Line of the nth occurrence of `key` in [section] (or of the section
+ * header if key is NULL).  inih does not pass line numbers to handlers, so
+ * errors found by the handler are located here.  0 if not found. */
+static int find_line(const char *text, const char *section, const char *key,
+                     int nth)
+{
+  char cur[128] = "", name[128];
+  int line = 0;
+  for (const char *s = text; *s;) {
+    const char *e = strchr(s, '\n');
+    if (!e) e = s + strlen(s);
+    line++;
+    const char *b = s;
+    while (b < e && (*b == ' ' || *b == '\t')) b++;
+    if (b < e && *b == '[') {
+      const char *c = memchr(b, ']', (size_t)(e - b));
+      trim_copy(b + 1, c ? c : e, cur, sizeof cur);
+      if (!key && !strcmp(cur, section)) return line;
+    } else if (key && b < e && *b != ';' && *b != '#') {
+      const char *eq = b;
+      while (eq < e && *eq != '=' && *eq != ':') eq++;
+      trim_copy(b, eq, name, sizeof name);
+      if (!strcmp(cur, section) && !strcmp(name, key) && --nth == 0) return line;
+    }
+    s = *e ? e + 1 : e;
+  }
+  return 0;
+}
+
+/* "file:line: [section] key" (or the --set argument, or "default"). */
+static void locate(const parse_ctx *c, int k, char *buf, size_t n)
+{
+  if (c->line[k] > 0)
+    snprintf(buf, n, "%s:%d: [%s] %s", c->path, c->line[k], KEYS[k].section,
+             KEYS[k].key);
+  else if (c->line[k] == FROM_SET)
+    snprintf(buf, n, "--set %s: [%s] %s", c->set_arg[k], KEYS[k].section,
+             KEYS[k].key);
+  else
+    snprintf(buf, n, "%s: [%s] %s (default %s)", c->path, KEYS[k].section,
+             KEYS[k].key, KEYS[k].deflt);
+}
+
+static int fail(parse_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int fail(parse_ctx *c, const char *fmt, ...)
+{
+  if (c->failed) return 0; /* keep the first message only */
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->err, c->errlen, fmt, ap);
+  va_end(ap);
+  c->failed = 1;
+  return 0;
+}
+
+static int key_fail(parse_ctx *c, int k, const char *value, const char *why)
+{
+  char where[BF_PATH_MAX + 128];
+  locate(c, k, where, sizeof where);
+  return fail(c, "%s = '%s': %s", where, value, why);
+}
+
+static int parse_number(parse_ctx *c, int k, const char *v, double *out)
+{
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (end == v || *end || errno == ERANGE || !isfinite(x))
+    return key_fail(c, k, v, "not a number");
+  if (KEYS[k].type != T_REAL && x != floor(x))
+    return key_fail(c, k, v, "not an integer");
+  const key_def *d = &KEYS[k];
+  if ((d->lo_open ? x <= d->lo : x < d->lo) || x > d->hi) {
+    char why[160];
+    if (d->hi < 1e299)
+      snprintf(why, sizeof why, "out of range: must be %s %g and <= %g",
+               d->lo_open ? ">" : ">=", d->lo, d->hi);
+    else
+      snprintf(why, sizeof why, "out of range: must be %s %g",
+               d->lo_open ? ">" : ">=", d->lo);
+    return key_fail(c, k, v, why);
+  }
+  *out = x;
+  return 1;
+}
+
+/* Store value v of key k into the parameters. */
+static int set_value(parse_ctx *c, int k, const char *v)
+{
+  const key_def *d = &KEYS[k];
+  char *field = (char *)c->p + d->offset;
+  double x;
+  switch (d->type) {
+  case T_U64: {
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(v, &end, 0);
+    if (end == v || *end || errno == ERANGE || strchr(v, '-'))
+      return key_fail(c, k, v, "not an unsigned 64-bit integer");
+    *(uint64_t *)field = (uint64_t)u;
+    return 1;
+  }
+  case T_INT:
+    if (!parse_number(c, k, v, &x)) return 0;
+    *(int *)field = (int)x;
+    return 1;
+  case T_REAL:
+    if (!parse_number(c, k, v, &x)) return 0;
+    *(double *)field = x;
+    return 1;
+  case T_STR:
+    if (!*v) return key_fail(c, k, v, "empty");
+    if (strlen(v) >= BF_PATH_MAX) return key_fail(c, k, v, "too long");
+    strcpy(field, v);
+    return 1;
+  case T_ENUM: {
+    int idx = 0;
+    for (const char *s = d->choices; *s; idx++) {
+      const char *e = strchr(s, '|');
+      size_t len = e ? (size_t)(e - s) : strlen(s);
+      if (strlen(v) == len && !strncmp(s, v, len)) {
+        if (d->offset == offsetof(bf_params, arch))
+          strcpy(field, v);
+        else
+          *(int *)field = idx;
+        return 1;
+      }
+      s += len + (e ? 1 : 0);
+    }
+    char why[256];
+    snprintf(why, sizeof why, "must be one of %s", d->choices);
+    return key_fail(c, k, v, why);
+  }
+  }
+  return 0;
+}
+
+static int on_key(void *user, const char *section, const char *name,
+                       const char *value)
+{
+  parse_ctx *c = user;
+  int k = find_key(section, name);
+  if (k < 0) {
+    if (!known_section(section))
+      return fail(c, "%s:%d: unknown section [%s]", c->path,
+                  find_line(c->text, section, NULL, 1), section);
+    return fail(c, "%s:%d: [%s] %s: unknown key", c->path,
+                find_line(c->text, section, name, 1), section, name);
+  }
+  c->seen[k]++;
+  int line = find_line(c->text, section, name, c->seen[k]);
+  if (c->seen[k] > 1)
+    return fail(c, "%s:%d: [%s] %s: given twice (first on line %d)", c->path,
+                line, section, name, c->line[k]);
+  c->line[k] = line;
+  return set_value(c, k, value);
+}
+
+static int apply_set(parse_ctx *c, const char *arg)
+{
+  const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+  if (!dot || !eq || dot > eq)
+    return fail(c, "--set %s: expected section.key=value", arg);
+  char section[64], key[64];
+  trim_copy(arg, dot, section, sizeof section);
+  trim_copy(dot + 1, eq, key, sizeof key);
+  int k = find_key(section, key);
+  if (k < 0) return fail(c, "--set %s: unknown key [%s] %s", arg, section, key);
+  c->line[k] = FROM_SET;
+  c->set_arg[k] = arg;
+  return set_value(c, k, eq + 1);
+}
+
+/* The output must not exist (unless --force) and its folder must be
+ * writable: refuse before any work, so a finished result is never lost. */
+static int check_output(parse_ctx *c)
+{
+  const char *out = c->p->output;
+  int k = find_key("run", "output");
+  char dir[BF_PATH_MAX], why[BF_PATH_MAX + 128];
+  snprintf(dir, sizeof dir, "%s", out);
+  const char *folder = dirname(dir);
+  if (c->output_check == BF_OUTPUT_REFUSE && access(out, F_OK) == 0)
+    return key_fail(c, k, out,
+                    "file exists (use --force to replace it, or choose "
+                    "another output)");
+  if (access(folder, W_OK) != 0) {
+    snprintf(why, sizeof why, "folder '%s' is not writable: %s", folder,
+             strerror(errno));
+    return key_fail(c, k, out, why);
+  }
+  return 1;
+}
+
+/* Checks that involve more than one key, or the file system. */
+static int cross_check(parse_ctx *c)
+{
+  const bf_params *p = c->p;
+  char why[256];
+  if (p->momenta == BF_MOMENTA_LATTICE && !(p->cutoff < M_PI / p->spacing)) {
+    snprintf(why, sizeof why,
+             "must be below the lattice Nyquist momentum pi/spacing = %g for "
+             "momenta = lattice",
+             M_PI / p->spacing);
+    char v[64];
+    snprintf(v, sizeof v, "%g", p->cutoff);
+    return key_fail(c, find_key("cosnet", "cutoff"), v, why);
+  }
+  if (pow((double)p->sites, p->d) > (double)(1 << 30)) {
+    char v[64];
+    snprintf(v, sizeof v, "%d", p->sites);
+    return key_fail(c, find_key("lattice", "sites"), v,
+                    "sites^d exceeds 2^30 lattice points");
+  }
+  if (c->output_check != BF_OUTPUT_IGNORE) return check_output(c);
+  return 1;
+}
+
+int bf_input_parse(const char *path, const char *text, const char *const *sets,
+                   int nsets, int output_check, bf_params *p, char *err,
+                   size_t errlen)
+{
+  parse_ctx c = {.path = path, .text = text, .p = p, .err = err,
+                 .errlen = errlen, .output_check = output_check};
+  memset(p, 0, sizeof *p);
+  for (int k = 0; k < NKEYS; k++) BF_ASSERT(set_value(&c, k, KEYS[k].deflt));
+  int bad = ini_parse_string(text, on_key, &c);
+  if (bad && !c.failed)
+    fail(&c, "%s:%d: syntax error (expected [section] or key = value)", path,
+         bad);
+  for (int i = 0; i < nsets && !c.failed; i++) apply_set(&c, sets[i]);
+  if (!c.failed) cross_check(&c);
+  return c.failed ? -1 : 0;
+}
+
+static void format_value(const bf_params *p, int k, char *buf, size_t n)
+{
+  const key_def *d = &KEYS[k];
+  const char *field = (const char *)p + d->offset;
+  switch (d->type) {
+  case T_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field); break;
+  case T_INT: snprintf(buf, n, "%d", *(const int *)field); break;
+  case T_REAL: snprintf(buf, n, "%.17g", *(const double *)field); break;
+  case T_STR: snprintf(buf, n, "%s", field); break;
+  case T_ENUM:
+    if (d->offset == offsetof(bf_params, arch)) {
+      snprintf(buf, n, "%s", field);
+    } else {
+      int idx = *(const int *)field;
+      const char *s = d->choices;
+      for (; idx > 0; idx--) s = strchr(s, '|') + 1;
+      const char *e = strchr(s, '|');
+      snprintf(buf, n, "%.*s", (int)(e ? (size_t)(e - s) : strlen(s)), s);
+    }
+    break;
+  }
+}
+
+char *bf_input_effective_text(const bf_params *p)
+{
+  size_t cap = 4096 + NKEYS * (BF_PATH_MAX + 64), len = 0;
+  char *t = BF_ALLOC(cap, char), val[BF_PATH_MAX + 32];
+  len += snprintf(t + len, cap - len,
+                  "# brgflow %s effective input: every key, defaults filled "
+                  "in, --set applied\n",
+                  BF_VERSION);
+  const char *section = "";
+  for (int k = 0; k < NKEYS; k++) {
+    if (strcmp(section, KEYS[k].section)) {
+      section = KEYS[k].section;
+      len += snprintf(t + len, cap - len, "\n[%s]\n", section);
+    }
+    format_value(p, k, val, sizeof val);
+    len += snprintf(t + len, cap - len, "%s = %s\n", KEYS[k].key, val);
+  }
+  return t;
+}
+
+void bf_input_print_keys(FILE *out)
+{
+  fprintf(out, "| section | key | default | unit | meaning |\n");
+  fprintf(out, "|---|---|---|---|---|\n");
+  for (int k = 0; k < NKEYS; k++) {
+    const key_def *d = &KEYS[k];
+    fprintf(out, "| [%s] | %s | %s | %s | %s%s%s |\n", d->section, d->key,
+            d->deflt, d->unit, d->doc, d->type == T_ENUM ? "; one of " : "",
+            d->type == T_ENUM ? d->choices : "");
+  }
+}
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "cannot read input file '%s': %s", path,
+             strerror(errno));
+    return NULL;
+  }
+  size_t cap = 1 << 16, len = 0, got;
+  char *buf = BF_ALLOC(cap, char);
+  while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+    len += got;
+    if (cap - len <= 1) {
+      cap *= 2;
+      char *nb = realloc(buf, cap);
+      BF_ASSERT(nb);
+      buf = nb;
+    }
+  }
+  buf[len] = '\0';
+  fclose(f);
+  return buf;
+}
+
+bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  bf_input *in = BF_CALLOC(1, bf_input);
+  snprintf(in->path, sizeof in->path, "%s", opt->input_path);
+  char err[2 * BF_PATH_MAX + 256] = "";
+  int failed = 0;
+  long long len = 0;
+  if (rank == 0) {
+    char *text = read_file(opt->input_path, err, sizeof err);
+    failed = !text ||
+             bf_input_parse(opt->input_path, text, opt->sets, opt->nsets,
+                            opt->force ? BF_OUTPUT_REPLACE : BF_OUTPUT_REFUSE,
+                            &in->p, err, sizeof err);
+    if (!failed) in->text = bf_input_effective_text(&in->p);
+    free(text);
+  }
+  bf_fail_if(comm, failed, "%s", err);
+  if (rank == 0) len = (long long)strlen(in->text) + 1;
+  BF_MPI(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm));
+  if (rank != 0) in->text = BF_ALLOC(len, char);
+  BF_MPI(MPI_Bcast(in->text, (int)len, MPI_CHAR, 0, comm));
+  /* Every rank parses the validated text: identical parameters everywhere. */
+  BF_ASSERT(bf_input_parse("<effective input>", in->text, NULL, 0,
+                           BF_OUTPUT_IGNORE, &in->p, err, sizeof err) == 0);
+  return in;
+}
+
+void bf_input_destroy(bf_input **in)
+{
+  if (!*in) return;
+  free((*in)->text);
+  free(*in);
+  *in = NULL;
+}

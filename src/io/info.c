@@ -1,0 +1,118 @@
+/* info.c — `brgflow info FILE.h5`: what a result file holds.
+ *
+ *   bf_info  print /config (version, ranks, input), every dataset with its
+ *            shape and units, and every scalar attribute (headline figures) */
+#include "brgflow/io.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void print_attr_value(hid_t a, FILE *out)
+{
+  hid_t type = H5Aget_type(a);
+  H5T_class_t cls = H5Tget_class(type);
+  if (cls == H5T_STRING) {
+    size_t n = H5Tget_size(type);
+    char *s = BF_CALLOC(n + 1, char);
+    H5Aread(a, type, s);
+    fprintf(out, "%s", s);
+    free(s);
+  } else if (cls == H5T_FLOAT) {
+    double v;
+    H5Aread(a, H5T_NATIVE_DOUBLE, &v);
+    fprintf(out, "%.6g", v);
+  } else if (cls == H5T_INTEGER) {
+    long long v;
+    H5Aread(a, H5T_NATIVE_LLONG, &v);
+    fprintf(out, "%lld", v);
+  }
+  H5Tclose(type);
+}
+
+/* Scalar attributes of obj other than units/description, as "name = value". */
+static herr_t attr_cb(hid_t obj, const char *name, const H5A_info_t *info,
+                      void *op)
+{
+  (void)info;
+  FILE *out = op;
+  if (!strcmp(name, "units") || !strcmp(name, "description") ||
+      !strcmp(name, "input"))
+    return 0;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  fprintf(out, "    %-22s ", name);
+  print_attr_value(a, out);
+  fprintf(out, "\n");
+  H5Aclose(a);
+  return 0;
+}
+
+static void print_named_attr(hid_t obj, const char *name, FILE *out)
+{
+  if (H5Aexists(obj, name) <= 0) return;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  print_attr_value(a, out);
+  H5Aclose(a);
+}
+
+static herr_t link_cb(hid_t root, const char *name, const H5L_info_t *info,
+                      void *op)
+{
+  (void)info;
+  FILE *out = op;
+  H5O_info_t oi;
+  if (H5Oget_info_by_name(root, name, &oi, H5P_DEFAULT) < 0) return 0;
+  hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
+  if (oi.type == H5O_TYPE_DATASET) {
+    hid_t space = H5Dget_space(obj);
+    hsize_t dims[8];
+    int rank = H5Sget_simple_extent_dims(space, dims, NULL);
+    char shape[128] = "(";
+    for (int k = 0; k < rank; k++) {
+      char part[32];
+      snprintf(part, sizeof part, "%s%llu", k ? ", " : "",
+               (unsigned long long)dims[k]);
+      strcat(shape, part);
+    }
+    strcat(shape, rank == 1 ? ",)" : ")");
+    fprintf(out, "  /%-20s %-16s [", name, shape);
+    print_named_attr(obj, "units", out);
+    fprintf(out, "] ");
+    print_named_attr(obj, "description", out);
+    fprintf(out, "\n");
+    H5Sclose(space);
+  } else {
+    fprintf(out, "  /%s/\n", name);
+  }
+  H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, NULL, attr_cb, out);
+  H5Oclose(obj);
+  return 0;
+}
+
+int bf_info(const char *path, FILE *out)
+{
+  H5E_auto2_t func;
+  void *data;
+  H5Eget_auto2(H5E_DEFAULT, &func, &data);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  H5Eset_auto2(H5E_DEFAULT, func, data);
+  if (f < 0) {
+    fprintf(stderr, "brgflow: error: cannot open '%s' as an HDF5 file\n", path);
+    return 1;
+  }
+  fprintf(out, "file: %s\n", path);
+  hid_t cfg = H5Oopen(f, "/config", H5P_DEFAULT);
+  if (cfg >= 0) {
+    fprintf(out, "version: ");
+    print_named_attr(cfg, "version", out);
+    fprintf(out, "\nranks: ");
+    print_named_attr(cfg, "ranks", out);
+    fprintf(out, "\ninput:\n");
+    print_named_attr(cfg, "input", out);
+    H5Oclose(cfg);
+  }
+  fprintf(out, "\ncontents (path, shape, [units], meaning; attributes below):\n");
+  H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, link_cb, out);
+  H5Fclose(f);
+  return 0;
+}

@@ -1,0 +1,170 @@
+/* output.c — collective parallel-HDF5 result writer.
+ *
+ *   bf_h5_create       open OUTPUT.partial with the MPI-IO driver
+ *   bf_h5_commit       close, rename to OUTPUT, fsync the folder
+ *   bf_h5_attr_*       string / double / integer attributes
+ *   bf_h5_write_root   a dataset held whole by rank 0
+ *   bf_h5_write_rows   a row-distributed dataset, one hyperslab per rank */
+#include "brgflow/io.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BF_H5(call) BF_ASSERT((call) >= 0)
+
+bf_h5 *bf_h5_create(MPI_Comm comm, const char *path)
+{
+  bf_h5 *h = BF_CALLOC(1, bf_h5);
+  BF_MPI(MPI_Comm_dup(comm, &h->comm));
+  snprintf(h->path, sizeof h->path, "%s", path);
+  snprintf(h->partial, sizeof h->partial, "%s.partial", path);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  BF_H5(H5Pset_fapl_mpio(fapl, h->comm, MPI_INFO_NULL));
+  h->file = H5Fcreate(h->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  int failed = h->file < 0;
+  bf_fail_if(h->comm, failed, "cannot create '%s' (is the folder writable?)",
+             h->partial);
+  return h;
+}
+
+void bf_h5_commit(bf_h5 **hp)
+{
+  bf_h5 *h = *hp;
+  int rank, failed = 0;
+  MPI_Comm_rank(h->comm, &rank);
+  BF_H5(H5Fflush(h->file, H5F_SCOPE_GLOBAL));
+  BF_H5(H5Fclose(h->file));
+  BF_MPI(MPI_Barrier(h->comm));
+  if (rank == 0) {
+    failed = rename(h->partial, h->path) != 0;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", h->path);
+    int fd = open(dirname(dir), O_RDONLY);
+    if (fd >= 0) { /* make the rename itself durable */
+      fsync(fd);
+      close(fd);
+    }
+  }
+  bf_fail_if(h->comm, failed, "cannot rename '%s' to '%s'", h->partial, h->path);
+  MPI_Comm_free(&h->comm);
+  free(h);
+  *hp = NULL;
+}
+
+static hid_t link_plist(void)
+{
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  return lcpl;
+}
+
+/* Open an object by path, creating it as a group if absent. */
+static hid_t open_object(bf_h5 *h, const char *obj)
+{
+  if (!strcmp(obj, "/") || H5Lexists(h->file, obj, H5P_DEFAULT) > 0)
+    return H5Oopen(h->file, obj, H5P_DEFAULT);
+  hid_t lcpl = link_plist();
+  hid_t g = H5Gcreate2(h->file, obj, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  return g;
+}
+
+static void write_attr(bf_h5 *h, const char *obj, const char *name,
+                       hid_t type, const void *value)
+{
+  hid_t o = open_object(h, obj);
+  BF_H5(o);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  BF_H5(a);
+  BF_H5(H5Awrite(a, type, value));
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Oclose(o);
+}
+
+void bf_h5_attr_string(bf_h5 *h, const char *obj, const char *name,
+                       const char *value)
+{
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, strlen(value) + 1);
+  write_attr(h, obj, name, type, value);
+  H5Tclose(type);
+}
+
+void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v)
+{
+  write_attr(h, obj, name, H5T_NATIVE_DOUBLE, &v);
+}
+
+void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v)
+{
+  write_attr(h, obj, name, H5T_NATIVE_INT64, &v);
+}
+
+/* Create a double dataset and label it with its units and meaning. */
+static hid_t create_dataset(bf_h5 *h, const char *name, int rank,
+                            const hsize_t *dims, const char *units,
+                            const char *what)
+{
+  hid_t space = H5Screate_simple(rank, dims, NULL), lcpl = link_plist();
+  hid_t ds = H5Dcreate2(h->file, name, H5T_IEEE_F64LE, space, lcpl,
+                        H5P_DEFAULT, H5P_DEFAULT);
+  BF_H5(ds);
+  H5Pclose(lcpl);
+  H5Sclose(space);
+  bf_h5_attr_string(h, name, "units", units);
+  bf_h5_attr_string(h, name, "description", what);
+  return ds;
+}
+
+static void collective_write(hid_t ds, hid_t mem, hid_t file,
+                             const double *data)
+{
+  hid_t xfer = H5Pcreate(H5P_DATASET_XFER);
+  BF_H5(H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE));
+  BF_H5(H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, file, xfer, data));
+  H5Pclose(xfer);
+}
+
+void bf_h5_write_root(bf_h5 *h, const char *name, int rank, const hsize_t *dims,
+                      const double *data, const char *units, const char *what)
+{
+  int me;
+  MPI_Comm_rank(h->comm, &me);
+  hid_t ds = create_dataset(h, name, rank, dims, units, what);
+  hid_t file = H5Dget_space(ds), mem = H5Screate_simple(rank, dims, NULL);
+  if (me != 0) {
+    H5Sselect_none(file);
+    H5Sselect_none(mem);
+  }
+  collective_write(ds, mem, file, data);
+  H5Sclose(mem);
+  H5Sclose(file);
+  H5Dclose(ds);
+}
+
+void bf_h5_write_rows(bf_h5 *h, const char *name, hsize_t nrows, hsize_t ncols,
+                      hsize_t first, hsize_t count, const double *data,
+                      const char *units, const char *what)
+{
+  hsize_t dims[2] = {nrows, ncols}, start[2] = {first, 0},
+          block[2] = {count, ncols};
+  hid_t ds = create_dataset(h, name, 2, dims, units, what);
+  hid_t file = H5Dget_space(ds);
+  hid_t mem = H5Screate_simple(2, block, NULL);
+  if (count > 0)
+    BF_H5(H5Sselect_hyperslab(file, H5S_SELECT_SET, start, NULL, block, NULL));
+  else {
+    H5Sselect_none(file);
+    H5Sselect_none(mem);
+  }
+  collective_write(ds, mem, file, data);
+  H5Sclose(mem);
+  H5Sclose(file);
+  H5Dclose(ds);
+}

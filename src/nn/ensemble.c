@@ -1,0 +1,39 @@
+/* ensemble.c — an ensemble of networks distributed over ranks.
+ *
+ *   bf_ensemble_create         contiguous block of members per rank
+ *   bf_ensemble_destroy        free it
+ *   bf_ensemble_sample_cosnet  draw every local member from its own streams */
+#include "brgflow/nn.h"
+
+#include <stdlib.h>
+
+bf_ensemble *bf_ensemble_create(MPI_Comm comm, int64_t members, int64_t nparams)
+{
+  bf_ensemble *ens = BF_CALLOC(1, bf_ensemble);
+  int rank, size;
+  BF_MPI(MPI_Comm_dup(comm, &ens->comm));
+  MPI_Comm_rank(ens->comm, &rank);
+  MPI_Comm_size(ens->comm, &size);
+  ens->members = members;
+  ens->nparams = nparams;
+  bf_block_range(members, size, rank, &ens->first, &ens->count);
+  ens->theta = BF_ALLOC(ens->count * nparams, double);
+  return ens;
+}
+
+void bf_ensemble_destroy(bf_ensemble **ens)
+{
+  if (!*ens) return;
+  MPI_Comm_free(&(*ens)->comm);
+  free((*ens)->theta);
+  free(*ens);
+  *ens = NULL;
+}
+
+void bf_ensemble_sample_cosnet(bf_ensemble *ens, const bf_cosnet *net,
+                               uint64_t seed)
+{
+  BF_ASSERT(ens->nparams == bf_cosnet_nparams(net));
+  for (int64_t m = 0; m < ens->count; m++)
+    bf_cosnet_sample(net, seed, ens->first + m, ens->theta + m * ens->nparams);
+}

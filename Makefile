@@ -25,7 +25,7 @@ export OMPI_MCA_rmaps_base_oversubscribe = 1
 MPIRUN   = mpirun --oversubscribe
 
 .PHONY: all deps run check bench clean docs
-all: $(BIN) $(TESTBIN)
+all: $(BIN) $(TESTBIN) build/tools/h5cmp
 
 deps:
 	@bash tools/install-deps.sh
@@ -49,6 +49,10 @@ build/main.o: src/main.c $(wildcard include/brgflow/*.h)
 build/tests/%: tests/%.c tests/testutil.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $< $(LIB) -o $@ $(LDLIBS) $(TESTLIBS)
+
+build/tools/h5cmp: tools/h5cmp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 # The main job: the free-field cos-net on 2 ranks.  --force: `make run`
 # is a demonstration and may be repeated.

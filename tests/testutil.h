@@ -1,0 +1,45 @@
+/* testutil.h — shared scaffolding for brgflow's cmocka tests.
+ *
+ * Test programs run under mpirun (one rank unless said otherwise): MPI and
+ * FFTW-MPI are initialized around cmocka's runner.  FIGURE() prints the
+ * number a check compared, so a log shows how close each test came. */
+#ifndef BRGFLOW_TESTUTIL_H
+#define BRGFLOW_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+#include <fftw3-mpi.h>
+#include <mpi.h>
+
+#define FIGURE(...)                                                            \
+  do {                                                                         \
+    printf("    figure: ");                                                    \
+    printf(__VA_ARGS__);                                                       \
+    printf("\n");                                                              \
+    fflush(stdout);                                                            \
+  } while (0)
+
+/* Assert a <= b for doubles, printing both on failure. */
+#define ASSERT_LE(a, b)                                                        \
+  do {                                                                         \
+    double a_ = (a), b_ = (b);                                                 \
+    if (!(a_ <= b_)) fail_msg("%s = %.6g exceeds %s = %.6g", #a, a_, #b, b_); \
+  } while (0)
+
+#define BF_TEST_MAIN(group)                                                    \
+  int main(int argc, char **argv)                                              \
+  {                                                                            \
+    MPI_Init(&argc, &argv);                                                    \
+    fftw_mpi_init();                                                           \
+    int status = cmocka_run_group_tests(group, NULL, NULL);                    \
+    fftw_mpi_cleanup();                                                        \
+    MPI_Finalize();                                                            \
+    return status;                                                             \
+  }
+
+#endif

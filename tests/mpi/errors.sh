@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# errors.sh — bad input on 3 ranks: one message naming file, line and key,
+# nonzero exit, no result written, and an existing result left byte for byte.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/mpi/common.sh
+dir="$OUT/errors"
+rm -rf "$dir"; mkdir -p "$dir"
+echo "precious result" > "$dir/keep.h5"
+sum_before=$(md5sum < "$dir/keep.h5")
+
+expect_refusal() { # name, expected text, brgflow arguments...
+  local name=$1 want=$2; shift 2
+  mpi 3 "$BIN" "$@" > "$dir/$name.out" 2> "$dir/$name.err"
+  local rc=$? n
+  n=$(grep -c "brgflow: error:" "$dir/$name.err")
+  check "$name: nonzero exit ($rc)" test $rc -ne 0
+  check "$name: exactly one error message ($n)" test "$n" -eq 1
+  if grep -q -- "$want" "$dir/$name.err"; then ok "$name: message names '$want'"
+  else notok "$name: message lacks '$want': $(grep 'brgflow: error' "$dir/$name.err")"; fi
+  echo "    $(grep 'brgflow: error' "$dir/$name.err")"
+}
+
+write_ini() { printf '[run]\noutput = %s\n%b' "$dir/$1.h5" "$2" > "$dir/$1.ini"; }
+
+write_ini width '[network]\nwidth = 0\n'
+expect_refusal width "width.ini:4: \[network\] width" run "$dir/width.ini"
+write_ini nyquist '[lattice]\nspacing = 1\n[cosnet]\ncutoff = 3.2\n'
+expect_refusal nyquist "nyquist.ini:6: \[cosnet\] cutoff" run "$dir/nyquist.ini"
+write_ini dim '[network]\nd = 4\n'
+expect_refusal dim "dim.ini:4: \[network\] d" run "$dir/dim.ini"
+write_ini section '[nework]\nd = 2\n'
+expect_refusal section "section.ini:3: unknown section \[nework\]" run "$dir/section.ini"
+write_ini key '[network]\ndepth = 2\n'
+expect_refusal key "key.ini:4: \[network\] depth: unknown key" run "$dir/key.ini"
+write_ini value '[cosnet]\nmass = heavy\n'
+expect_refusal value "value.ini:4: \[cosnet\] mass = 'heavy'" run "$dir/value.ini"
+expect_refusal missing "cannot read input file '$dir/none.ini'" run "$dir/none.ini"
+printf '[run]\noutput = %s\n' "$dir/keep.h5" > "$dir/exists.ini"
+expect_refusal exists "exists.ini:2: \[run\] output = '$dir/keep.h5': file exists" \
+  run "$dir/exists.ini"
+expect_refusal set "--set network.width=-2: \[network\] width" \
+  run "$dir/exists.ini" --force --set network.width=-2
+
+check "existing result untouched" test "$(md5sum < "$dir/keep.h5")" = "$sum_before"
+left=$(ls "$dir" | grep -v -e '\.ini$' -e '\.out$' -e '\.err$' -e '^keep.h5$' | tr '\n' ' ')
+check "no result or partial file written by refused runs ($left)" test -z "$left"
+
+# A good run leaves the result and no partial file; help and info answer.
+mpi 2 "$BIN" run inputs/cosnet_free.ini --set run.output="$dir/good.h5" \
+  --set ensemble.members=8 > "$dir/good.log" 2>&1
+check "good run: result written" test -f "$dir/good.h5"
+check "good run: no partial file left" test ! -e "$dir/good.h5.partial"
+check "--help answers" bash -c "'$BIN' --help | grep -q 'brgflow info FILE.h5'"
+check "info lists the datasets and zscore_max" bash -c \
+  "'$BIN' info '$dir/good.h5' | grep -q '/nnft/G2 ' && '$BIN' info '$dir/good.h5' | grep -q zscore_max"

@@ -1,0 +1,217 @@
+/* test_input.c — input parsing, --set, the effective text, and every error
+ * path: each bad input must give one message naming file, line and key. */
+#include "testutil.h"
+
+#include "brgflow/input.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char err[4096];
+
+static int parse(const char *text, const char *const *sets, int nsets,
+                 bf_params *p)
+{
+  err[0] = '\0';
+  return bf_input_parse("t.ini", text, sets, nsets, BF_OUTPUT_IGNORE, p, err,
+                        sizeof err);
+}
+
+/* The text must be refused with a message containing every needle. */
+static void expect_error(const char *text, const char *const *sets, int nsets,
+                         const char *needle1, const char *needle2)
+{
+  bf_params p;
+  assert_int_equal(parse(text, sets, nsets, &p), -1);
+  printf("    message: %s\n", err);
+  assert_non_null(strstr(err, needle1));
+  if (needle2) assert_non_null(strstr(err, needle2));
+}
+
+static void test_defaults_and_values(void **state)
+{
+  (void)state;
+  bf_params p;
+  const char *text = "; comment\n[network]\nd = 2\nwidth = 64 ; inline\n"
+                     "[cosnet]\nmass = 0.25\nmomenta = continuum\n"
+                     "[run]\nseed = 18446744073709551615\noutput = o.h5\n";
+  assert_int_equal(parse(text, NULL, 0, &p), 0);
+  assert_int_equal(p.d, 2);
+  assert_int_equal(p.width, 64);
+  assert_true(p.mass == 0.25);
+  assert_int_equal(p.momenta, BF_MOMENTA_CONTINUUM);
+  assert_true(p.seed == UINT64_MAX);
+  assert_string_equal(p.output, "o.h5");
+  assert_int_equal(p.sites, 32); /* default */
+  assert_string_equal(p.arch, "cosnet");
+}
+
+static void test_set_overrides(void **state)
+{
+  (void)state;
+  bf_params p;
+  const char *sets[] = {"network.width=17", "cosnet.momenta=continuum"};
+  assert_int_equal(parse("[network]\nwidth = 5\n", sets, 2, &p), 0);
+  assert_int_equal(p.width, 17);
+  assert_int_equal(p.momenta, BF_MOMENTA_CONTINUUM);
+}
+
+static void test_effective_text_round_trip(void **state)
+{
+  (void)state;
+  bf_params p, q;
+  const char *sets[] = {"cosnet.mass=0.1234567890123"};
+  assert_int_equal(parse("[run]\nseed = 99\n[lattice]\nspacing = 0.3\n", sets,
+                         1, &p), 0);
+  char *text = bf_input_effective_text(&p);
+  assert_int_equal(parse(text, NULL, 0, &q), 0);
+  assert_memory_equal(&p, &q, sizeof p);
+  assert_non_null(strstr(text, "mass = 0.1234567890123"));
+  free(text);
+}
+
+static void test_unknown_section(void **state)
+{
+  (void)state;
+  expect_error("[run]\nseed = 1\n\n[bogus]\nx = 1\n", NULL, 0, "t.ini:4:",
+               "unknown section [bogus]");
+}
+
+static void test_unknown_key(void **state)
+{
+  (void)state;
+  expect_error("[network]\nd = 1\nwidht = 3\n", NULL, 0, "t.ini:3:",
+               "[network] widht: unknown key");
+}
+
+static void test_malformed_values(void **state)
+{
+  (void)state;
+  expect_error("[network]\nwidth = ten\n", NULL, 0, "t.ini:2: [network] width",
+               "not a number");
+  expect_error("[network]\nwidth = 2.5\n", NULL, 0, "t.ini:2: [network] width",
+               "not an integer");
+  expect_error("[run]\nseed = -3\n", NULL, 0, "t.ini:2: [run] seed",
+               "unsigned");
+  expect_error("[cosnet]\nmomenta = lattic\n", NULL, 0,
+               "t.ini:2: [cosnet] momenta", "lattice|continuum");
+  expect_error("[run]\nthis line has no equals sign\n", NULL, 0, "t.ini:2:",
+               "syntax error");
+}
+
+static void test_out_of_range(void **state)
+{
+  (void)state;
+  expect_error("[network]\nwidth = 0\n", NULL, 0, "t.ini:2: [network] width",
+               "out of range");
+  expect_error("[network]\nwidth = -4\n", NULL, 0, "[network] width",
+               "out of range");
+  expect_error("[network]\n\nd = 4\n", NULL, 0, "t.ini:3: [network] d",
+               "out of range");
+  expect_error("[network]\nd = 0\n", NULL, 0, "[network] d", "out of range");
+  expect_error("[cosnet]\nmass = 0\n", NULL, 0, "t.ini:2: [cosnet] mass",
+               "must be > 0");
+  expect_error("[ensemble]\nmembers = 1\n", NULL, 0, "[ensemble] members",
+               "out of range");
+}
+
+static void test_cutoff_above_nyquist(void **state)
+{
+  (void)state;
+  /* pi/s = pi/2 for s = 2: R = 1.6 is above it for lattice momenta ... */
+  expect_error("[lattice]\nspacing = 2\n[cosnet]\ncutoff = 1.6\n", NULL, 0,
+               "t.ini:4: [cosnet] cutoff", "Nyquist");
+  /* ... and the default cutoff 2.0 is located as a default */
+  expect_error("[lattice]\nspacing = 2\n", NULL, 0, "[cosnet] cutoff (default",
+               "Nyquist");
+  /* ... but allowed for continuum momenta */
+  bf_params p;
+  assert_int_equal(parse("[lattice]\nspacing = 2\n[cosnet]\ncutoff = 1.6\n"
+                         "momenta = continuum\n", NULL, 0, &p), 0);
+}
+
+static void test_duplicate_key(void **state)
+{
+  (void)state;
+  expect_error("[network]\nd = 1\nd = 2\n", NULL, 0, "t.ini:3: [network] d",
+               "given twice (first on line 2)");
+}
+
+static void test_bad_set(void **state)
+{
+  (void)state;
+  const char *s1[] = {"network.wdth=3"};
+  expect_error("", s1, 1, "--set network.wdth=3", "unknown key");
+  const char *s2[] = {"width=3"};
+  expect_error("", s2, 1, "--set width=3", "section.key=value");
+  const char *s3[] = {"network.width=0"};
+  expect_error("", s3, 1, "--set network.width=0: [network] width",
+               "out of range");
+}
+
+static void test_existing_output_refused(void **state)
+{
+  (void)state;
+  char path[] = "/tmp/bf_test_outXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "keep", 4), 4);
+  close(fd);
+  char text[256];
+  snprintf(text, sizeof text, "[run]\noutput = %s\n", path);
+  bf_params p;
+  assert_int_equal(bf_input_parse("t.ini", text, NULL, 0, BF_OUTPUT_REFUSE, &p,
+                                  err, sizeof err), -1);
+  printf("    message: %s\n", err);
+  assert_non_null(strstr(err, "t.ini:2: [run] output"));
+  assert_non_null(strstr(err, "file exists"));
+  assert_int_equal(bf_input_parse("t.ini", text, NULL, 0, BF_OUTPUT_REPLACE,
+                                  &p, err, sizeof err), 0);
+  snprintf(text, sizeof text, "[run]\noutput = /nonexistent/dir/x.h5\n");
+  assert_int_equal(bf_input_parse("t.ini", text, NULL, 0, BF_OUTPUT_REPLACE,
+                                  &p, err, sizeof err), -1);
+  assert_non_null(strstr(err, "not writable"));
+  unlink(path);
+}
+
+/* docs/inputs.md must list every key exactly as the key table prints it. */
+static void test_docs_list_every_key(void **state)
+{
+  (void)state;
+  char *table = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&table, &len);
+  bf_input_print_keys(mem);
+  fclose(mem);
+  FILE *f = fopen("docs/inputs.md", "r");
+  assert_non_null(f);
+  static char doc[1 << 16];
+  size_t n = fread(doc, 1, sizeof doc - 1, f);
+  doc[n] = '\0';
+  fclose(f);
+  int rows = 0;
+  for (char *line = strtok(table, "\n"); line; line = strtok(NULL, "\n")) {
+    if (!strstr(doc, line)) fail_msg("docs/inputs.md lacks: %s", line);
+    rows++;
+  }
+  FIGURE("%d key-table rows found in docs/inputs.md", rows);
+  free(table);
+}
+
+
+static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_defaults_and_values),
+  cmocka_unit_test(test_set_overrides),
+  cmocka_unit_test(test_effective_text_round_trip),
+  cmocka_unit_test(test_unknown_section),
+  cmocka_unit_test(test_unknown_key),
+  cmocka_unit_test(test_malformed_values),
+  cmocka_unit_test(test_out_of_range),
+  cmocka_unit_test(test_cutoff_above_nyquist),
+  cmocka_unit_test(test_duplicate_key),
+  cmocka_unit_test(test_bad_set),
+  cmocka_unit_test(test_existing_output_refused),
+  cmocka_unit_test(test_docs_list_every_key),
+};
+BF_TEST_MAIN(group)

@@ -25,7 +25,7 @@ export OMPI_MCA_rmaps_base_oversubscribe = 1
 MPIRUN   = mpirun --oversubscribe
 
 .PHONY: all deps run check bench clean docs
-all: $(BIN) $(TESTBIN) build/tools/h5cmp
+all: $(BIN) $(TESTBIN) build/tools/h5cmp build/tools/bench_kernels
 
 deps:
 	@bash tools/install-deps.sh
@@ -50,9 +50,9 @@ build/tests/%: tests/%.c tests/testutil.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $< $(LIB) -o $@ $(LDLIBS) $(TESTLIBS)
 
-build/tools/h5cmp: tools/h5cmp.c
+build/tools/%: tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDLIBS)
 
 # The main job: the free-field cos-net on 2 ranks.  --force: `make run`
 # is a demonstration and may be repeated.

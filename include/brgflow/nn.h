@@ -32,6 +32,11 @@ void bf_cosnet_sample(const bf_cosnet *net, uint64_t seed, int64_t member,
 void bf_cosnet_field(const bf_cosnet *net, const double *theta, int64_t npts,
                      const double *x, double *phi);
 
+/* The same on the grid box {n s : n in [0,B)^d} (B^d sites, row-major):
+ * separable phases, the fast kernel used by the measurements. */
+void bf_cosnet_field_grid(const bf_cosnet *net, const double *theta, int B,
+                          double s, double *phi);
+
 typedef struct bf_ensemble {
   MPI_Comm comm;   /* duplicated: the ensemble's traffic is its own */
   int64_t members; /* E, global */

@@ -3,6 +3,7 @@
  *   bf_g2_create      box, evaluation points and FFT plans (built once)
  *   bf_g2_destroy     free them
  *   bf_g2_points      where a member's field is needed
+ *   bf_g2_box_sites   sites per axis of that grid box
  *   bf_g2_add_member  translation-average one member's f(x) f(x+r)
  *   bf_g2_finish      reduce over ranks: mean and standard error
  *   bf_zscore_max     largest |mean - ref| / err
@@ -92,6 +93,8 @@ const double *bf_g2_points(const bf_g2 *g, int64_t *npts)
   *npts = g->nbox;
   return g->x;
 }
+
+int bf_g2_box_sites(const bf_g2 *g) { return g->B; }
 
 /* Box index of lattice displacement idx (coordinates 0..L-1 per axis). */
 static int64_t box_index(const bf_g2 *g, int64_t idx)

@@ -15,11 +15,13 @@ static void measure_g2(bf_cosnet_job *job, MPI_Comm comm)
   bf_ensemble *ens = job->ens;
   bf_g2 *g2 = bf_g2_create(comm, &job->lat, job->net->momenta == BF_MOMENTA_LATTICE);
   int64_t npts;
-  const double *x = bf_g2_points(g2, &npts);
+  bf_g2_points(g2, &npts);
+  int B = bf_g2_box_sites(g2);
   double *phi = BF_ALLOC(npts, double), t0 = bf_elapsed();
   int64_t every = ens->count / 10 > 0 ? ens->count / 10 : 1;
   for (int64_t m = 0; m < ens->count; m++) {
-    bf_cosnet_field(job->net, ens->theta + m * ens->nparams, npts, x, phi);
+    bf_cosnet_field_grid(job->net, ens->theta + m * ens->nparams, B,
+                         job->lat.s, phi);
     bf_g2_add_member(g2, phi);
     if ((m + 1) % every == 0 && m + 1 < ens->count) {
       double spent = bf_elapsed() - t0;

@@ -71,7 +71,7 @@ bench: deps
 	bash tools/bench.sh
 
 docs: $(BIN)
-	bash tools/gen_inputs_doc.sh > docs/inputs.md
+	bash tools/gen_inputs_doc.sh > docs/inputs.md.tmp && mv docs/inputs.md.tmp docs/inputs.md
 
 clean:
 	rm -rf build bin results tests/out

@@ -91,14 +91,17 @@ int main(int argc, char **argv)
     if (rank == 0) printf("brgflow %s\n", BF_VERSION);
   } else if (!strcmp(cmd, "run")) {
     status = cmd_run(comm, argc, argv);
-  } else if (!strcmp(cmd, "info") && argc == 3) {
+  } else if (!strcmp(cmd, "info") && argc != 3) {
+    bf_fail_if(comm, 1, "info needs exactly one file: brgflow info FILE.h5");
+  } else if (!strcmp(cmd, "info")) {
     if (rank == 0) status = bf_info(argv[2], stdout);
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);
   } else if (!strcmp(cmd, "keys")) {
     if (rank == 0) bf_input_print_keys(stdout);
   } else {
-    bf_fail_if(comm, 1, "%s%s'%s'\n%s", *cmd ? "unknown command " : "no command",
-               *cmd ? "" : "", cmd, USAGE);
+    if (*cmd)
+      bf_fail_if(comm, 1, "unknown command '%s'\n%s", cmd, USAGE);
+    bf_fail_if(comm, 1, "no command\n%s", USAGE);
   }
   fftw_mpi_cleanup();
   MPI_Finalize();

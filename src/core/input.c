@@ -58,7 +58,7 @@ static const key_def KEYS[] = {
    "lattice|continuum",
    "momentum set B_R: lattice momenta 2 pi k/(L s), or the continuum ball"},
   {"lattice", "sites", T_INT, OFF(sites), "32", "-", 2, 1 << 20, 0, NULL,
-   "sites per dimension L (periodic)"},
+   "sites per dimension L (periodic for lattice momenta)"},
   {"lattice", "spacing", T_REAL, OFF(spacing), "1.0", "length", 0, 1e300, 1,
    NULL, "lattice spacing s"},
   {"ensemble", "members", T_INT, OFF(members), "128", "-", 2, 1e9, 0, NULL,
@@ -203,7 +203,7 @@ static int set_value(parse_ctx *c, int k, const char *v)
   case T_U64: {
     char *end;
     errno = 0;
-    unsigned long long u = strtoull(v, &end, 0);
+    unsigned long long u = strtoull(v, &end, 10); /* decimal: 010 is ten */
     if (end == v || *end || errno == ERANGE || strchr(v, '-'))
       return key_fail(c, k, v, "not an unsigned 64-bit integer");
     *(uint64_t *)field = (uint64_t)u;
@@ -249,6 +249,9 @@ static int on_key(void *user, const char *section, const char *name,
 {
   parse_ctx *c = user;
   int k = find_key(section, name);
+  if (!*section)
+    return fail(c, "%s:%d: key '%s' outside any [section]", c->path,
+                find_line(c->text, section, name, 1), name);
   if (k < 0) {
     if (!known_section(section))
       return fail(c, "%s:%d: unknown section [%s]", c->path,
@@ -258,6 +261,9 @@ static int on_key(void *user, const char *section, const char *name,
   }
   c->seen[k]++;
   int line = find_line(c->text, section, name, c->seen[k]);
+  if (c->seen[k] > 1 && line == 0) /* inih joined an indented line to it */
+    return fail(c, "%s:%d: [%s] %s: an indented line follows it (remove the "
+                "indentation)", c->path, c->line[k], section, name);
   if (c->seen[k] > 1)
     return fail(c, "%s:%d: [%s] %s: given twice (first on line %d)", c->path,
                 line, section, name, c->line[k]);
@@ -385,15 +391,29 @@ char *bf_input_effective_text(const bf_params *p)
   return t;
 }
 
+/* Markdown cell text: a bare '|' would end the cell. */
+static void print_cell(FILE *out, const char *text)
+{
+  for (; *text; text++) {
+    if (*text == '|') fputc('\\', out);
+    fputc(*text, out);
+  }
+}
+
 void bf_input_print_keys(FILE *out)
 {
   fprintf(out, "| section | key | default | unit | meaning |\n");
   fprintf(out, "|---|---|---|---|---|\n");
   for (int k = 0; k < NKEYS; k++) {
     const key_def *d = &KEYS[k];
-    fprintf(out, "| [%s] | %s | %s | %s | %s%s%s |\n", d->section, d->key,
-            d->deflt, d->unit, d->doc, d->type == T_ENUM ? "; one of " : "",
-            d->type == T_ENUM ? d->choices : "");
+    fprintf(out, "| [%s] | %s | %s | %s | ", d->section, d->key, d->deflt,
+            d->unit);
+    print_cell(out, d->doc);
+    if (d->type == T_ENUM) {
+      fprintf(out, "; one of ");
+      print_cell(out, d->choices);
+    }
+    fprintf(out, " |\n");
   }
 }
 

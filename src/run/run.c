@@ -45,7 +45,10 @@ static void write_result(MPI_Comm comm, const bf_input *in,
   const bf_lattice *lat = &job->lat;
   hsize_t dims[3];
   for (int j = 0; j < lat->d; j++) dims[j] = (hsize_t)lat->L;
-  const char *u = "field^2 (units of the input: lengths in the same unit as spacing)";
+  /* G2 ~ int d^dp/(2pi)^d 1/(p^2+m^2): dimension length^(2-d), lengths in
+   * the unit of [lattice] spacing. */
+  const char *u = lat->d == 1 ? "length" : lat->d == 2 ? "1 (dimensionless)"
+                                                       : "1/length";
   bf_h5_write_root(h, "/nnft/G2", lat->d, dims, job->g2, u,
                    "ensemble G2 by lattice displacement (translation averaged)");
   bf_h5_write_root(h, "/nnft/G2_err", lat->d, dims, job->g2_err, u,
@@ -53,6 +56,7 @@ static void write_result(MPI_Comm comm, const bf_input *in,
   bf_h5_write_root(h, "/nnft/G2_ref", lat->d, dims, job->g2_ref, u,
                    job->reference);
   bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max);
+  bf_h5_attr_int(h, "/nnft", "zscore_max_at", job->zscore_at);
   bf_h5_attr_string(h, "/nnft", "displacement",
                     job->net->momenta == BF_MOMENTA_LATTICE
                         ? "periodic: index n is r = n s mod L s"
@@ -61,8 +65,9 @@ static void write_result(MPI_Comm comm, const bf_input *in,
   const bf_ensemble *ens = job->ens;
   bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,
                    (hsize_t)ens->nparams, (hsize_t)ens->first,
-                   (hsize_t)ens->count, ens->theta, "-",
-                   "parameters per member: a (N), b (N x d), c (N)");
+                   (hsize_t)ens->count, ens->theta,
+                   "a: 1 (scale sigma_a); b: 1/length; c: radians",
+                   "parameters per member: a (N), b (N x d, row-major), c (N)");
   bf_h5_attr_double(h, "/ensemble", "amplitude_A", job->net->amp);
   if (job->net->momenta == BF_MOMENTA_LATTICE)
     bf_h5_attr_int(h, "/ensemble", "momenta_M", job->net->nmom);

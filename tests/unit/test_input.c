@@ -138,6 +138,15 @@ static void test_duplicate_key(void **state)
                "given twice (first on line 2)");
 }
 
+static void test_key_outside_section_and_indented_line(void **state)
+{
+  (void)state;
+  expect_error("seed = 3\n[run]\n", NULL, 0, "t.ini:1:", "outside any [section]");
+  expect_error("[run]\nseed = 3\n  output = x.h5\n", NULL, 0, "t.ini:2: [run] seed",
+               "indented line");
+  expect_error("[run]\nseed = 0x10\n", NULL, 0, "[run] seed", "unsigned");
+}
+
 static void test_bad_set(void **state)
 {
   (void)state;
@@ -210,6 +219,7 @@ static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_out_of_range),
   cmocka_unit_test(test_cutoff_above_nyquist),
   cmocka_unit_test(test_duplicate_key),
+  cmocka_unit_test(test_key_outside_section_and_indented_line),
   cmocka_unit_test(test_bad_set),
   cmocka_unit_test(test_existing_output_refused),
   cmocka_unit_test(test_docs_list_every_key),

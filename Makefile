@@ -2,11 +2,12 @@
 # Debian packages first (tools/install-deps.sh), so a fresh machine needs
 # nothing else.
 CC       = mpicc
-PKGS     = hdf5-openmpi fftw3 gsl inih
+PKGS     = hdf5-openmpi fftw3 inih openblas
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfftw3_mpi -lm
+# GSL without its own CBLAS: OpenBLAS provides cblas_* for both.
+LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfftw3_mpi -lgsl -lm
 TESTLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 SRC      = $(wildcard src/*/*.c)

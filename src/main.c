@@ -9,12 +9,14 @@
 #include "brgflow/io.h"
 #include "brgflow/run.h"
 
+#include <cblas.h>
 #include <fftw3-mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *USAGE =
     "usage: mpirun -np K brgflow run INPUT.ini [--set section.key=value]... [--force]\n"
+    "       mpirun -np K brgflow kernel INPUT.ini [--set ...]... [--force]\n"
     "       brgflow info FILE.h5\n"
     "       brgflow keys\n"
     "       brgflow --help | --version\n";
@@ -28,6 +30,8 @@ static const char *HELP =
     "                  correlators against their references, write an HDF5 result.\n"
     "                  --set section.key=value  override one input key (repeatable)\n"
     "                  --force                  replace an existing output file\n"
+    "  kernel INPUT.ini  (arch = mlp) the infinite-width NNGP kernel and NTK at\n"
+    "                  the [correlator] points only, no ensemble: fast theory side.\n"
     "  info FILE.h5    print what a result file holds: the input it was run with,\n"
     "                  version, ranks, every dataset with shape and units, and the\n"
     "                  headline figures (attributes such as /nnft zscore_max).\n"
@@ -63,14 +67,14 @@ static int parse_run_args(int argc, char **argv, bf_run_options *opt, char *err,
   return 0;
 }
 
-static int cmd_run(MPI_Comm comm, int argc, char **argv)
+static int cmd_run(MPI_Comm comm, int argc, char **argv, int kernels_only)
 {
   bf_run_options opt;
   char err[2048] = "";
   int bad = parse_run_args(argc, argv, &opt, err, sizeof err);
   bf_fail_if(comm, bad, "%s", err);
   bf_input *in = bf_input_read(comm, &opt);
-  int status = bf_run(comm, in);
+  int status = kernels_only ? bf_run_kernels(comm, in) : bf_run(comm, in);
   bf_input_destroy(&in);
   return status;
 }
@@ -79,6 +83,9 @@ int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
   fftw_mpi_init();
+  /* Ranks are the parallelism; one BLAS thread each keeps cores free and
+   * every dgemm's summation order fixed. */
+  openblas_set_num_threads(1);
   bf_log_start();
   MPI_Comm comm = MPI_COMM_WORLD;
   int rank, status = 0;
@@ -90,7 +97,9 @@ int main(int argc, char **argv)
   } else if (!strcmp(cmd, "--version")) {
     if (rank == 0) printf("brgflow %s\n", BF_VERSION);
   } else if (!strcmp(cmd, "run")) {
-    status = cmd_run(comm, argc, argv);
+    status = cmd_run(comm, argc, argv, 0);
+  } else if (!strcmp(cmd, "kernel")) {
+    status = cmd_run(comm, argc, argv, 1);
   } else if (!strcmp(cmd, "info") && argc != 3) {
     bf_fail_if(comm, 1, "info needs exactly one file: brgflow info FILE.h5");
   } else if (!strcmp(cmd, "info")) {

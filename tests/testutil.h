@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cblas.h>
 #include <cmocka.h>
 #include <fftw3-mpi.h>
 #include <mpi.h>
@@ -36,6 +37,7 @@
   {                                                                            \
     MPI_Init(&argc, &argv);                                                    \
     fftw_mpi_init();                                                           \
+    openblas_set_num_threads(1);                                               \
     int status = cmocka_run_group_tests(group, NULL, NULL);                    \
     fftw_mpi_cleanup();                                                        \
     MPI_Finalize();                                                            \

@@ -53,6 +53,7 @@ enum bf_purpose {
   BF_RNG_COSNET_A = 1, /* cos-net readout weights a_i */
   BF_RNG_COSNET_B = 2, /* cos-net momenta b_i (sub = rejection attempt) */
   BF_RNG_COSNET_C = 3, /* cos-net phases c_i */
+  BF_RNG_MLP = 4,      /* MLP weights and biases, index = position in theta */
 };
 typedef struct bf_rng {
   uint64_t seed, member;
@@ -63,6 +64,8 @@ bf_rng bf_rng_stream(uint64_t seed, uint64_t member, uint32_t purpose);
 void bf_rng_uniform4(const bf_rng *s, uint64_t index, uint64_t sub, double u[4]);
 double bf_rng_uniform(const bf_rng *s, uint64_t index);
 double bf_rng_normal(const bf_rng *s, uint64_t index);
+/* out[k] = bf_rng_normal(s, first + k), k < n, at a quarter of the cost. */
+void bf_rng_normals(const bf_rng *s, uint64_t first, int64_t n, double *out);
 
 /* ---- distribution and reductions (src/core/parallel.c) ------------------ */
 /* Contiguous balanced block of [0,total) owned by `rank` of `nranks`. */

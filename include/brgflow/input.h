@@ -14,16 +14,31 @@
 #define BF_NAME_MAX 32
 #define BF_MAX_SETS 64
 
+#define BF_MAX_POINTS 256 /* correlator points */
+#define BF_MAX_QUADS 64   /* G4c quadruples */
+
+/* Enumerations: the index is the position in the key's choices. */
+enum bf_arch { BF_ARCH_COSNET = 0, BF_ARCH_MLP = 1 };
 enum bf_momenta { BF_MOMENTA_LATTICE = 0, BF_MOMENTA_CONTINUUM = 1 };
+enum bf_param { BF_PARAM_NTK = 0, BF_PARAM_STANDARD = 1 };
+enum bf_points { BF_POINTS_GRID = 0, BF_POINTS_LIST = 1 };
+enum bf_quadrature { BF_QUAD_AUTO = 0, BF_QUAD_HERMITE = 1 };
+/* Activation choices, in the order of the activation table (nn.h). */
+#define BF_ACTIVATION_CHOICES "relu|tanh|erf|gelu|sigmoid|cos|linear"
 
 typedef struct bf_params {
   /* [run] */
   uint64_t seed;
   char output[BF_PATH_MAX];
+  int save_theta; /* 1: write /ensemble/theta */
   /* [network] */
-  char arch[BF_NAME_MAX];
+  int arch; /* enum bf_arch */
   int d;
   int width;
+  int depth;           /* MLP hidden layers */
+  int activation;      /* index into the activation table */
+  int parameterization; /* enum bf_param */
+  double sigma_w, sigma_b;
   /* [cosnet] */
   double mass, cutoff, sigma_a;
   int momenta; /* enum bf_momenta */
@@ -32,6 +47,20 @@ typedef struct bf_params {
   double spacing;
   /* [ensemble] */
   int members;
+  /* [correlator] (MLP) */
+  int points; /* enum bf_points */
+  int count;
+  double from, to;
+  char direction[BF_PATH_MAX], list[BF_PATH_MAX], quadruples[BF_PATH_MAX];
+  int blocks; /* jackknife blocks for G4c errors */
+  /* [kernel] */
+  int quadrature; /* enum bf_quadrature */
+  int order;
+  /* Derived by validation: the correlator points and G4c quadruples. */
+  int npoints;
+  double x[BF_MAX_POINTS][3];
+  int nquads;
+  int quad[BF_MAX_QUADS][4];
 } bf_params;
 
 typedef struct bf_input {

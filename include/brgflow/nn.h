@@ -37,6 +37,46 @@ void bf_cosnet_field(const bf_cosnet *net, const double *theta, int64_t npts,
 void bf_cosnet_field_grid(const bf_cosnet *net, const double *theta, int B,
                           double s, double *phi);
 
+/* ---- activations (src/nn/activation.c) ---------------------------------- */
+typedef double (*bf_gauss2)(double k11, double k22, double k12);
+typedef struct bf_activation {
+  const char *name;
+  double (*phi)(double);
+  double (*dphi)(double);
+  bf_gauss2 ephi;  /* closed form of E[phi(u)phi(v)], or NULL */
+  bf_gauss2 edphi; /* closed form of E[phi'(u)phi'(v)], or NULL */
+  int kink;        /* phi or phi' not smooth at 0: quadrature splits there */
+} bf_activation;
+const bf_activation *bf_activation_get(int index);
+int bf_activation_count(void);
+
+/* ---- the deep MLP of SCIENCE.md 1b (src/nn/mlp.c) -------------------------
+ * NTK parameterization: h^1 = sw W^1 x/sqrt(d) + sb b^1,
+ * h^{l+1} = sw W^{l+1} phi(h^l)/sqrt(N) + sb b^{l+1}, f = h^{L+1}, W, b ~ N(0,1).
+ * Standard: the same scales put in the prior, W ~ N(0, sw^2/fan_in),
+ * b ~ N(0, sb^2).  theta: for l = 1..L+1, W^l row-major (out x in), b^l. */
+typedef struct bf_mlp {
+  int d, depth, width, parameterization;
+  double sigma_w, sigma_b;
+  const bf_activation *act;
+  int64_t nparams;
+  int64_t woff[17], boff[17]; /* offsets of W^l and b^l, l = 1..depth+1 */
+} bf_mlp;
+
+bf_mlp *bf_mlp_create(const bf_params *p);
+void bf_mlp_destroy(bf_mlp **net);
+int bf_mlp_fan_in(const bf_mlp *net, int l);
+int bf_mlp_fan_out(const bf_mlp *net, int l);
+void bf_mlp_sample(const bf_mlp *net, uint64_t seed, int64_t member,
+                   double *theta);
+/* Workspace for forward passes over up to npts points at once. */
+typedef struct bf_mlp_work bf_mlp_work;
+bf_mlp_work *bf_mlp_work_create(const bf_mlp *net, int64_t npts);
+void bf_mlp_work_destroy(bf_mlp_work **w);
+/* f[k] = f_theta(x_k), x npts x d row-major: one dgemm per layer. */
+void bf_mlp_forward(const bf_mlp *net, const double *theta, int64_t npts,
+                    const double *x, bf_mlp_work *w, double *f);
+
 typedef struct bf_ensemble {
   MPI_Comm comm;   /* duplicated: the ensemble's traffic is its own */
   int64_t members; /* E, global */
@@ -49,5 +89,6 @@ bf_ensemble *bf_ensemble_create(MPI_Comm comm, int64_t members, int64_t nparams)
 void bf_ensemble_destroy(bf_ensemble **ens);
 void bf_ensemble_sample_cosnet(bf_ensemble *ens, const bf_cosnet *net,
                                uint64_t seed);
+void bf_ensemble_sample_mlp(bf_ensemble *ens, const bf_mlp *net, uint64_t seed);
 
 #endif

@@ -10,6 +10,7 @@
 #define BRGFLOW_NNFT_H
 
 #include "brgflow/core.h"
+#include "brgflow/nn.h"
 
 typedef struct bf_g2 bf_g2; /* opaque: FFT plans and accumulators */
 
@@ -45,5 +46,35 @@ double bf_displacement(const bf_lattice *lat, int64_t idx);
 /* max_r |mean - ref| / err, with the displacement index where it occurs. */
 double bf_zscore_max(int64_t n, const double *mean, const double *err,
                      const double *ref, int64_t *where);
+
+/* ---- infinite-width kernels (src/nnft/kernels.c) ------------------------ */
+typedef struct bf_gh bf_gh; /* 2-d Gauss-Hermite product rule */
+bf_gh *bf_gh_create(int order);
+void bf_gh_destroy(bf_gh **gh);
+/* E[g(u) h(v)] for (u,v) ~ N(0, [[k11,k12],[k12,k22]]). */
+double bf_gh_expect(const bf_gh *gh, double (*g)(double), double (*h)(double),
+                    double k11, double k22, double k12);
+/* The same for g, h with a kink at 0: polar rule split at the kink angles. */
+double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
+                           double (*h)(double), double k11, double k22,
+                           double k12);
+/* Collective: K_nngp and K_ntk (n x n, row-major, on every rank) at points x for the MLP's depth and
+ * activation; quadrature: enum bf_quadrature, order: Gauss-Hermite order. */
+void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double (*x)[3],
+                int quadrature, int order, double *K, double *Theta);
+
+/* ---- moments at a set of points (src/nnft/moments.c) ---------------------
+ * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c on
+ * quadruples with errors by a jackknife over blocks of members (blocks by
+ * member index, so the same at any rank count). */
+typedef struct bf_moments bf_moments;
+bf_moments *bf_moments_create(MPI_Comm comm, int n, int nquads,
+                              const int (*quad)[4], int64_t members, int blocks);
+void bf_moments_destroy(bf_moments **m);
+/* f: member's outputs at the n points. */
+void bf_moments_add(bf_moments *m, int64_t member, const double *f);
+/* Collective.  g2, g2_err: n x n; g4c, g4c_err: nquads. */
+void bf_moments_finish(bf_moments *m, double *g2, double *g2_err, double *g4c,
+                       double *g4c_err);
 
 #endif

@@ -23,7 +23,25 @@ typedef struct bf_cosnet_job {
 bf_cosnet_job *bf_cosnet_job_run(MPI_Comm comm, const bf_params *p);
 void bf_cosnet_job_destroy(bf_cosnet_job **job);
 
+typedef struct bf_mlp_job {
+  bf_mlp *net;
+  bf_ensemble *ens;  /* NULL for kernels only */
+  int n, nq;         /* points, G4c quadruples */
+  double *g2, *g2_err, *k_nngp, *k_ntk; /* n x n */
+  double *g4c, *g4c_err;                /* nq */
+  double zscore_max; /* max over i <= j of |G2 - K_nngp| / G2_err */
+  int z_i, z_j;
+  double seconds_sample, seconds_measure, seconds_kernels;
+} bf_mlp_job;
+
+/* Collective: kernels at the [correlator] points and, unless kernels_only,
+ * the ensemble's G2 and G4c there. */
+bf_mlp_job *bf_mlp_job_run(MPI_Comm comm, const bf_params *p, int kernels_only);
+void bf_mlp_job_destroy(bf_mlp_job **job);
+
 /* Collective: the whole `brgflow run` for a validated input; returns 0. */
 int bf_run(MPI_Comm comm, const bf_input *in);
+/* Collective: `brgflow kernel`: infinite-width kernels only (arch = mlp). */
+int bf_run_kernels(MPI_Comm comm, const bf_input *in);
 
 #endif

@@ -42,12 +42,25 @@ static const key_def KEYS[] = {
    "seed of every counter-based random stream (uint64)"},
   {"run", "output", T_STR, OFF(output), "brgflow.h5", "path", 0, 0, 0, NULL,
    "result file (HDF5); refused if it exists, unless --force"},
-  {"network", "arch", T_ENUM, OFF(arch), "cosnet", "-", 0, 0, 0, "cosnet",
-   "architecture: cosnet (generalized cos-net, SCIENCE.md 1a)"},
+  {"run", "save_theta", T_ENUM, OFF(save_theta), "yes", "-", 0, 0, 0, "no|yes",
+   "write every member's parameters to /ensemble/theta (E x P doubles)"},
+  {"network", "arch", T_ENUM, OFF(arch), "cosnet", "-", 0, 0, 0, "cosnet|mlp",
+   "architecture: generalized cos-net (SCIENCE.md 1a) or deep MLP (1b)"},
   {"network", "d", T_INT, OFF(d), "1", "-", 1, 3, 0, NULL,
    "input dimension d (1..3)"},
   {"network", "width", T_INT, OFF(width), "256", "-", 1, 1e9, 0, NULL,
-   "width N: number of hidden units"},
+   "width N: number of hidden units (per hidden layer for the MLP)"},
+  {"network", "depth", T_INT, OFF(depth), "1", "-", 1, 16, 0, NULL,
+   "MLP: number of hidden layers L (1..16)"},
+  {"network", "activation", T_ENUM, OFF(activation), "relu", "-", 0, 0, 0,
+   BF_ACTIVATION_CHOICES, "MLP: activation phi"},
+  {"network", "parameterization", T_ENUM, OFF(parameterization), "ntk", "-", 0,
+   0, 0, "ntk|standard",
+   "MLP: ntk (scales in the forward pass) or standard (scales in the prior)"},
+  {"network", "sigma_w", T_REAL, OFF(sigma_w), "1.0", "-", 0, 1e300, 1, NULL,
+   "MLP: weight scale sigma_w"},
+  {"network", "sigma_b", T_REAL, OFF(sigma_b), "0.1", "-", 0, 1e300, 0, NULL,
+   "MLP: bias scale sigma_b (>= 0)"},
   {"cosnet", "mass", T_REAL, OFF(mass), "1.0", "1/length", 0, 1e300, 1, NULL,
    "mass m of the free scalar (m > 0)"},
   {"cosnet", "cutoff", T_REAL, OFF(cutoff), "2.0", "1/length", 0, 1e300, 1,
@@ -63,6 +76,32 @@ static const key_def KEYS[] = {
    NULL, "lattice spacing s"},
   {"ensemble", "members", T_INT, OFF(members), "128", "-", 2, 1e9, 0, NULL,
    "ensemble size E (at least 2, for a standard error)"},
+  {"correlator", "points", T_ENUM, OFF(points), "grid", "-", 0, 0, 0,
+   "grid|list", "MLP: evaluation points: a grid along a direction, or a list"},
+  {"correlator", "count", T_INT, OFF(count), "8", "-", 2, BF_MAX_POINTS, 0,
+   NULL, "grid: number of points"},
+  {"correlator", "from", T_REAL, OFF(from), "-1.0", "length", -1e300, 1e300, 0,
+   NULL, "grid: first point is from * direction"},
+  {"correlator", "to", T_REAL, OFF(to), "1.0", "length", -1e300, 1e300, 0,
+   NULL, "grid: last point is to * direction"},
+  {"correlator", "direction", T_STR, OFF(direction), "1", "-", 0, 0, 0, NULL,
+   "grid: direction, d comma-separated numbers (normalized; missing trailing "
+   "components are 0)"},
+  {"correlator", "list", T_STR, OFF(list), "none", "length", 0, 0, 0, NULL,
+   "list: points separated by ';', each d comma-separated numbers"},
+  {"correlator", "quadruples", T_STR, OFF(quadruples), "auto", "-", 0, 0, 0,
+   NULL,
+   "G4c point quadruples 'i,j,k,l;...' (indices into the points); auto: "
+   "(0,0,0,0), (0,0,n-1,n-1), (0,1,n-2,n-1)"},
+  {"correlator", "blocks", T_INT, OFF(blocks), "32", "-", 2, 1024, 0, NULL,
+   "jackknife blocks (by member index) for the G4c errors"},
+  {"kernel", "quadrature", T_ENUM, OFF(quadrature), "auto", "-", 0, 0, 0,
+   "auto|hermite",
+   "infinite-width kernels: auto (closed form where known, else Gauss-Hermite) "
+   "or hermite (always quadrature)"},
+  {"kernel", "order", T_INT, OFF(order), "96", "-", 4, 1024, 0, NULL,
+   "minimum quadrature order per dimension; raised to 120 sqrt(k) at "
+   "pre-activation variance k (1e-10 on the closed forms)"},
 };
 #undef OFF
 enum { NKEYS = sizeof KEYS / sizeof KEYS[0] };
@@ -228,10 +267,7 @@ static int set_value(parse_ctx *c, int k, const char *v)
       const char *e = strchr(s, '|');
       size_t len = e ? (size_t)(e - s) : strlen(s);
       if (strlen(v) == len && !strncmp(s, v, len)) {
-        if (d->offset == offsetof(bf_params, arch))
-          strcpy(field, v);
-        else
-          *(int *)field = idx;
+        *(int *)field = idx;
         return 1;
       }
       s += len + (e ? 1 : 0);
@@ -307,12 +343,109 @@ static int check_output(parse_ctx *c)
   return 1;
 }
 
+/* Up to max numbers separated by commas; returns the count, -1 if a token
+ * is not a number. */
+static int parse_list(const char *s, double *out, int max)
+{
+  int n = 0;
+  char buf[BF_PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", s);
+  for (char *save, *tok = strtok_r(buf, ",", &save); tok;
+       tok = strtok_r(NULL, ",", &save)) {
+    char *end;
+    double x = strtod(tok, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    if (end == tok || *end || !isfinite(x) || n == max) return -1;
+    out[n++] = x;
+  }
+  return n;
+}
+
+static int string_fail(parse_ctx *c, const char *key, const char *why)
+{
+  int k = find_key("correlator", key);
+  return key_fail(c, k, (const char *)c->p + KEYS[k].offset, why);
+}
+
+/* [correlator]: the points x (grid along a direction, or a list). */
+static int derive_points(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  char why[160];
+  if (p->points == BF_POINTS_GRID) {
+    double u[3] = {0, 0, 0}, norm = 0;
+    int n = parse_list(p->direction, u, p->d);
+    snprintf(why, sizeof why, "expected 1 to d = %d comma-separated numbers", p->d);
+    if (n < 1) return string_fail(c, "direction", why);
+    for (int j = 0; j < p->d; j++) norm += u[j] * u[j];
+    if (norm == 0) return string_fail(c, "direction", "must not be zero");
+    p->npoints = p->count;
+    for (int k = 0; k < p->count; k++) {
+      double t = p->from + k * (p->to - p->from) / (p->count - 1);
+      for (int j = 0; j < 3; j++) p->x[k][j] = j < p->d ? t * u[j] / sqrt(norm) : 0;
+    }
+    return 1;
+  }
+  char buf[BF_PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", p->list);
+  p->npoints = 0;
+  snprintf(why, sizeof why, "each point needs d = %d comma-separated numbers", p->d);
+  for (char *save, *pt = strtok_r(buf, ";", &save); pt;
+       pt = strtok_r(NULL, ";", &save)) {
+    if (p->npoints == BF_MAX_POINTS)
+      return string_fail(c, "list", "more than 256 points");
+    double *x = p->x[p->npoints++];
+    x[0] = x[1] = x[2] = 0;
+    if (parse_list(pt, x, 3) != p->d) return string_fail(c, "list", why);
+  }
+  if (p->npoints < 2)
+    return string_fail(c, "list", "points = list needs at least 2 points");
+  return 1;
+}
+
+/* [correlator] quadruples: indices into the points. */
+static int derive_quadruples(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  int n = p->npoints;
+  if (!strcmp(p->quadruples, "auto")) {
+    int def[3][4] = {{0, 0, 0, 0}, {0, 0, n - 1, n - 1}, {0, 1, n - 2, n - 1}};
+    memcpy(p->quad, def, sizeof def);
+    p->nquads = 3;
+    return 1;
+  }
+  char buf[BF_PATH_MAX], why[160];
+  snprintf(buf, sizeof buf, "%s", p->quadruples);
+  snprintf(why, sizeof why,
+           "each quadruple needs 4 comma-separated point indices 0..%d", n - 1);
+  p->nquads = 0;
+  for (char *save, *q = strtok_r(buf, ";", &save); q;
+       q = strtok_r(NULL, ";", &save)) {
+    double v[4];
+    if (p->nquads == BF_MAX_QUADS)
+      return string_fail(c, "quadruples", "more than 64 quadruples");
+    if (parse_list(q, v, 4) != 4) return string_fail(c, "quadruples", why);
+    for (int j = 0; j < 4; j++) {
+      if (v[j] != floor(v[j]) || v[j] < 0 || v[j] >= n)
+        return string_fail(c, "quadruples", why);
+      p->quad[p->nquads][j] = (int)v[j];
+    }
+    p->nquads++;
+  }
+  return p->nquads > 0 ? 1 : string_fail(c, "quadruples", why);
+}
+
 /* Checks that involve more than one key, or the file system. */
 static int cross_check(parse_ctx *c)
 {
+  if (c->p->arch == BF_ARCH_MLP &&
+      !(derive_points(c) && derive_quadruples(c)))
+    return 0;
   const bf_params *p = c->p;
   char why[256];
-  if (p->momenta == BF_MOMENTA_LATTICE && !(p->cutoff < M_PI / p->spacing)) {
+  int cosnet = p->arch == BF_ARCH_COSNET;
+  if (cosnet && p->momenta == BF_MOMENTA_LATTICE &&
+      !(p->cutoff < M_PI / p->spacing)) {
     snprintf(why, sizeof why,
              "must be below the lattice Nyquist momentum pi/spacing = %g for "
              "momenta = lattice",
@@ -321,7 +454,7 @@ static int cross_check(parse_ctx *c)
     snprintf(v, sizeof v, "%g", p->cutoff);
     return key_fail(c, find_key("cosnet", "cutoff"), v, why);
   }
-  if (pow((double)p->sites, p->d) > (double)(1 << 30)) {
+  if (cosnet && pow((double)p->sites, p->d) > (double)(1 << 30)) {
     char v[64];
     snprintf(v, sizeof v, "%d", p->sites);
     return key_fail(c, find_key("lattice", "sites"), v,
@@ -357,17 +490,14 @@ static void format_value(const bf_params *p, int k, char *buf, size_t n)
   case T_INT: snprintf(buf, n, "%d", *(const int *)field); break;
   case T_REAL: snprintf(buf, n, "%.17g", *(const double *)field); break;
   case T_STR: snprintf(buf, n, "%s", field); break;
-  case T_ENUM:
-    if (d->offset == offsetof(bf_params, arch)) {
-      snprintf(buf, n, "%s", field);
-    } else {
-      int idx = *(const int *)field;
-      const char *s = d->choices;
-      for (; idx > 0; idx--) s = strchr(s, '|') + 1;
-      const char *e = strchr(s, '|');
-      snprintf(buf, n, "%.*s", (int)(e ? (size_t)(e - s) : strlen(s)), s);
-    }
+  case T_ENUM: {
+    int idx = *(const int *)field;
+    const char *s = d->choices;
+    for (; idx > 0; idx--) s = strchr(s, '|') + 1;
+    const char *e = strchr(s, '|');
+    snprintf(buf, n, "%.*s", (int)(e ? (size_t)(e - s) : strlen(s)), s);
     break;
+  }
   }
 }
 

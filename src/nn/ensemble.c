@@ -37,3 +37,10 @@ void bf_ensemble_sample_cosnet(bf_ensemble *ens, const bf_cosnet *net,
   for (int64_t m = 0; m < ens->count; m++)
     bf_cosnet_sample(net, seed, ens->first + m, ens->theta + m * ens->nparams);
 }
+
+void bf_ensemble_sample_mlp(bf_ensemble *ens, const bf_mlp *net, uint64_t seed)
+{
+  BF_ASSERT(ens->nparams == net->nparams);
+  for (int64_t m = 0; m < ens->count; m++)
+    bf_mlp_sample(net, seed, ens->first + m, ens->theta + m * ens->nparams);
+}

@@ -6,6 +6,16 @@
 #include "brgflow/run.h"
 
 #include <math.h>
+#include <stdlib.h>
+
+static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
+{
+  int size;
+  MPI_Comm_size(comm, &size);
+  bf_h5_attr_string(h, "/config", "input", in->text);
+  bf_h5_attr_string(h, "/config", "version", BF_VERSION);
+  bf_h5_attr_int(h, "/config", "ranks", size);
+}
 
 /* A readable table along the first axis: displacement, G2 +- err, ref, z. */
 static void print_table(MPI_Comm comm, const bf_cosnet_job *job)
@@ -38,9 +48,7 @@ static void write_result(MPI_Comm comm, const bf_input *in,
   int size;
   MPI_Comm_size(comm, &size);
   bf_h5 *h = bf_h5_create(comm, in->p.output);
-  bf_h5_attr_string(h, "/config", "input", in->text);
-  bf_h5_attr_string(h, "/config", "version", BF_VERSION);
-  bf_h5_attr_int(h, "/config", "ranks", size);
+  write_config(h, comm, in);
 
   const bf_lattice *lat = &job->lat;
   hsize_t dims[3];
@@ -63,7 +71,8 @@ static void write_result(MPI_Comm comm, const bf_input *in,
                         : "open: index n is r = n s (no wrapping)");
 
   const bf_ensemble *ens = job->ens;
-  bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,
+  if (in->p.save_theta)
+    bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,
                    (hsize_t)ens->nparams, (hsize_t)ens->first,
                    (hsize_t)ens->count, ens->theta,
                    "a: 1 (scale sigma_a); b: 1/length; c: radians",
@@ -74,13 +83,163 @@ static void write_result(MPI_Comm comm, const bf_input *in,
   bf_h5_commit(&h);
 }
 
+/* ---- deep MLP ----------------------------------------------------------- */
+
+static void print_kernel_table(MPI_Comm comm, const bf_params *p,
+                               const bf_mlp_job *job)
+{
+  int rank, n = job->n;
+  MPI_Comm_rank(comm, &rank);
+  if (rank != 0) return;
+  printf("\ninfinite-width kernels (%s)\n", job->net->act->name);
+  printf("%4s %-22s %14s %14s %14s %14s\n", "i", "x_i", "K_nngp(i,i)", "K_nngp(0,i)",
+         "K_ntk(i,i)", "K_ntk(0,i)");
+  for (int i = 0; i < n; i++) {
+    char xs[64];
+    int len = 0;
+    for (int j = 0; j < p->d; j++)
+      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "", p->x[i][j]);
+    printf("%4d %-22s %14.8e %14.8e %14.8e %14.8e\n", i, xs, job->k_nngp[i * n + i],
+           job->k_nngp[i], job->k_ntk[i * n + i], job->k_ntk[i]);
+  }
+  printf("\n");
+}
+
+static void print_mlp_table(MPI_Comm comm, const bf_params *p,
+                            const bf_mlp_job *job)
+{
+  int rank, n = job->n;
+  MPI_Comm_rank(comm, &rank);
+  if (rank != 0) return;
+  printf("\nG2(x_i, x_i) and G2(x_0, x_i) against the infinite-width NNGP kernel\n");
+  printf("%4s %-22s %13s %10s %13s %7s %13s %10s %13s %7s\n", "i", "x_i", "G2(i,i)",
+         "stderr", "K_nngp(i,i)", "z", "G2(0,i)", "stderr", "K_nngp(0,i)", "z");
+  for (int i = 0; i < n; i++) {
+    char xs[64];
+    int len = 0;
+    for (int j = 0; j < p->d; j++)
+      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "", p->x[i][j]);
+    int ii = i * n + i, oi = i;
+    printf("%4d %-22s %13.6e %10.2e %13.6e %7.2f %13.6e %10.2e %13.6e %7.2f\n", i, xs,
+           job->g2[ii], job->g2_err[ii], job->k_nngp[ii],
+           (job->g2[ii] - job->k_nngp[ii]) / job->g2_err[ii], job->g2[oi],
+           job->g2_err[oi], job->k_nngp[oi],
+           (job->g2[oi] - job->k_nngp[oi]) / job->g2_err[oi]);
+  }
+  printf("max |G2 - K_nngp| / stderr over all pairs: %.2f at (%d, %d)\n", job->zscore_max,
+         job->z_i, job->z_j);
+  printf("\nconnected four-point function (0 at infinite width; N G4c is O(1))\n");
+  printf("%-16s %13s %10s %8s %13s\n", "quadruple", "G4c", "jackknife", "G4c/err",
+         "N G4c");
+  for (int q = 0; q < job->nq; q++) {
+    char qs[40];
+    snprintf(qs, sizeof qs, "(%d,%d,%d,%d)", p->quad[q][0], p->quad[q][1],
+             p->quad[q][2], p->quad[q][3]);
+    printf("%-16s %13.5e %10.2e %8.2f %13.5e\n", qs, job->g4c[q], job->g4c_err[q],
+           job->g4c[q] / job->g4c_err[q], p->width * job->g4c[q]);
+  }
+  printf("\n");
+}
+
+static void write_kernels(bf_h5 *h, const bf_params *p, const bf_mlp_job *job)
+{
+  int n = job->n;
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->d}, nn[2] = {(hsize_t)n, (hsize_t)n};
+  double *x = BF_ALLOC(n * p->d, double);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < p->d; j++) x[i * p->d + j] = p->x[i][j];
+  bf_h5_write_root(h, "/nnft/x", 2, dims, x, "length", "correlator points x_i");
+  bf_h5_write_root(h, "/nnft/K_nngp", 2, nn, job->k_nngp, "output^2",
+                   "infinite-width NNGP kernel K(x_i, x_j)");
+  bf_h5_write_root(h, "/nnft/K_ntk", 2, nn, job->k_ntk, "output^2",
+                   "infinite-width NTK Theta(x_i, x_j), NTK parameterization");
+  bf_h5_attr_string(h, "/nnft", "kernel_method",
+                    p->quadrature == BF_QUAD_HERMITE || !job->net->act->ephi
+                        ? (job->net->act->kink ? "quadrature: polar rule split at the kinks"
+                                               : "quadrature: 2-d Gauss-Hermite")
+                        : "closed form");
+  free(x);
+}
+
+static void write_mlp_result(MPI_Comm comm, const bf_input *in,
+                             const bf_mlp_job *job)
+{
+  const bf_params *p = &in->p;
+  bf_h5 *h = bf_h5_create(comm, p->output);
+  write_config(h, comm, in);
+  write_kernels(h, p, job);
+  if (job->ens) {
+    int n = job->n;
+    hsize_t nn[2] = {(hsize_t)n, (hsize_t)n}, nq = (hsize_t)job->nq,
+            q4[2] = {(hsize_t)job->nq, 4};
+    bf_h5_write_root(h, "/nnft/G2", 2, nn, job->g2, "output^2",
+                     "ensemble G2(x_i, x_j) = <f(x_i) f(x_j)>");
+    bf_h5_write_root(h, "/nnft/G2_err", 2, nn, job->g2_err, "output^2",
+                     "standard error of G2 over members");
+    bf_h5_write_root(h, "/nnft/G4c", 1, &nq, job->g4c, "output^4",
+                     "connected four-point function on /nnft/quadruples");
+    bf_h5_write_root(h, "/nnft/G4c_err", 1, &nq, job->g4c_err, "output^4",
+                     "delete-one-block jackknife error of G4c");
+    double *quads = BF_ALLOC(4 * job->nq, double);
+    for (int q = 0; q < job->nq; q++)
+      for (int k = 0; k < 4; k++) quads[4 * q + k] = p->quad[q][k];
+    bf_h5_write_root(h, "/nnft/quadruples", 2, q4, quads, "-",
+                     "point indices (i, j, k, l) of each G4c entry");
+    free(quads);
+    bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max);
+    const bf_ensemble *ens = job->ens;
+    if (p->save_theta)
+      bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,
+                     (hsize_t)ens->nparams, (hsize_t)ens->first,
+                     (hsize_t)ens->count, ens->theta, "-",
+                     "parameters per member: for l = 1..L+1, W^l (out x in, "
+                     "row-major), then b^l");
+  }
+  bf_h5_commit(&h);
+}
+
+static int run_mlp(MPI_Comm comm, const bf_input *in, int kernels_only)
+{
+  const bf_params *p = &in->p;
+  bf_mlp_job *job = bf_mlp_job_run(comm, p, kernels_only);
+  if (kernels_only)
+    print_kernel_table(comm, p, job);
+  else
+    print_mlp_table(comm, p, job);
+  double t = bf_elapsed();
+  write_mlp_result(comm, in, job);
+  bf_log(comm, "write: %s (%.2f s)", p->output, bf_elapsed() - t);
+  bf_mlp_job_destroy(&job);
+  return 0;
+}
+
+int bf_run_kernels(MPI_Comm comm, const bf_input *in)
+{
+  const bf_params *p = &in->p;
+  bf_fail_if(comm, p->arch != BF_ARCH_MLP,
+             "%s: [network] arch: `brgflow kernel` needs arch = mlp", in->path);
+  bf_log(comm, "brgflow %s kernel: depth %d, %s, %d points", BF_VERSION, p->depth,
+         bf_activation_get(p->activation)->name, p->npoints);
+  return run_mlp(comm, in, 1);
+}
+
 int bf_run(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
+  if (p->arch == BF_ARCH_MLP) {
+    int size;
+    MPI_Comm_size(comm, &size);
+    bf_log(comm, "brgflow %s: mlp, d = %d, depth %d, N = %d, %s, %s parameterization, "
+           "E = %d members, %d points, on %d rank%s", BF_VERSION, p->d, p->depth,
+           p->width, bf_activation_get(p->activation)->name,
+           p->parameterization == BF_PARAM_NTK ? "ntk" : "standard", p->members,
+           p->npoints, size, size > 1 ? "s" : "");
+    return run_mlp(comm, in, 0);
+  }
   int size;
   MPI_Comm_size(comm, &size);
   bf_log(comm, "brgflow %s: %s, d = %d, N = %d, E = %d members, L = %d, on %d rank%s",
-         BF_VERSION, p->arch, p->d, p->width, p->members, p->sites, size,
+         BF_VERSION, p->arch == BF_ARCH_MLP ? "mlp" : "cosnet", p->d, p->width, p->members, p->sites, size,
          size > 1 ? "s" : "");
   bf_cosnet_job *job = bf_cosnet_job_run(comm, p);
   print_table(comm, job);

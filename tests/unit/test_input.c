@@ -44,7 +44,7 @@ static void test_defaults_and_values(void **state)
   assert_true(p.seed == UINT64_MAX);
   assert_string_equal(p.output, "o.h5");
   assert_int_equal(p.sites, 32); /* default */
-  assert_string_equal(p.arch, "cosnet");
+  assert_int_equal(p.arch, BF_ARCH_COSNET);
 }
 
 static void test_set_overrides(void **state)

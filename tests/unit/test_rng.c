@@ -18,6 +18,10 @@ static void test_reproducible(void **state)
   /* In reverse order, from a fresh stream: a draw depends only on its key. */
   bf_rng t = bf_rng_stream(42, 7, BF_RNG_COSNET_A);
   for (int i = 15; i >= 0; i--) assert_true(bf_rng_normal(&t, i) == first[i]);
+  /* the bulk fill gives the same numbers, from any starting index */
+  double bulk[13];
+  bf_rng_normals(&t, 3, 13, bulk);
+  for (int i = 0; i < 13; i++) assert_true(bulk[i] == first[i + 3]);
 }
 
 static void test_streams_differ(void **state)

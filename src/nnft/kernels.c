@@ -1,0 +1,218 @@
+/* kernels.c — the infinite-width NNGP kernel and NTK of a deep MLP
+ * (SCIENCE.md 1b).
+ *
+ *   bf_gh_create      a 2-d Gauss-Hermite product rule of a given order
+ *   bf_gh_destroy     free it
+ *   bf_gh_expect      E[g(u) h(v)] for (u,v) ~ N(0, [[k11,k12],[k12,k22]])
+ *   bf_gh_expect_kinked  the same for g, h with a kink at 0 (polar rule)
+ *   bf_kernels        K_nngp and K_ntk on a set of points, layer by layer
+ *
+ *   K^1 = sw^2 x.x'/d + sb^2,        Theta^1 = K^1,
+ *   K^{l+1} = sw^2 E[phi(u)phi(v)] + sb^2,
+ *   Theta^{l+1} = K^{l+1} + sw^2 E[phi'(u)phi'(v)] Theta^l,
+ * with (u,v) ~ N(0, Sigma^l) the 2x2 block of K^l at the pair of points.
+ * The expectations use the activation's closed forms where the table has
+ * them (quadrature = auto), and otherwise 2-d Gauss-Hermite (smooth
+ * activations) or its polar variant split at the kinks (relu). */
+#include "brgflow/nnft.h"
+
+#include <gsl/gsl_integration.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bf_gh {
+  int n;
+  double *z, *w;   /* Hermite: nodes, weights for a standard normal */
+  double *t, *wt;  /* Laguerre in t = r^2/2 (radial part of the polar rule) */
+  double *s, *ws;  /* Legendre on [-1, 1] (angular arcs of the polar rule) */
+};
+
+/* Nodes and weights of a GSL fixed rule. */
+static void fixed_rule(const gsl_integration_fixed_type *type, int n, double a,
+                       double b, double **x, double **w)
+{
+  gsl_integration_fixed_workspace *ws =
+      gsl_integration_fixed_alloc(type, (size_t)n, a, b, 0.0, 0.0);
+  BF_ASSERT(ws);
+  *x = BF_ALLOC(n, double);
+  *w = BF_ALLOC(n, double);
+  for (int i = 0; i < n; i++) {
+    (*x)[i] = gsl_integration_fixed_nodes(ws)[i];
+    (*w)[i] = gsl_integration_fixed_weights(ws)[i];
+  }
+  gsl_integration_fixed_free(ws);
+}
+
+bf_gh *bf_gh_create(int order)
+{
+  bf_gh *gh = BF_CALLOC(1, bf_gh);
+  gh->n = order;
+  /* GSL's Hermite rule integrates against e^{-x^2}; z = sqrt2 x turns it
+   * into an expectation over N(0,1), with weights divided by sqrt(pi). */
+  fixed_rule(gsl_integration_fixed_hermite, order, 0.0, 1.0, &gh->z, &gh->w);
+  for (int i = 0; i < order; i++) {
+    gh->z[i] *= M_SQRT2;
+    gh->w[i] /= sqrt(M_PI);
+  }
+  fixed_rule(gsl_integration_fixed_laguerre, order, 0.0, 1.0, &gh->t, &gh->wt);
+  fixed_rule(gsl_integration_fixed_legendre, order, -1.0, 1.0, &gh->s, &gh->ws);
+  return gh;
+}
+
+void bf_gh_destroy(bf_gh **gh)
+{
+  if (!*gh) return;
+  free((*gh)->z);
+  free((*gh)->w);
+  free((*gh)->t);
+  free((*gh)->wt);
+  free((*gh)->s);
+  free((*gh)->ws);
+  free(*gh);
+  *gh = NULL;
+}
+
+/* Sigma = [[a,0],[b,c]] [[a,0],[b,c]]^T.  c from the determinant: k22 - b^2
+ * would leave c ~ 1e-8 instead of 0 where k12^2 = k11 k22 (the diagonal). */
+static void cholesky2(double k11, double k22, double k12, double *a, double *b,
+                      double *c)
+{
+  *a = sqrt(fmax(k11, 0));
+  *b = *a > 0 ? k12 / *a : 0;
+  *c = *a > 0 ? sqrt(fmax(k11 * k22 - k12 * k12, 0) / k11) : sqrt(fmax(k22, 0));
+}
+
+/* u = a z1, v = b z1 + c z2, product rule in (z1, z2). */
+double bf_gh_expect(const bf_gh *gh, double (*g)(double), double (*h)(double),
+                    double k11, double k22, double k12)
+{
+  double a, b, c, sum = 0;
+  cholesky2(k11, k22, k12, &a, &b, &c);
+  for (int i = 0; i < gh->n; i++) {
+    double gu = g(a * gh->z[i]), inner = 0;
+    for (int j = 0; j < gh->n; j++) inner += gh->w[j] * h(b * gh->z[i] + c * gh->z[j]);
+    sum += gh->w[i] * gu * inner;
+  }
+  return sum;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The same expectation in polar coordinates z = r (cos t, sin t), for
+ * activations with a kink at 0 (docs/theory.md g).  u = r A(t) and
+ * v = r B(t) change sign only at fixed angles, so the angle integral is
+ * split there (Gauss-Legendre per arc) and the radial one, in s = r^2/2
+ * with weight e^{-s}, is Gauss-Laguerre:
+ *   E = (1/2pi) int dt int_0^inf ds e^{-s} g(sqrt(2s) A(t)) h(sqrt(2s) B(t)).
+ * For relu each piece is a polynomial in s and a trigonometric polynomial
+ * in t, so the rule is exact up to rounding. */
+double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
+                           double (*h)(double), double k11, double k22,
+                           double k12)
+{
+  double a, b, c;
+  cholesky2(k11, k22, k12, &a, &b, &c);
+  /* kinks: A = a cos t = 0 and B = b cos t + c sin t = 0 */
+  double cut[6] = {0.5 * M_PI, 1.5 * M_PI, 0, 0, 0, 2 * M_PI};
+  double t0 = atan2(-b, c);
+  cut[2] = fmod(t0 + 2 * M_PI, M_PI);
+  cut[3] = cut[2] + M_PI;
+  qsort(cut, 6, sizeof cut[0], cmp_double); /* cut[0] = 0 */
+  double sum = 0;
+  for (int arc = 0; arc < 5; arc++) {
+    double lo = cut[arc], hi = cut[arc + 1], half = 0.5 * (hi - lo);
+    if (half <= 0) continue;
+    for (int i = 0; i < gh->n; i++) {
+      double t = lo + half * (gh->s[i] + 1), A = a * cos(t);
+      double B = b * cos(t) + c * sin(t), radial = 0;
+      for (int j = 0; j < gh->n; j++) {
+        double r = sqrt(2 * gh->t[j]);
+        radial += gh->wt[j] * g(r * A) * h(r * B);
+      }
+      sum += half * gh->ws[i] * radial;
+    }
+  }
+  return sum / (2 * M_PI);
+}
+
+/* Rules by order, built on first use.  A fixed-node rule resolves features
+ * of width ~1/sqrt(k) in z only with order ~ sqrt(k): with a saturating
+ * activation (erf, tanh, ...) at pre-activation variance k, measured
+ * 1e-10 needs order ~ 110 sqrt(k) (docs/theory.md g).  So the order is
+ * max(requested, 120 sqrt(k)), rounded up to a multiple of 32. */
+enum { RULE_STEP = 32, MAX_ORDER = 1024 };
+typedef struct rule_cache {
+  int min_order;
+  bf_gh *rule[MAX_ORDER / RULE_STEP + 1];
+} rule_cache;
+
+static const bf_gh *rule_for(rule_cache *rc, double kmax)
+{
+  double want = fmax(rc->min_order, 120.0 * sqrt(fmax(kmax, 0)));
+  int slot = (int)ceil(want / RULE_STEP);
+  if (slot > MAX_ORDER / RULE_STEP) slot = MAX_ORDER / RULE_STEP;
+  if (!rc->rule[slot]) rc->rule[slot] = bf_gh_create(slot * RULE_STEP);
+  return rc->rule[slot];
+}
+
+/* E[g(u)h(v)] by the rule that suits the activation. */
+static double expect(rule_cache *rc, const bf_activation *act, int deriv,
+                     double k11, double k22, double k12)
+{
+  const bf_gh *gh = rule_for(rc, fmax(k11, k22));
+  double (*f)(double) = deriv ? act->dphi : act->phi;
+  return act->kink ? bf_gh_expect_kinked(gh, f, f, k11, k22, k12)
+                   : bf_gh_expect(gh, f, f, k11, k22, k12);
+}
+
+void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double (*x)[3],
+                int quadrature, int order, double *K, double *Theta)
+{
+  /* Pairs (i <= j) are dealt out in contiguous blocks of the upper triangle;
+   * each is computed by exactly one rank and the others add zeros, so the
+   * result is bitwise the same at any rank count. */
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int64_t first, count, pair = 0;
+  bf_block_range((int64_t)n * (n + 1) / 2, size, rank, &first, &count);
+  const bf_activation *act = net->act;
+  int closed = quadrature == BF_QUAD_AUTO && act->ephi && act->edphi;
+  rule_cache rc = {.min_order = order};
+  double sw2 = net->sigma_w * net->sigma_w, sb2 = net->sigma_b * net->sigma_b;
+  double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      double dot = 0;
+      for (int k = 0; k < net->d; k++) dot += x[i][k] * x[j][k];
+      K[i * n + j] = Theta[i * n + j] = sw2 * dot / net->d + sb2;
+    }
+  for (int l = 1; l <= net->depth; l++) {
+    memset(Kn, 0, sizeof(double) * n * n);
+    memset(Tn, 0, sizeof(double) * n * n);
+    pair = 0;
+    for (int i = 0; i < n; i++)
+      for (int j = i; j < n; j++, pair++) { /* symmetric: mirrored below */
+        if (pair < first || pair >= first + count) continue;
+        double k11 = K[i * n + i], k22 = K[j * n + j], k12 = K[i * n + j];
+        double e = closed ? act->ephi(k11, k22, k12)
+                          : expect(&rc, act, 0, k11, k22, k12);
+        double ed = closed ? act->edphi(k11, k22, k12)
+                           : expect(&rc, act, 1, k11, k22, k12);
+        Kn[i * n + j] = sw2 * e + sb2;
+        Tn[i * n + j] = Kn[i * n + j] + sw2 * ed * Theta[i * n + j];
+        Kn[j * n + i] = Kn[i * n + j];
+        Tn[j * n + i] = Tn[i * n + j];
+      }
+    BF_MPI(MPI_Allreduce(Kn, K, n * n, MPI_DOUBLE, MPI_SUM, comm));
+    BF_MPI(MPI_Allreduce(Tn, Theta, n * n, MPI_DOUBLE, MPI_SUM, comm));
+  }
+  free(Kn);
+  free(Tn);
+  for (int k = 0; k <= MAX_ORDER / RULE_STEP; k++) bf_gh_destroy(&rc.rule[k]);
+}

@@ -147,6 +147,38 @@ static void test_key_outside_section_and_indented_line(void **state)
   expect_error("[run]\nseed = 0x10\n", NULL, 0, "[run] seed", "unsigned");
 }
 
+static void test_mlp_keys(void **state)
+{
+  (void)state;
+  bf_params p;
+  const char *ok = "[network]\narch = mlp\nd = 2\ndepth = 3\nactivation = gelu\n"
+                   "[correlator]\npoints = list\nlist = 1,2; 3,4; -1,0.5\n"
+                   "quadruples = 0,1,2,2; 2,2,2,2\n";
+  assert_int_equal(parse(ok, NULL, 0, &p), 0);
+  assert_int_equal(p.arch, BF_ARCH_MLP);
+  assert_int_equal(p.npoints, 3);
+  assert_true(p.x[2][0] == -1 && p.x[2][1] == 0.5);
+  assert_int_equal(p.nquads, 2);
+  assert_int_equal(p.quad[0][3], 2);
+  /* default grid: 8 points along e_1 from -1 to 1, auto quadruples */
+  assert_int_equal(parse("[network]\narch = mlp\n", NULL, 0, &p), 0);
+  assert_int_equal(p.npoints, 8);
+  assert_true(p.x[7][0] == 1.0 && p.x[0][0] == -1.0);
+  assert_int_equal(p.nquads, 3);
+  expect_error("[network]\narch = mlp\ndepth = 17\n", NULL, 0, "t.ini:3: [network] depth",
+               "out of range");
+  expect_error("[network]\narch = mlp\nactivation = swish\n", NULL, 0,
+               "t.ini:3: [network] activation", "relu|tanh");
+  expect_error("[network]\narch = mlp\nd = 2\n[correlator]\ndirection = 1,0,0\n", NULL, 0,
+               "t.ini:5: [correlator] direction", "d = 2");
+  expect_error("[network]\narch = mlp\n[correlator]\ndirection = 0\n", NULL, 0,
+               "[correlator] direction", "zero");
+  expect_error("[network]\narch = mlp\n[correlator]\nquadruples = 0,1,2,8\n", NULL, 0,
+               "t.ini:4: [correlator] quadruples", "indices 0..7");
+  expect_error("[network]\narch = mlp\nd = 2\n[correlator]\npoints = list\nlist = 1;2\n",
+               NULL, 0, "t.ini:6: [correlator] list", "d = 2");
+}
+
 static void test_bad_set(void **state)
 {
   (void)state;
@@ -220,6 +252,7 @@ static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_cutoff_above_nyquist),
   cmocka_unit_test(test_duplicate_key),
   cmocka_unit_test(test_key_outside_section_and_indented_line),
+  cmocka_unit_test(test_mlp_keys),
   cmocka_unit_test(test_bad_set),
   cmocka_unit_test(test_existing_output_refused),
   cmocka_unit_test(test_docs_list_every_key),

@@ -58,6 +58,6 @@ check "info lists the datasets and zscore_max" bash -c \
 # `brgflow kernel`: the theory side alone, for arch = mlp only.
 mpi 2 "$BIN" kernel inputs/mlp_relu.ini --set run.output="$dir/kernel.h5" > "$dir/kernel.log" 2>&1
 check "kernel: writes K_nngp and K_ntk, no ensemble" bash -c \
-  "'$BIN' info '$dir/kernel.h5' | grep -q '/nnft/K_ntk ' && ! '$BIN' info '$dir/kernel.h5' | grep -q theta"
+  "'$BIN' info '$dir/kernel.h5' | grep -q '/nnft/K_ntk ' && ! '$BIN' info '$dir/kernel.h5' | grep -q /ensemble/theta"
 expect_refusal kernel_cosnet "\[network\] arch: \`brgflow kernel\` needs arch = mlp" \
   kernel inputs/cosnet_free.ini --set run.output="$dir/kc.h5"

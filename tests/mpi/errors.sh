@@ -31,8 +31,8 @@ write_ini dim '[network]\nd = 4\n'
 expect_refusal dim "dim.ini:4: \[network\] d" run "$dir/dim.ini"
 write_ini section '[nework]\nd = 2\n'
 expect_refusal section "section.ini:3: unknown section \[nework\]" run "$dir/section.ini"
-write_ini key '[network]\ndepth = 2\n'
-expect_refusal key "key.ini:4: \[network\] depth: unknown key" run "$dir/key.ini"
+write_ini key '[network]\nlayers = 2\n'
+expect_refusal key "key.ini:4: \[network\] layers: unknown key" run "$dir/key.ini"
 write_ini value '[cosnet]\nmass = heavy\n'
 expect_refusal value "value.ini:4: \[cosnet\] mass = 'heavy'" run "$dir/value.ini"
 expect_refusal missing "cannot read input file '$dir/none.ini'" run "$dir/none.ini"

@@ -55,12 +55,13 @@ int bf_activation_count(void);
  * h^{l+1} = sw W^{l+1} phi(h^l)/sqrt(N) + sb b^{l+1}, f = h^{L+1}, W, b ~ N(0,1).
  * Standard: the same scales put in the prior, W ~ N(0, sw^2/fan_in),
  * b ~ N(0, sb^2).  theta: for l = 1..L+1, W^l row-major (out x in), b^l. */
+#define BF_MLP_MAX_LAYERS 17 /* depth 16 + output */
 typedef struct bf_mlp {
   int d, depth, width, parameterization;
   double sigma_w, sigma_b;
   const bf_activation *act;
   int64_t nparams;
-  int64_t woff[17], boff[17]; /* offsets of W^l and b^l, l = 1..depth+1 */
+  int64_t woff[BF_MLP_MAX_LAYERS + 1], boff[BF_MLP_MAX_LAYERS + 1]; /* W^l, b^l */
 } bf_mlp;
 
 bf_mlp *bf_mlp_create(const bf_params *p);
@@ -76,6 +77,29 @@ void bf_mlp_work_destroy(bf_mlp_work **w);
 /* f[k] = f_theta(x_k), x npts x d row-major: one dgemm per layer. */
 void bf_mlp_forward(const bf_mlp *net, const double *theta, int64_t npts,
                     const double *x, bf_mlp_work *w, double *f);
+/* The forward scale alpha_l of W^l and beta_l of b^l (1 in the standard
+ * parameterization). */
+double bf_mlp_alpha(const bf_mlp *net, int l);
+double bf_mlp_beta(const bf_mlp *net, int l);
+
+/* Forward values and per-point backprop signals at npts points:
+ * a[0] = x, z[l], a[l] = phi(z[l]) (a[L+1] = f), delta[l] = df/dz^l. */
+typedef struct bf_mlp_tape {
+  int64_t npts, recorded;
+  double *z[BF_MLP_MAX_LAYERS + 1], *a[BF_MLP_MAX_LAYERS + 1],
+      *delta[BF_MLP_MAX_LAYERS + 1];
+} bf_mlp_tape;
+bf_mlp_tape *bf_mlp_tape_create(const bf_mlp *net, int64_t npts);
+void bf_mlp_tape_destroy(bf_mlp_tape **t);
+/* Forward and backward over all points at once (BLAS-3). */
+void bf_mlp_record(const bf_mlp *net, const double *theta, int64_t npts,
+                   const double *x, bf_mlp_tape *t);
+/* grad = sum_k r_k df(x_k)/dtheta over the recorded points (P entries). */
+void bf_mlp_vjp(const bf_mlp *net, const bf_mlp_tape *t, const double *r,
+                double *grad);
+/* row = df(x_k)/dtheta: row k of the Jacobian J (P entries). */
+void bf_mlp_jacobian_row(const bf_mlp *net, const bf_mlp_tape *t, int64_t k,
+                         double *row);
 
 typedef struct bf_ensemble {
   MPI_Comm comm;   /* duplicated: the ensemble's traffic is its own */

@@ -72,7 +72,65 @@ static void test_standard_prior_scales(void **state)
   bf_mlp_destroy(&std);
 }
 
+/* An independent check of J: central finite differences of f in every
+ * parameter, on a small tanh net, both parameterizations.  Tolerance 1e-7
+ * absolute: central differences with h = 1e-5 err by ~h^2 |f'''| ~ 1e-10,
+ * plus rounding ~1e-16/h ~ 1e-11. */
+static void test_jacobian_by_finite_differences(void **state)
+{
+  (void)state;
+  for (int param = 0; param < 2; param++) {
+    bf_params p = {.d = 2, .width = 5, .depth = 2, .activation = 1,
+                   .parameterization = param, .sigma_w = 1.3, .sigma_b = 0.4};
+    bf_mlp *net = bf_mlp_create(&p);
+    int64_t P = net->nparams;
+    double *theta = malloc(P * sizeof(double)), *row = malloc(P * sizeof(double));
+    double x[6] = {0.3, -0.7, 1.1, 0.2, -0.4, -0.9}, f[3], fp, fm, worst = 0;
+    bf_mlp_sample(net, 9, 1, theta);
+    bf_mlp_tape *t = bf_mlp_tape_create(net, 3);
+    bf_mlp_work *w = bf_mlp_work_create(net, 1);
+    bf_mlp_record(net, theta, 3, x, t);
+    for (int k = 0; k < 3; k++) {
+      bf_mlp_forward(net, theta, 1, x + 2 * k, w, f + k);
+      ASSERT_LE(fabs(f[k] - t->a[p.depth + 1][k]), 1e-14); /* tape agrees */
+      bf_mlp_jacobian_row(net, t, k, row);
+      for (int64_t a = 0; a < P; a++) {
+        double h = 1e-5, keep = theta[a];
+        theta[a] = keep + h;
+        bf_mlp_forward(net, theta, 1, x + 2 * k, w, &fp);
+        theta[a] = keep - h;
+        bf_mlp_forward(net, theta, 1, x + 2 * k, w, &fm);
+        theta[a] = keep;
+        worst = fmax(worst, fabs(row[a] - (fp - fm) / (2 * h)));
+      }
+    }
+    FIGURE("%s: max |J - finite difference| over %lld entries = %.1e (tol 1e-7)",
+           param ? "standard" : "ntk", (long long)(3 * P), worst);
+    ASSERT_LE(worst, 1e-7);
+    /* the training gradient is J^T r */
+    double r[3] = {0.5, -1.25, 2.0}, *g = malloc(P * sizeof(double)), gw = 0;
+    bf_mlp_vjp(net, t, r, g);
+    for (int64_t a = 0; a < P; a++) {
+      double s = 0;
+      for (int k = 0; k < 3; k++) {
+        bf_mlp_jacobian_row(net, t, k, row);
+        s += r[k] * row[a];
+      }
+      gw = fmax(gw, fabs(g[a] - s));
+    }
+    FIGURE("max |vjp - J^T r| = %.1e (tol 1e-13)", gw);
+    ASSERT_LE(gw, 1e-13);
+    free(g);
+    bf_mlp_work_destroy(&w);
+    bf_mlp_tape_destroy(&t);
+    free(theta);
+    free(row);
+    bf_mlp_destroy(&net);
+  }
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_jacobian_by_finite_differences),
   cmocka_unit_test(test_forward_matches_plain),
   cmocka_unit_test(test_standard_prior_scales),
 };

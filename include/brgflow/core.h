@@ -95,4 +95,10 @@ double bf_lattice_q2(const bf_lattice *lat, const int n[3]);
 /* The one cutoff test used by the sampler and by every reference: |q| < R. */
 static inline int bf_below_cutoff(double q2, double R) { return q2 < R * R; }
 
+/* ---- LAPACK (OpenBLAS), column-major Fortran interface ------------------ */
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
+             const int *lda, double *w, double *work, const int *lwork,
+             int *iwork, const int *liwork, int *info);
+
 #endif

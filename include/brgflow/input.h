@@ -23,6 +23,12 @@ enum bf_momenta { BF_MOMENTA_LATTICE = 0, BF_MOMENTA_CONTINUUM = 1 };
 enum bf_param { BF_PARAM_NTK = 0, BF_PARAM_STANDARD = 1 };
 enum bf_points { BF_POINTS_GRID = 0, BF_POINTS_LIST = 1 };
 enum bf_quadrature { BF_QUAD_AUTO = 0, BF_QUAD_HERMITE = 1 };
+enum bf_target { BF_TARGET_SIN = 0, BF_TARGET_POLY, BF_TARGET_GP, BF_TARGET_FILE };
+enum bf_data_points { BF_DATA_GRID = 0, BF_DATA_RANDOM, BF_DATA_LATTICE };
+enum bf_method { BF_TRAIN_NONE = 0, BF_TRAIN_GD, BF_TRAIN_POSTERIOR };
+enum bf_trainable { BF_TRAIN_ALL = 0, BF_TRAIN_READOUT = 1 };
+enum bf_solver { BF_SOLVER_NONE = 0, BF_SOLVER_AUTO, BF_SOLVER_PRIMAL, BF_SOLVER_DUAL };
+enum bf_basis { BF_BASIS_EIGEN = 0, BF_BASIS_DIAGONAL = 1 };
 /* Activation choices, in the order of the activation table (nn.h). */
 #define BF_ACTIVATION_CHOICES "relu|tanh|erf|gelu|sigmoid|cos|linear"
 
@@ -56,6 +62,22 @@ typedef struct bf_params {
   /* [kernel] */
   int quadrature; /* enum bf_quadrature */
   int order;
+  /* [data] */
+  int target; /* enum bf_target */
+  char data_file[BF_PATH_MAX];
+  int n_train, n_test;
+  double noise, domain;
+  int data_points; /* enum bf_data_points */
+  /* [train] */
+  int method;    /* enum bf_method */
+  int trainable; /* enum bf_trainable */
+  double lr;
+  int steps, record_every;
+  /* [fisher] */
+  int solver; /* enum bf_solver */
+  int basis;  /* enum bf_basis */
+  double fisher_sigma; /* 0: the data noise */
+  int groups, block;
   /* Derived by validation: the correlator points and G4c quadruples. */
   int npoints;
   double x[BF_MAX_POINTS][3];

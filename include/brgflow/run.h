@@ -7,6 +7,7 @@
 
 #include "brgflow/input.h"
 #include "brgflow/nn.h"
+#include "brgflow/train.h"
 
 typedef struct bf_cosnet_job {
   bf_lattice lat;
@@ -38,6 +39,28 @@ typedef struct bf_mlp_job {
  * the ensemble's G2 and G4c there. */
 bf_mlp_job *bf_mlp_job_run(MPI_Comm comm, const bf_params *p, int kernels_only);
 void bf_mlp_job_destroy(bf_mlp_job **job);
+
+typedef struct bf_train_job {
+  bf_cosnet *cos;
+  bf_mlp *mlp;
+  bf_model mod;
+  bf_dataset *ds;
+  bf_ensemble *ens;
+  bf_train_log log;
+  double *loss;                 /* count x nrec */
+  double *test_mean, *test_var; /* ensemble predictive, on test points */
+  double *ref_mean, *ref_var;   /* infinite-width references, or NULL */
+  double dev_mean, dev_var;     /* max deviations from them */
+  double sigma;                 /* likelihood sigma of the metric */
+  int solver;                   /* BF_SOLVER_PRIMAL or _DUAL */
+  int64_t k;                    /* eigenvalues per member */
+  double *lambda;               /* count x k, descending */
+  double *diag;                 /* count x Pt, or NULL */
+} bf_train_job;
+
+/* Collective: data, sample, train, infinite-width check, Fisher metric. */
+bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p);
+void bf_train_job_destroy(bf_train_job **job);
 
 /* Collective: the whole `brgflow run` for a validated input; returns 0. */
 int bf_run(MPI_Comm comm, const bf_input *in);

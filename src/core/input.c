@@ -102,6 +102,52 @@ static const key_def KEYS[] = {
   {"kernel", "order", T_INT, OFF(order), "96", "-", 4, 1024, 0, NULL,
    "minimum quadrature order per dimension; raised to 120 sqrt(k) at "
    "pre-activation variance k (1e-10 on the closed forms)"},
+  {"data", "target", T_ENUM, OFF(target), "sin", "-", 0, 0, 0,
+   "sin|poly|gp|file",
+   "training target: sin(pi u), u^3 - u (u = sum x_j/sqrt d), a draw of the "
+   "MLP's own NNGP (gp), or datasets /x, /y of an HDF5 file"},
+  {"data", "file", T_STR, OFF(data_file), "none", "path", 0, 0, 0, NULL,
+   "target = file: HDF5 file with /x (n x d) and /y (n): first n_train rows "
+   "train, next n_test test"},
+  {"data", "n_train", T_INT, OFF(n_train), "32", "-", 1, 1e7, 0, NULL,
+   "number of training points n (points = lattice: L^d, this key unused)"},
+  {"data", "n_test", T_INT, OFF(n_test), "16", "-", 1, 1e6, 0, NULL,
+   "number of test points (uniform in the domain, noise-free targets)"},
+  {"data", "noise", T_REAL, OFF(noise), "0.1", "output", 0, 1e300, 0, NULL,
+   "standard deviation sigma of the Gaussian noise on training targets"},
+  {"data", "domain", T_REAL, OFF(domain), "1.0", "length", 0, 1e300, 1, NULL,
+   "points lie in [-domain, domain]^d (grid, random)"},
+  {"data", "points", T_ENUM, OFF(data_points), "random", "-", 0, 0, 0,
+   "grid|random|lattice",
+   "training inputs: a grid (n_train = m^d), uniform random, or the L^d "
+   "lattice sites n s"},
+  {"train", "method", T_ENUM, OFF(method), "none", "-", 0, 0, 0,
+   "none|gd|posterior",
+   "none (prior ensemble), full-batch gradient descent on the MSE, or exact "
+   "Gaussian posterior samples (models linear in the trained parameters)"},
+  {"train", "trainable", T_ENUM, OFF(trainable), "all", "-", 0, 0, 0,
+   "all|readout", "MLP: train every parameter, or the last layer only "
+   "(the cos-net trains its readout a)"},
+  {"train", "lr", T_REAL, OFF(lr), "0.5", "-", 0, 1e300, 1, NULL,
+   "gd: learning rate eta on L = (1/2n) sum (f - y)^2"},
+  {"train", "steps", T_INT, OFF(steps), "200", "-", 0, 1e9, 0, NULL,
+   "gd: number of full-batch steps t"},
+  {"train", "record_every", T_INT, OFF(record_every), "0", "-", 0, 1e9, 0, NULL,
+   "gd: record loss (and the Fisher spectrum) every this many steps; 0: "
+   "first and last only"},
+  {"fisher", "solver", T_ENUM, OFF(solver), "none", "-", 0, 0, 0,
+   "none|auto|primal|dual",
+   "Fisher metric: skip, choose the smaller problem, P x P by PDSYRK, or the "
+   "n x n Gram (empirical NTK)"},
+  {"fisher", "basis", T_ENUM, OFF(basis), "eigen", "-", 0, 0, 0,
+   "eigen|diagonal",
+   "eigen: the full spectrum (ScaLAPACK); diagonal: I_AA per parameter"},
+  {"fisher", "sigma", T_REAL, OFF(fisher_sigma), "0", "output", 0, 1e300, 0,
+   NULL, "likelihood sigma of I = J^T J / sigma^2; 0: the data noise"},
+  {"fisher", "groups", T_INT, OFF(groups), "1", "-", 1, 1e6, 0, NULL,
+   "rank groups: each owns a BLACS grid and a share of the members"},
+  {"fisher", "block", T_INT, OFF(block), "32", "-", 1, 4096, 0, NULL,
+   "ScaLAPACK block size (block-cyclic distribution)"},
 };
 #undef OFF
 enum { NKEYS = sizeof KEYS / sizeof KEYS[0] };
@@ -435,9 +481,45 @@ static int derive_quadruples(parse_ctx *c)
   return p->nquads > 0 ? 1 : string_fail(c, "quadruples", why);
 }
 
+/* [data], [train] and [fisher] together. */
+static int check_training(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  if (p->method == BF_TRAIN_POSTERIOR && p->arch == BF_ARCH_MLP &&
+      p->trainable != BF_TRAIN_READOUT)
+    return key_fail(c, find_key("train", "method"), "posterior",
+                    "exact posterior samples need a model linear in the trained "
+                    "parameters: set [train] trainable = readout");
+  if (p->method == BF_TRAIN_POSTERIOR && p->noise <= 0)
+    return key_fail(c, find_key("data", "noise"), "0",
+                    "method = posterior needs noise > 0 (the likelihood width)");
+  if (p->solver != BF_SOLVER_NONE && p->noise <= 0 && p->fisher_sigma <= 0)
+    return key_fail(c, find_key("fisher", "sigma"), "0",
+                    "the Fisher metric needs sigma > 0, or [data] noise > 0");
+  if (p->target == BF_TARGET_GP && p->arch != BF_ARCH_MLP)
+    return key_fail(c, find_key("data", "target"), "gp",
+                    "target = gp draws from the MLP's NNGP kernel: needs arch = mlp");
+  if (p->target == BF_TARGET_FILE && !strcmp(p->data_file, "none"))
+    return key_fail(c, find_key("data", "file"), "none",
+                    "target = file needs [data] file = PATH");
+  if (p->target == BF_TARGET_FILE && access(p->data_file, R_OK) != 0)
+    return key_fail(c, find_key("data", "file"), p->data_file, strerror(errno));
+  if (p->data_points == BF_DATA_GRID) {
+    int m = (int)lround(pow(p->n_train, 1.0 / p->d));
+    if ((int)lround(pow(m, p->d)) != p->n_train) {
+      char v[32];
+      snprintf(v, sizeof v, "%d", p->n_train);
+      return key_fail(c, find_key("data", "n_train"), v,
+                      "points = grid needs n_train = m^d for an integer m");
+    }
+  }
+  return 1;
+}
+
 /* Checks that involve more than one key, or the file system. */
 static int cross_check(parse_ctx *c)
 {
+  if (!check_training(c)) return 0;
   if (c->p->arch == BF_ARCH_MLP &&
       !(derive_points(c) && derive_quadruples(c)))
     return 0;

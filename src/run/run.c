@@ -223,9 +223,128 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
   return run_mlp(comm, in, 1);
 }
 
+/* ---- trained ensembles and the metric ---------------------------------- */
+
+static void write_rows(bf_h5 *h, const bf_ensemble *ens, const char *name,
+                       int64_t ncols, const double *data, const char *units,
+                       const char *what)
+{
+  bf_h5_write_rows(h, name, (hsize_t)ens->members, (hsize_t)ncols,
+                   (hsize_t)ens->first, (hsize_t)ens->count, data, units, what);
+}
+
+static void write_train_result(MPI_Comm comm, const bf_input *in,
+                               const bf_train_job *job)
+{
+  const bf_params *p = &in->p;
+  const bf_dataset *ds = job->ds;
+  bf_h5 *h = bf_h5_create(comm, p->output);
+  write_config(h, comm, in);
+  hsize_t xd[2] = {(hsize_t)ds->n, (hsize_t)ds->d}, n1 = (hsize_t)ds->n;
+  hsize_t td[2] = {(hsize_t)ds->ntest, (hsize_t)ds->d}, t1 = (hsize_t)ds->ntest;
+  bf_h5_write_root(h, "/data/x_train", 2, xd, ds->x, "length", "training inputs");
+  bf_h5_write_root(h, "/data/y_train", 1, &n1, ds->y, "output", "training targets (noisy)");
+  bf_h5_write_root(h, "/data/x_test", 2, td, ds->xt, "length", "test inputs");
+  bf_h5_write_root(h, "/data/y_test", 1, &t1, ds->yt, "output", "test targets (noise-free)");
+  bf_h5_attr_double(h, "/data", "noise", p->noise);
+  const char *method[] = {"none", "gd", "posterior"};
+  bf_h5_attr_string(h, "/train", "method", method[p->method]);
+  if (p->method == BF_TRAIN_GD) {
+    double *steps = BF_ALLOC(job->log.nrec, double);
+    hsize_t nr = (hsize_t)job->log.nrec;
+    for (int r = 0; r < job->log.nrec; r++) steps[r] = job->log.steps[r];
+    bf_h5_write_root(h, "/train/steps", 1, &nr, steps, "-", "GD steps of the loss records");
+    write_rows(h, job->ens, "/train/loss", job->log.nrec, job->loss, "output^2",
+               "training MSE per member at /train/steps");
+    free(steps);
+  }
+  bf_h5_write_root(h, "/train/test_mean", 1, &t1, job->test_mean, "output",
+                   "ensemble predictive mean on the test points");
+  bf_h5_write_root(h, "/train/test_var", 1, &t1, job->test_var, "output^2",
+                   "ensemble predictive variance on the test points");
+  if (job->ref_mean) {
+    bf_h5_write_root(h, "/train/reference_mean", 1, &t1, job->ref_mean, "output",
+                     p->method == BF_TRAIN_GD ? "infinite-width NTK prediction"
+                                              : "GP posterior mean");
+    if (job->ref_var)
+      bf_h5_write_root(h, "/train/reference_var", 1, &t1, job->ref_var, "output^2",
+                       "GP posterior variance");
+    bf_h5_attr_double(h, "/train", "deviation_mean", job->dev_mean);
+    if (job->ref_var) bf_h5_attr_double(h, "/train", "deviation_var", job->dev_var);
+  }
+  if (p->save_theta)
+    write_rows(h, job->ens, "/ensemble/theta", job->ens->nparams, job->ens->theta, "-",
+               "trained parameters per member (flattening as in docs/outputs.md)");
+  if (job->lambda) {
+    write_rows(h, job->ens, "/fisher/eigenvalues", job->k, job->lambda, "1/parameter^2",
+               "Fisher eigenvalues per member, descending, k = min(n, P_trained)");
+    bf_h5_attr_string(h, "/fisher", "solver",
+                      job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual");
+    bf_h5_attr_double(h, "/fisher", "sigma", job->sigma);
+    bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod.t0);
+  }
+  if (job->diag)
+    write_rows(h, job->ens, "/fisher/diag", job->mod.Pt, job->diag, "1/parameter^2",
+               "diagonal Fisher I_AA of the trained parameters, per member");
+  bf_h5_commit(&h);
+}
+
+static void print_train_summary(MPI_Comm comm, const bf_params *p,
+                                const bf_train_job *job)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  /* mean loss over members at the first and last record */
+  double first = 0, last = 0, top[5] = {0}, tmp[2];
+  int nr = job->log.nrec;
+  for (int64_t m = 0; m < job->ens->count; m++) {
+    first += job->loss[m * nr];
+    last += job->loss[m * nr + nr - 1];
+  }
+  tmp[0] = first, tmp[1] = last;
+  MPI_Allreduce(MPI_IN_PLACE, tmp, 2, MPI_DOUBLE, MPI_SUM, comm);
+  if (job->lambda)
+    for (int64_t m = 0; m < job->ens->count; m++)
+      for (int j = 0; j < 5 && j < job->k; j++) top[j] += job->lambda[m * job->k + j];
+  MPI_Allreduce(MPI_IN_PLACE, top, 5, MPI_DOUBLE, MPI_SUM, comm);
+  if (rank != 0) return;
+  if (p->method == BF_TRAIN_GD)
+    printf("\ntraining MSE (ensemble mean): step 0: %.5g, step %d: %.5g\n",
+           tmp[0] / p->members, p->steps, tmp[1] / p->members);
+  if (job->ref_mean)
+    printf("infinite-width check on %lld test points: max |mean - %s| = %.4g%s",
+           (long long)job->ds->ntest, p->method == BF_TRAIN_GD ? "NTK" : "GP",
+           job->dev_mean, job->ref_var ? "" : "\n");
+  if (job->ref_var) printf(", max |var - GP| = %.4g\n", job->dev_var);
+  if (job->lambda) {
+    printf("Fisher (%s, sigma = %g): ensemble-mean top eigenvalues:",
+           job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", job->sigma);
+    for (int j = 0; j < 5 && j < job->k; j++) printf(" %.4g", top[j] / p->members);
+    printf("\n");
+  }
+  printf("\n");
+}
+
+static int run_trained(MPI_Comm comm, const bf_input *in)
+{
+  const bf_params *p = &in->p;
+  bf_train_job *job = bf_train_job_run(comm, p);
+  print_train_summary(comm, p, job);
+  double t = bf_elapsed();
+  write_train_result(comm, in, job);
+  bf_log(comm, "write: %s (%.2f s)", p->output, bf_elapsed() - t);
+  bf_train_job_destroy(&job);
+  return 0;
+}
+
 int bf_run(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
+  if (p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE) {
+    bf_log(comm, "brgflow %s: %s ensemble of %d, training and metric", BF_VERSION,
+           p->arch == BF_ARCH_MLP ? "mlp" : "cosnet", p->members);
+    return run_trained(comm, in);
+  }
   if (p->arch == BF_ARCH_MLP) {
     int size;
     MPI_Comm_size(comm, &size);

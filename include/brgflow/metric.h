@@ -1,0 +1,35 @@
+/* metric.h — the Fisher information metric I = J^T J / sigma^2 of trained
+ * members (the "metric" stage, SCIENCE.md 2), distributed with ScaLAPACK.
+ *
+ * Ranks are split into groups of contiguous ranks; each group owns a BLACS
+ * process grid and the members its ranks hold, which it treats one at a
+ * time: the owner broadcasts theta to the group, and the member's matrix is
+ * distributed block-cyclically over the group's grid.  A rank only ever
+ * holds its local blocks (plus one block row of J while filling them). */
+#ifndef BRGFLOW_METRIC_H
+#define BRGFLOW_METRIC_H
+
+#include "brgflow/train.h"
+
+typedef struct bf_grid {
+  MPI_Comm comm; /* the group's ranks */
+  int group, ngroups, rank, size;
+  int ctxt, nprow, npcol, myrow, mycol;
+} bf_grid;
+
+/* Collective over comm: split into `groups` groups, a grid in each. */
+bf_grid *bf_grid_create(MPI_Comm comm, int groups);
+void bf_grid_destroy(bf_grid **g);
+
+/* primal if Pt <= n, else dual (auto), or as asked. */
+int bf_fisher_choose(int solver, int64_t n, int64_t Pt);
+/* Collective over the group: the k = min(n, Pt) largest eigenvalues of I,
+ * descending, on every rank of the group. */
+void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
+                           const double *theta, const bf_dataset *ds,
+                           double sigma, int solver, int nb, double *lambda);
+/* Rank-local: I_AA for the trained parameters (Pt entries). */
+void bf_fisher_diagonal(const bf_model *mod, const double *theta,
+                        const bf_dataset *ds, double sigma, double *diag);
+
+#endif

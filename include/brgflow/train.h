@@ -1,0 +1,63 @@
+/* train.h — data, the trained parameters of a model, and training
+ * (the "train" stage, SCIENCE.md 2: training runs IR -> UV).
+ *
+ * Every rank builds the same data set from counter streams keyed by a data
+ * pseudo-member, so data never needs broadcasting (a file is read on rank 0
+ * and broadcast).  The trained parameters are always one contiguous block
+ * of theta: the cos-net's readout a, the MLP's last layer, or all of it. */
+#ifndef BRGFLOW_TRAIN_H
+#define BRGFLOW_TRAIN_H
+
+#include "brgflow/input.h"
+#include "brgflow/nn.h"
+
+#define BF_DATA_MEMBER UINT64_MAX /* stream key of the data set */
+
+typedef struct bf_dataset {
+  int d;
+  int64_t n, ntest;
+  double *x, *y;   /* n x d, n: training inputs and (noisy) targets */
+  double *xt, *yt; /* ntest x d, ntest: test inputs, noise-free targets */
+} bf_dataset;
+
+/* Collective (rank 0 reads a file target). */
+bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p);
+void bf_dataset_destroy(bf_dataset **ds);
+
+/* A network seen through its trained parameters theta[t0, t0 + Pt). */
+typedef struct bf_model {
+  int arch;
+  const bf_cosnet *cos;
+  const bf_mlp *mlp;
+  int64_t P, t0, Pt;
+  int linear; /* f is linear in the trained parameters */
+} bf_model;
+
+bf_model bf_model_make(const bf_params *p, const bf_cosnet *cos, const bf_mlp *mlp);
+/* f at m points. */
+void bf_model_predict(const bf_model *mod, const double *theta, int64_t m,
+                      const double *x, double *f);
+/* Rows of the Jacobian in the trained parameters: J (m x Pt, row-major). */
+void bf_model_jacobian(const bf_model *mod, const double *theta, int64_t m,
+                       const double *x, double *J);
+/* Prior standard deviation of each trained parameter (length Pt). */
+void bf_model_prior_sd(const bf_model *mod, double *sd);
+
+/* Training records: loss after steps[r], r < nrec. */
+typedef struct bf_train_log {
+  int nrec;
+  int *steps;
+} bf_train_log;
+bf_train_log bf_train_schedule(const bf_params *p);
+
+/* Gradient descent on L = (1/2n) sum (f - y)^2 for one member, in place;
+ * loss[r] = mean squared error at steps[r]. */
+void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
+                 const bf_train_log *log, double *theta, double *loss);
+/* Exact Gaussian posterior sample of the trained parameters (linear models):
+ * precision J^T J / sigma^2 + prior^-1, by Cholesky; draws from the member's
+ * own stream. */
+void bf_train_posterior(const bf_model *mod, const bf_params *p,
+                        const bf_dataset *ds, int64_t member, double *theta);
+
+#endif

@@ -1,0 +1,52 @@
+/* grid.c — rank groups and their BLACS process grids.
+ *
+ *   bf_grid_create   split ranks into groups, a near-square grid per group
+ *   bf_grid_destroy  release the grid and the group communicator */
+#include "brgflow/metric.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* BLACS C interface (ScaLAPACK). */
+int Csys2blacs_handle(MPI_Comm comm);
+void Cfree_blacs_system_handle(int handle);
+void Cblacs_gridinit(int *ctxt, const char *order, int nprow, int npcol);
+void Cblacs_gridinfo(int ctxt, int *nprow, int *npcol, int *myrow, int *mycol);
+void Cblacs_gridexit(int ctxt);
+
+bf_grid *bf_grid_create(MPI_Comm comm, int groups)
+{
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  bf_fail_if(comm, groups > size,
+             "[fisher] groups = %d: more groups than the %d MPI rank%s", groups,
+             size, size > 1 ? "s" : "");
+  bf_grid *g = BF_CALLOC(1, bf_grid);
+  g->ngroups = groups;
+  g->group = (int)((int64_t)rank * groups / size); /* contiguous ranks */
+  BF_MPI(MPI_Comm_split(comm, g->group, rank, &g->comm));
+  MPI_Comm_rank(g->comm, &g->rank);
+  MPI_Comm_size(g->comm, &g->size);
+  /* the most square nprow x npcol = size with nprow <= npcol */
+  g->nprow = (int)sqrt((double)g->size);
+  while (g->size % g->nprow) g->nprow--;
+  g->npcol = g->size / g->nprow;
+  int handle = Csys2blacs_handle(g->comm);
+  g->ctxt = handle;
+  Cblacs_gridinit(&g->ctxt, "Row", g->nprow, g->npcol);
+  Cfree_blacs_system_handle(handle);
+  Cblacs_gridinfo(g->ctxt, &g->nprow, &g->npcol, &g->myrow, &g->mycol);
+  BF_ASSERT(g->myrow >= 0 && g->mycol >= 0);
+  return g;
+}
+
+void bf_grid_destroy(bf_grid **gp)
+{
+  bf_grid *g = *gp;
+  if (!g) return;
+  Cblacs_gridexit(g->ctxt);
+  MPI_Comm_free(&g->comm);
+  free(g);
+  *gp = NULL;
+}

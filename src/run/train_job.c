@@ -1,0 +1,274 @@
+/* train_job.c — a trained ensemble and its Fisher metric (SCIENCE.md 2):
+ * data -> sample -> train (IR -> UV) -> infinite-width check -> metric.
+ *
+ *   bf_train_job_run      the whole stage chain, collective
+ *   bf_train_job_destroy  free it */
+#include "brgflow/metric.h"
+#include "brgflow/nnft.h"
+#include "brgflow/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Prior tangent kernel E[J(x).J(y)] of the trained parameters, between the
+ * rows of xa (na) and xb (nb): the NTK (MLP, all), the NNGP kernel (MLP
+ * readout), or N G2 / sigma_a^2 (cos-net readout, lattice momenta). */
+static int tangent_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                          const double *xa, int64_t na, const double *xb, int64_t nb,
+                          double *K)
+{
+  int d = p->d;
+  if (p->arch == BF_ARCH_COSNET) {
+    const bf_cosnet *net = job->cos;
+    if (net->momenta != BF_MOMENTA_LATTICE) return 0;
+    double V = pow(net->lat.L * net->lat.s, d), m2 = net->mass * net->mass;
+    double scale = (double)net->width / (net->sigma_a * net->sigma_a) / V;
+    for (int64_t i = 0; i < na; i++)
+      for (int64_t j = 0; j < nb; j++) {
+        double s = 0;
+        for (int64_t q = 0; q < net->nmom; q++) {
+          double ph = 0, q2 = 0;
+          for (int c = 0; c < d; c++) {
+            double qc = net->mom[q * d + c];
+            ph += qc * (xa[i * d + c] - xb[j * d + c]);
+            q2 += qc * qc;
+          }
+          s += cos(ph) / (q2 + m2);
+        }
+        K[i * nb + j] = scale * s;
+      }
+    return 1;
+  }
+  if (p->parameterization != BF_PARAM_NTK) return 0;
+  int64_t n = na + nb;
+  double (*pts)[3] = calloc((size_t)n, sizeof *pts);
+  for (int64_t k = 0; k < n; k++)
+    for (int c = 0; c < d; c++) pts[k][c] = k < na ? xa[k * d + c] : xb[(k - na) * d + c];
+  double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
+  bf_kernels(comm, job->mlp, (int)n, (const double (*)[3])pts, p->quadrature, p->order,
+             Kn, Tn);
+  const double *src = p->trainable == BF_TRAIN_READOUT ? Kn : Tn;
+  for (int64_t i = 0; i < na; i++)
+    for (int64_t j = 0; j < nb; j++) K[i * nb + j] = src[i * n + na + j];
+  free(pts);
+  free(Kn);
+  free(Tn);
+  return 1;
+}
+
+/* Symmetric eigen-decomposition (LAPACK): A (n x n) -> vectors in A, w. */
+static void sym_eigen(int n, double *A, double *w)
+{
+  int lwork = -1, liwork = -1, iw, info;
+  double wq;
+  dsyevd_("V", "U", &n, A, &n, w, &wq, &lwork, &iw, &liwork, &info);
+  lwork = (int)wq + 1;
+  liwork = iw + 1;
+  double *work = BF_ALLOC(lwork, double);
+  int *iwork = BF_ALLOC(liwork, int);
+  dsyevd_("V", "U", &n, A, &n, w, work, &lwork, iwork, &liwork, &info);
+  BF_ASSERT(info == 0);
+  free(work);
+  free(iwork);
+}
+
+/* Infinite-width predictions on the test points (SCIENCE.md 2):
+ *   gd:        Theta(x,X) V g(lambda) V^T Y,  g = (1 - (1 - eta lambda/n)^t)/lambda
+ *              (the discrete-time form of (I - e^{-eta Theta t/n}); f0 averages out)
+ *   posterior: GP posterior, mean K(x,X)(K + s^2)^-1 Y, var K(x,x) - ... */
+static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
+{
+  const bf_dataset *ds = job->ds;
+  int n = (int)ds->n, nt = (int)ds->ntest;
+  double *KXX = BF_ALLOC((int64_t)n * n, double), *KxX = BF_ALLOC((int64_t)nt * n, double);
+  double *Kxx = BF_ALLOC((int64_t)nt * nt, double), *w = BF_ALLOC(n, double);
+  if (!tangent_kernel(comm, p, job, ds->x, n, ds->x, n, KXX) ||
+      !tangent_kernel(comm, p, job, ds->xt, nt, ds->x, n, KxX) ||
+      !tangent_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, Kxx)) {
+    free(KXX), free(KxX), free(Kxx), free(w);
+    return;
+  }
+  double s2 = p->noise * p->noise;
+  if (p->method == BF_TRAIN_POSTERIOR && job->cos) {
+    /* the cos-net's prior kernel in function space is (sigma_a^2/N) times its
+     * tangent kernel: G2 itself */
+    double scale = job->cos->sigma_a * job->cos->sigma_a / job->cos->width;
+    for (int64_t k = 0; k < (int64_t)n * n; k++) KXX[k] *= scale;
+    for (int64_t k = 0; k < (int64_t)nt * n; k++) KxX[k] *= scale;
+    for (int64_t k = 0; k < (int64_t)nt * nt; k++) Kxx[k] *= scale;
+  }
+  sym_eigen(n, KXX, w); /* column-major: vector j is KXX[j*n .. j*n+n) */
+  double *coef = BF_CALLOC(n, double), *proj = BF_CALLOC(n, double);
+  for (int j = 0; j < n; j++) {
+    double uy = 0;
+    for (int a = 0; a < n; a++) uy += KXX[(int64_t)j * n + a] * ds->y[a];
+    double g;
+    if (p->method == BF_TRAIN_GD) {
+      double decay = pow(1 - p->lr * w[j] / n, p->steps);
+      g = w[j] > 1e-14 * w[n - 1] ? (1 - decay) / w[j] : p->lr * p->steps / n;
+    } else {
+      g = 1 / (w[j] + s2);
+    }
+    proj[j] = g * uy;
+  }
+  job->ref_mean = BF_CALLOC(nt, double);
+  job->ref_var = p->method == BF_TRAIN_POSTERIOR ? BF_CALLOC(nt, double) : NULL;
+  for (int x = 0; x < nt; x++) {
+    double var = Kxx[(int64_t)x * nt + x];
+    for (int j = 0; j < n; j++) {
+      double ku = 0;
+      for (int a = 0; a < n; a++) ku += KxX[(int64_t)x * n + a] * KXX[(int64_t)j * n + a];
+      job->ref_mean[x] += ku * proj[j];
+      if (job->ref_var) var -= ku * ku / (w[j] + s2);
+    }
+    if (job->ref_var) job->ref_var[x] = var;
+  }
+  free(coef), free(proj), free(KXX), free(KxX), free(Kxx), free(w);
+}
+
+/* Ensemble predictive mean and variance on the test points. */
+static void predictive(MPI_Comm comm, bf_train_job *job)
+{
+  int64_t nt = job->ds->ntest, E = job->ens->members;
+  double *s = BF_CALLOC(nt, double), *sl = BF_CALLOC(nt, double);
+  double *q = BF_CALLOC(nt, double), *ql = BF_CALLOC(nt, double);
+  double *f = BF_ALLOC(nt, double);
+  for (int64_t m = 0; m < job->ens->count; m++) {
+    bf_model_predict(&job->mod, job->ens->theta + m * job->ens->nparams, nt, job->ds->xt, f);
+    for (int64_t x = 0; x < nt; x++) {
+      bf_dd_add(&s[x], &sl[x], f[x]);
+      bf_dd_add(&q[x], &ql[x], f[x] * f[x]);
+    }
+  }
+  bf_dd_allreduce(comm, nt, s, sl);
+  bf_dd_allreduce(comm, nt, q, ql);
+  job->test_mean = BF_ALLOC(nt, double);
+  job->test_var = BF_ALLOC(nt, double);
+  for (int64_t x = 0; x < nt; x++) {
+    double mean = (s[x] + sl[x]) / E;
+    job->test_mean[x] = mean;
+    job->test_var[x] = ((q[x] + ql[x]) - E * mean * mean) / (E - 1);
+  }
+  free(s), free(sl), free(q), free(ql), free(f);
+}
+
+static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job)
+{
+  bf_ensemble *ens = job->ens;
+  job->loss = BF_CALLOC(ens->count * job->log.nrec + 1, double);
+  double t0 = bf_elapsed();
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  for (int64_t m = 0; m < ens->count; m++) {
+    double *theta = ens->theta + m * ens->nparams;
+    if (p->method == BF_TRAIN_GD)
+      bf_train_gd(&job->mod, p, job->ds, &job->log, theta, job->loss + m * job->log.nrec);
+    else if (p->method == BF_TRAIN_POSTERIOR)
+      bf_train_posterior(&job->mod, p, job->ds, ens->first + m, theta);
+    if (rank == 0 && ens->count >= 10 && (m + 1) % (ens->count / 10) == 0 && m + 1 < ens->count) {
+      double spent = bf_elapsed() - t0;
+      bf_log(MPI_COMM_SELF, "train: %lld/%lld local members, %.2f s, ~%.2f s left",
+             (long long)(m + 1), (long long)ens->count, spent,
+             spent / (m + 1) * (ens->count - m - 1));
+    }
+  }
+}
+
+/* The metric of every member, group by group: a group's ranks take turns
+ * broadcasting their members' theta; the group computes each spectrum. */
+static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
+{
+  bf_ensemble *ens = job->ens;
+  bf_grid *g = bf_grid_create(comm, p->groups);
+  int64_t k = job->k, P = ens->nparams;
+  if (p->basis == BF_BASIS_DIAGONAL) {
+    job->diag = BF_ALLOC(ens->count * job->mod.Pt + 1, double);
+    for (int64_t m = 0; m < ens->count; m++)
+      bf_fisher_diagonal(&job->mod, ens->theta + m * P, job->ds, job->sigma,
+                         job->diag + m * job->mod.Pt);
+  }
+  job->lambda = BF_ALLOC(ens->count * k + 1, double);
+  int64_t *counts = BF_ALLOC(g->size, int64_t);
+  BF_MPI(MPI_Allgather(&ens->count, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, g->comm));
+  double *theta = BF_ALLOC(P, double), *lam = BF_ALLOC(k, double), t0 = bf_elapsed();
+  for (int r = 0; r < g->size; r++)
+    for (int64_t m = 0; m < counts[r]; m++) {
+      if (r == g->rank) memcpy(theta, ens->theta + m * P, sizeof(double) * P);
+      BF_MPI(MPI_Bcast(theta, (int)P, MPI_DOUBLE, r, g->comm));
+      bf_fisher_eigenvalues(g, &job->mod, theta, job->ds, job->sigma, job->solver,
+                            p->block, lam);
+      if (r == g->rank) memcpy(job->lambda + m * k, lam, sizeof(double) * k);
+      if (g->rank == 0 && g->group == 0 && m == 0 && r == 0)
+        bf_log(MPI_COMM_SELF, "metric: first member's spectrum in %.2f s on a %d x %d grid",
+               bf_elapsed() - t0, g->nprow, g->npcol);
+    }
+  free(counts), free(theta), free(lam);
+  bf_grid_destroy(&g);
+}
+
+bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p)
+{
+  bf_train_job *job = BF_CALLOC(1, bf_train_job);
+  if (p->arch == BF_ARCH_COSNET)
+    job->cos = bf_cosnet_create(p);
+  else
+    job->mlp = bf_mlp_create(p);
+  job->mod = bf_model_make(p, job->cos, job->mlp);
+  job->ds = bf_dataset_create(comm, p);
+  job->sigma = p->fisher_sigma > 0 ? p->fisher_sigma : p->noise;
+  job->log = bf_train_schedule(p);
+  job->ens = bf_ensemble_create(comm, p->members, job->mod.P);
+  double t = bf_elapsed();
+  if (job->cos)
+    bf_ensemble_sample_cosnet(job->ens, job->cos, p->seed);
+  else
+    bf_ensemble_sample_mlp(job->ens, job->mlp, p->seed);
+  bf_log(comm, "data: %lld training, %lld test points; sample: %d members x %lld "
+         "parameters (%lld trained), %.2f s", (long long)job->ds->n,
+         (long long)job->ds->ntest, p->members, (long long)job->mod.P,
+         (long long)job->mod.Pt, bf_elapsed() - t);
+  t = bf_elapsed();
+  train_members(comm, p, job);
+  predictive(comm, job);
+  bf_log(comm, "train: %s, %.2f s", p->method == BF_TRAIN_GD ? "gradient descent"
+         : p->method == BF_TRAIN_POSTERIOR ? "exact posterior" : "none (prior)",
+         bf_elapsed() - t);
+  if (p->method != BF_TRAIN_NONE) {
+    t = bf_elapsed();
+    infinite_width(comm, p, job);
+    if (job->ref_mean) {
+      for (int64_t x = 0; x < job->ds->ntest; x++) {
+        job->dev_mean = fmax(job->dev_mean, fabs(job->test_mean[x] - job->ref_mean[x]));
+        if (job->ref_var)
+          job->dev_var = fmax(job->dev_var, fabs(job->test_var[x] - job->ref_var[x]));
+      }
+      bf_log(comm, "infinite-width check: max |mean - ref| = %.3g, max |var - ref| = %.3g "
+             "(%.2f s)", job->dev_mean, job->dev_var, bf_elapsed() - t);
+    }
+  }
+  if (p->solver != BF_SOLVER_NONE) {
+    job->solver = bf_fisher_choose(p->solver, job->ds->n, job->mod.Pt);
+    job->k = job->ds->n < job->mod.Pt ? job->ds->n : job->mod.Pt;
+    t = bf_elapsed();
+    metric(comm, p, job);
+    bf_log(comm, "metric: %s, %lld eigenvalues per member, %.2f s",
+           job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", (long long)job->k,
+           bf_elapsed() - t);
+  }
+  return job;
+}
+
+void bf_train_job_destroy(bf_train_job **jp)
+{
+  bf_train_job *job = *jp;
+  if (!job) return;
+  bf_dataset_destroy(&job->ds);
+  bf_ensemble_destroy(&job->ens);
+  bf_cosnet_destroy(&job->cos);
+  bf_mlp_destroy(&job->mlp);
+  free(job->log.steps), free(job->loss), free(job->lambda), free(job->diag);
+  free(job->test_mean), free(job->test_var), free(job->ref_mean), free(job->ref_var);
+  free(job);
+  *jp = NULL;
+}

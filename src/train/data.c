@@ -1,0 +1,170 @@
+/* data.c — training and test data (SCIENCE.md 2).
+ *
+ *   bf_dataset_create   inputs (grid, random, lattice) and targets (sin, poly,
+ *                       gp, file), identical on every rank
+ *   bf_dataset_destroy  free it */
+#include "brgflow/nnft.h"
+#include "brgflow/train.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { DATA_X = 20, DATA_TEST = 21, DATA_NOISE = 22, DATA_GP = 23 };
+
+static void random_points(const bf_params *p, int purpose, int64_t n, double *x)
+{
+  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, (uint32_t)purpose);
+  for (int64_t k = 0; k < n; k++) {
+    double u[4];
+    bf_rng_uniform4(&s, (uint64_t)k, 0, u);
+    for (int j = 0; j < p->d; j++) x[k * p->d + j] = p->domain * (2 * u[j] - 1);
+  }
+}
+
+/* m^d grid on [-a, a]^d, row-major. */
+static void grid_points(const bf_params *p, int64_t n, double *x)
+{
+  int m = (int)lround(pow((double)n, 1.0 / p->d));
+  bf_lattice g = bf_lattice_make(p->d, m, 1.0);
+  for (int64_t k = 0; k < n; k++) {
+    int c[3];
+    bf_lattice_coords(&g, k, c);
+    for (int j = 0; j < p->d; j++)
+      x[k * p->d + j] = m == 1 ? 0 : p->domain * (2.0 * c[j] / (m - 1) - 1);
+  }
+}
+
+static void lattice_points(const bf_params *p, double *x)
+{
+  bf_lattice lat = bf_lattice_make(p->d, p->sites, p->spacing);
+  for (int64_t k = 0; k < lat.nsites; k++) {
+    int c[3];
+    bf_lattice_coords(&lat, k, c);
+    for (int j = 0; j < p->d; j++) x[k * p->d + j] = c[j] * p->spacing;
+  }
+}
+
+static double formula(const bf_params *p, const double *x)
+{
+  double u = 0;
+  for (int j = 0; j < p->d; j++) u += x[j];
+  u /= sqrt((double)p->d);
+  return p->target == BF_TARGET_SIN ? sin(M_PI * u) : u * u * u - u;
+}
+
+/* target = gp: one draw of N(0, K_nngp) on train and test points together. */
+static void gp_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
+{
+  int64_t n = ds->n + ds->ntest, d = p->d;
+  double (*pts)[3] = calloc((size_t)n, sizeof *pts);
+  for (int64_t k = 0; k < n; k++)
+    for (int j = 0; j < d; j++)
+      pts[k][j] = k < ds->n ? ds->x[k * d + j] : ds->xt[(k - ds->n) * d + j];
+  bf_mlp *net = bf_mlp_create(p);
+  double *K = BF_ALLOC(n * n, double), *T = BF_ALLOC(n * n, double);
+  bf_kernels(comm, net, (int)n, (const double (*)[3])pts, p->quadrature, p->order,
+             K, T);
+  for (int64_t k = 0; k < n; k++) K[k * n + k] += 1e-10 * (1 + K[k * n + k]);
+  int nn = (int)n, info;
+  dpotrf_("L", &nn, K, &nn, &info); /* column-major L = row-major upper */
+  BF_ASSERT(info == 0);
+  double *z = BF_ALLOC(n, double), *g = BF_CALLOC(n, double);
+  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_GP);
+  bf_rng_normals(&s, 0, n, z);
+  for (int64_t i = 0; i < n; i++) /* g = L z */
+    for (int64_t j = 0; j <= i; j++) g[i] += K[j * n + i] * z[j];
+  memcpy(ds->y, g, sizeof(double) * ds->n);
+  memcpy(ds->yt, g + ds->n, sizeof(double) * ds->ntest);
+  free(z);
+  free(g);
+  free(K);
+  free(T);
+  free(pts);
+  bf_mlp_destroy(&net);
+}
+
+/* target = file: rank 0 reads /x and /y, then broadcasts. */
+static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
+{
+  int rank, bad = 0;
+  MPI_Comm_rank(comm, &rank);
+  int64_t need = ds->n + ds->ntest, d = p->d;
+  double *x = BF_ALLOC(need * d, double), *y = BF_ALLOC(need, double);
+  char why[256] = "";
+  if (rank == 0) {
+    hid_t f = H5Fopen(p->data_file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t dx = f >= 0 ? H5Dopen2(f, "/x", H5P_DEFAULT) : -1;
+    hid_t dy = f >= 0 ? H5Dopen2(f, "/y", H5P_DEFAULT) : -1;
+    hsize_t dims[2] = {0, 0}, ny = 0;
+    if (dx >= 0) H5Sget_simple_extent_dims(H5Dget_space(dx), dims, NULL);
+    if (dy >= 0) H5Sget_simple_extent_dims(H5Dget_space(dy), &ny, NULL);
+    if (dx < 0 || dy < 0)
+      snprintf(why, sizeof why, "needs datasets /x and /y");
+    else if ((int64_t)dims[0] < need || (int64_t)ny < need || (int64_t)dims[1] != d)
+      snprintf(why, sizeof why, "/x is %llu x %llu and /y %llu long; need %lld x %lld",
+               (unsigned long long)dims[0], (unsigned long long)dims[1],
+               (unsigned long long)ny, (long long)need, (long long)d);
+    else {
+      hsize_t start[2] = {0, 0}, cnt[2] = {(hsize_t)need, (hsize_t)d};
+      hid_t fs = H5Dget_space(dx), ms = H5Screate_simple(2, cnt, NULL);
+      H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+      H5Dread(dx, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, x);
+      hid_t fy = H5Dget_space(dy), my = H5Screate_simple(1, cnt, NULL);
+      H5Sselect_hyperslab(fy, H5S_SELECT_SET, start, NULL, cnt, NULL);
+      H5Dread(dy, H5T_NATIVE_DOUBLE, my, fy, H5P_DEFAULT, y);
+    }
+    bad = why[0] != '\0';
+    if (f >= 0) H5Fclose(f);
+  }
+  bf_fail_if(comm, bad, "[data] file = '%s': %s", p->data_file, why);
+  BF_MPI(MPI_Bcast(x, (int)(need * d), MPI_DOUBLE, 0, comm));
+  BF_MPI(MPI_Bcast(y, (int)need, MPI_DOUBLE, 0, comm));
+  memcpy(ds->x, x, sizeof(double) * ds->n * d);
+  memcpy(ds->xt, x + ds->n * d, sizeof(double) * ds->ntest * d);
+  memcpy(ds->y, y, sizeof(double) * ds->n);
+  memcpy(ds->yt, y + ds->n, sizeof(double) * ds->ntest);
+  free(x);
+  free(y);
+}
+
+bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
+{
+  bf_dataset *ds = BF_CALLOC(1, bf_dataset);
+  ds->d = p->d;
+  ds->n = p->data_points == BF_DATA_LATTICE ? bf_lattice_make(p->d, p->sites, 1).nsites
+                                            : p->n_train;
+  ds->ntest = p->n_test;
+  ds->x = BF_ALLOC(ds->n * p->d, double);
+  ds->y = BF_ALLOC(ds->n, double);
+  ds->xt = BF_ALLOC(ds->ntest * p->d, double);
+  ds->yt = BF_ALLOC(ds->ntest, double);
+  if (p->data_points == BF_DATA_GRID) grid_points(p, ds->n, ds->x);
+  if (p->data_points == BF_DATA_RANDOM) random_points(p, DATA_X, ds->n, ds->x);
+  if (p->data_points == BF_DATA_LATTICE) lattice_points(p, ds->x);
+  random_points(p, DATA_TEST, ds->ntest, ds->xt);
+  if (p->target == BF_TARGET_FILE) {
+    file_data(comm, p, ds);
+  } else if (p->target == BF_TARGET_GP) {
+    gp_targets(comm, p, ds);
+  } else {
+    for (int64_t k = 0; k < ds->n; k++) ds->y[k] = formula(p, ds->x + k * p->d);
+    for (int64_t k = 0; k < ds->ntest; k++) ds->yt[k] = formula(p, ds->xt + k * p->d);
+  }
+  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_NOISE);
+  for (int64_t k = 0; k < ds->n; k++) ds->y[k] += p->noise * bf_rng_normal(&s, (uint64_t)k);
+  return ds;
+}
+
+void bf_dataset_destroy(bf_dataset **dp)
+{
+  bf_dataset *ds = *dp;
+  if (!ds) return;
+  free(ds->x);
+  free(ds->y);
+  free(ds->xt);
+  free(ds->yt);
+  free(ds);
+  *dp = NULL;
+}

@@ -1,0 +1,119 @@
+/* train.c — training one member: gradient descent, or an exact posterior
+ * sample (SCIENCE.md 2).
+ *
+ *   bf_train_schedule   the steps at which loss is recorded
+ *   bf_train_gd         full-batch GD on L = (1/2n) sum (f - y)^2
+ *   bf_train_posterior  theta_trained ~ N(mu, (J^T J/s^2 + S^-1)^-1) */
+#include "brgflow/train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { POSTERIOR_DRAW = 30 };
+
+bf_train_log bf_train_schedule(const bf_params *p)
+{
+  bf_train_log log;
+  int every = p->record_every > 0 ? p->record_every : (p->steps > 0 ? p->steps : 1);
+  log.nrec = p->steps / every + 1 + (p->steps % every ? 1 : 0);
+  log.steps = BF_ALLOC(log.nrec, int);
+  for (int r = 0; r < log.nrec; r++) log.steps[r] = r * every < p->steps ? r * every : p->steps;
+  return log;
+}
+
+static double mse(const double *f, const double *y, int64_t n)
+{
+  double s = 0;
+  for (int64_t k = 0; k < n; k++) s += (f[k] - y[k]) * (f[k] - y[k]);
+  return s / n;
+}
+
+/* grad of L in the trained parameters: (1/n) J^T (f - y). */
+static void gradient(const bf_model *mod, const double *theta, const bf_dataset *ds,
+                     const double *J, double *f, double *grad)
+{
+  int64_t n = ds->n;
+  double *r = BF_ALLOC(n, double);
+  if (mod->arch == BF_ARCH_MLP && !mod->linear) {
+    bf_mlp_tape *t = bf_mlp_tape_create(mod->mlp, n);
+    bf_mlp_record(mod->mlp, theta, n, ds->x, t);
+    for (int64_t k = 0; k < n; k++) {
+      f[k] = t->a[mod->mlp->depth + 1][k];
+      r[k] = (f[k] - ds->y[k]) / n;
+    }
+    bf_mlp_vjp(mod->mlp, t, r, grad);
+    bf_mlp_tape_destroy(&t);
+  } else { /* linear: f = f_rest + J theta_t, J fixed */
+    bf_model_predict(mod, theta, n, ds->x, f);
+    for (int64_t k = 0; k < n; k++) r[k] = (f[k] - ds->y[k]) / n;
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mod->Pt, 1.0, J,
+                (int)mod->Pt, r, 1, 0.0, grad, 1);
+  }
+  free(r);
+}
+
+void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
+                 const bf_train_log *log, double *theta, double *loss)
+{
+  int64_t n = ds->n;
+  double *f = BF_ALLOC(n, double), *grad = BF_ALLOC(mod->P, double), *J = NULL;
+  if (mod->linear) {
+    J = BF_ALLOC(n * mod->Pt, double);
+    bf_model_jacobian(mod, theta, n, ds->x, J);
+  }
+  double *g = mod->linear ? grad : grad + mod->t0; /* trained block of grad */
+  int rec = 0;
+  for (int step = 0; step <= p->steps; step++) {
+    gradient(mod, theta, ds, J, f, grad);
+    while (rec < log->nrec && log->steps[rec] == step) loss[rec++] = mse(f, ds->y, n);
+    if (step == p->steps) break;
+    for (int64_t k = 0; k < mod->Pt; k++) theta[mod->t0 + k] -= p->lr * g[k];
+  }
+  free(f);
+  free(grad);
+  free(J);
+}
+
+void bf_train_posterior(const bf_model *mod, const bf_params *p,
+                        const bf_dataset *ds, int64_t member, double *theta)
+{
+  BF_ASSERT(mod->linear);
+  int64_t n = ds->n, Pt = mod->Pt;
+  double s2 = p->noise * p->noise;
+  double *J = BF_ALLOC(n * Pt, double), *f0 = BF_ALLOC(n, double);
+  double *H = BF_ALLOC(Pt * Pt, double), *sd = BF_ALLOC(Pt, double);
+  double *rhs = BF_ALLOC(Pt, double);
+  bf_model_jacobian(mod, theta, n, ds->x, J);
+  /* the part of f that does not depend on the trained parameters */
+  memset(theta + mod->t0, 0, sizeof(double) * Pt);
+  bf_model_predict(mod, theta, n, ds->x, f0);
+  for (int64_t k = 0; k < n; k++) f0[k] = ds->y[k] - f0[k];
+  /* precision H = J^T J / s2 + diag(1/sd^2); rhs = J^T (y - f0) / s2 */
+  bf_model_prior_sd(mod, sd);
+  cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)Pt, (int)n, 1.0 / s2, J,
+              (int)Pt, 0.0, H, (int)Pt);
+  for (int64_t i = 0; i < Pt; i++) H[i * Pt + i] += 1.0 / (sd[i] * sd[i]);
+  cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)Pt, 1.0 / s2, J, (int)Pt, f0, 1,
+              0.0, rhs, 1);
+  /* Row-major lower H is column-major upper: H = U^T U with U = L^T. */
+  int np = (int)Pt, info;
+  dpotrf_("U", &np, H, &np, &info);
+  BF_ASSERT(info == 0);
+  /* In row-major terms H now holds L (lower) with H = L L^T.
+   * mean: L L^T mu = rhs; sample: mu + L^-T z. */
+  cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, np, H, np, rhs, 1);
+  bf_rng s = bf_rng_stream(p->seed, (uint64_t)member, POSTERIOR_DRAW);
+  double *z = BF_ALLOC(Pt, double);
+  bf_rng_normals(&s, 0, Pt, z);
+  for (int64_t i = 0; i < Pt; i++) rhs[i] += z[i];
+  cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, np, H, np, rhs, 1);
+  memcpy(theta + mod->t0, rhs, sizeof(double) * Pt);
+  free(z);
+  free(J);
+  free(f0);
+  free(H);
+  free(sd);
+  free(rhs);
+}

@@ -36,3 +36,28 @@ run_case continuum_d3 inputs/cosnet_free.ini "$COSNET" --set network.d=3 \
 run_case mlp_tanh inputs/mlp_relu.ini "$MLP" --set network.activation=tanh \
   --set network.depth=3 --set network.width=16 --set run.save_theta=yes \
   --set kernel.quadrature=hermite
+
+# The Fisher metric: spectra on 1, 2, 3 and 4 ranks with 1 and 2 rank
+# groups (grids 1x1, 1x2, 1x3, 2x2 and pairs of smaller ones) agree to 1e-10
+# relative to each member's largest eigenvalue; the primal solver (P < n)
+# and the dual (P > n) both.
+fisher_case() { # name, extra --set args
+  local name=$1; shift
+  local ref="$OUT/$name.np1g1.h5"
+  for layout in "1 1" "2 1" "3 1" "4 1" "2 2" "4 2"; do
+    set -- $layout "$@"
+    local np=$1 groups=$2; shift 2
+    local out="$OUT/$name.np${np}g$groups.h5"
+    if ! mpi $np "$BIN" run inputs/mlp_train.ini --force --set run.output="$out" \
+        --set fisher.groups=$groups --set ensemble.members=6 --set train.steps=20 \
+        --set fisher.block=4 "$@" > "$OUT/$name.np${np}g$groups.log" 2>&1; then
+      notok "$name: run on $np ranks, $groups groups (see $OUT/$name.np${np}g$groups.log)"
+      continue
+    fi
+    [ "$np$groups" = 11 ] && continue
+    check "$name: /fisher/eigenvalues, $np ranks in $groups groups vs 1 rank" \
+      "$H5CMP" "$ref" "$out" /fisher/eigenvalues 1e-10 rowmax
+  done
+}
+fisher_case fisher_dual --set network.width=16 --set data.n_train=20
+fisher_case fisher_primal --set network.width=4 --set data.n_train=40

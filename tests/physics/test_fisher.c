@@ -1,0 +1,157 @@
+/* test_fisher.c — the Fisher metric (SCIENCE.md 2).
+ *
+ * 1. primal (P x P by PDSYRK) and dual (n x n Gram from per-layer products,
+ *    J never formed) give the same k = min(n, P) eigenvalues to 1e-10
+ *    relative to the largest, where both fit: an MLP with P < n and P > n.
+ * 2. The dual Gram against J J^T built from finite-difference-checked rows.
+ * 3. The cos-net readout on the full lattice: I_ii = n A^2/(2 sigma^2 (q^2+m^2))
+ *    exactly for q != 0 (to 1e-12), and the diagonal proxy I_AA of an MLP
+ *    against the diagonal of J^T J. */
+#include "testutil.h"
+
+#include "brgflow/metric.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bf_params mlp_params(int n, int width)
+{
+  bf_params p = {.seed = 4, .arch = BF_ARCH_MLP, .d = 2, .width = width, .depth = 2,
+                 .activation = 1,
+                 .sigma_w = 1.4, .sigma_b = 0.3, .members = 2, .target = BF_TARGET_SIN,
+                 .n_train = n, .n_test = 4, .noise = 0.1, .domain = 1.0,
+                 .data_points = BF_DATA_RANDOM, .groups = 1, .block = 8};
+  return p;
+}
+
+static void primal_vs_dual(int n, int width)
+{
+  bf_params p = mlp_params(n, width);
+  bf_mlp *net = bf_mlp_create(&p);
+  bf_model mod = bf_model_make(&p, NULL, net);
+  bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
+  bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
+  double *theta = malloc(mod.P * sizeof(double));
+  bf_mlp_sample(net, p.seed, 0, theta);
+  int64_t k = n < mod.Pt ? n : mod.Pt;
+  double *lp = malloc(k * sizeof(double)), *ld = malloc(k * sizeof(double)), worst = 0;
+  bf_fisher_eigenvalues(g, &mod, theta, ds, 0.1, BF_SOLVER_PRIMAL, p.block, lp);
+  bf_fisher_eigenvalues(g, &mod, theta, ds, 0.1, BF_SOLVER_DUAL, p.block, ld);
+  for (int64_t j = 0; j < k; j++) worst = fmax(worst, fabs(lp[j] - ld[j]) / lp[0]);
+  FIGURE("n = %d, P = %lld: max |primal - dual| / lambda_max over %lld eigenvalues = %.1e "
+         "(tol 1e-10); lambda_max = %.4g, lambda_min = %.4g", n, (long long)mod.Pt,
+         (long long)k, worst, lp[0], lp[k - 1]);
+  ASSERT_LE(worst, 1e-10);
+  for (int64_t j = 1; j < k; j++) assert_true(lp[j] <= lp[j - 1]); /* descending */
+  free(lp), free(ld), free(theta);
+  bf_grid_destroy(&g);
+  bf_dataset_destroy(&ds);
+  bf_mlp_destroy(&net);
+}
+
+static void test_primal_equals_dual(void **state)
+{
+  (void)state;
+  primal_vs_dual(120, 6); /* P = 67 < n */
+  primal_vs_dual(30, 6);  /* P = 67 > n */
+}
+
+/* The spectrum of J^T J / s^2 by LAPACK from explicit rows of J. */
+static void test_dual_against_explicit_jacobian(void **state)
+{
+  (void)state;
+  bf_params p = mlp_params(20, 5);
+  bf_mlp *net = bf_mlp_create(&p);
+  bf_model mod = bf_model_make(&p, NULL, net);
+  bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
+  bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
+  double *theta = malloc(mod.P * sizeof(double));
+  bf_mlp_sample(net, p.seed, 1, theta);
+  int n = 20, P = (int)mod.Pt;
+  double *J = malloc((size_t)n * P * sizeof(double)), *G = calloc((size_t)n * n, sizeof(double));
+  bf_model_jacobian(&mod, theta, n, ds->x, J);
+  for (int a = 0; a < n; a++)
+    for (int b = 0; b < n; b++)
+      for (int c = 0; c < P; c++) G[a * n + b] += J[a * P + c] * J[b * P + c] / 0.01;
+  double w[20], wq, lam[20], worst = 0;
+  int lwork = -1, liwork = -1, iw, info;
+  dsyevd_("N", "U", &n, G, &n, w, &wq, &lwork, &iw, &liwork, &info);
+  lwork = (int)wq + 1, liwork = iw + 1;
+  double *work = malloc(lwork * sizeof(double));
+  int *iwork = malloc(liwork * sizeof(int));
+  dsyevd_("N", "U", &n, G, &n, w, work, &lwork, iwork, &liwork, &info);
+  bf_fisher_eigenvalues(g, &mod, theta, ds, 0.1, BF_SOLVER_DUAL, 4, lam);
+  for (int j = 0; j < n; j++) worst = fmax(worst, fabs(lam[j] - w[n - 1 - j]) / w[n - 1]);
+  FIGURE("dual vs LAPACK on explicit J J^T: max diff / lambda_max = %.1e (tol 1e-10)", worst);
+  ASSERT_LE(worst, 1e-10);
+  free(work), free(iwork), free(J), free(G), free(theta);
+  bf_grid_destroy(&g);
+  bf_dataset_destroy(&ds);
+  bf_mlp_destroy(&net);
+}
+
+static void test_cosnet_diagonal_fisher(void **state)
+{
+  (void)state;
+  bf_params p = {.seed = 8, .d = 2, .width = 64, .mass = 0.5, .cutoff = 2.0,
+                 .sigma_a = 1.0, .momenta = BF_MOMENTA_LATTICE, .sites = 8,
+                 .spacing = 1.0, .members = 2, .n_test = 4, .noise = 0.2,
+                 .domain = 1, .data_points = BF_DATA_LATTICE};
+  bf_cosnet *net = bf_cosnet_create(&p);
+  bf_model mod = bf_model_make(&p, net, NULL);
+  bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
+  double *theta = malloc(mod.P * sizeof(double)), *diag = malloc(mod.Pt * sizeof(double));
+  bf_cosnet_sample(net, p.seed, 0, theta);
+  bf_fisher_diagonal(&mod, theta, ds, p.noise, diag);
+  double worst = 0, s2 = p.noise * p.noise;
+  int checked = 0;
+  for (int64_t i = 0; i < mod.Pt; i++) {
+    const double *b = theta + p.width + 2 * i;
+    double q2 = b[0] * b[0] + b[1] * b[1];
+    if (q2 == 0) continue; /* the q = 0 mode depends on its phase (SCIENCE.md 4) */
+    double want = ds->n * net->amp * net->amp / (2 * s2 * (q2 + p.mass * p.mass));
+    worst = fmax(worst, fabs(diag[i] / want - 1));
+    checked++;
+  }
+  FIGURE("cos-net readout, %d units with q != 0: max |I_ii / (n A^2/(2 s^2 (q^2+m^2))) - 1| "
+         "= %.1e (tol 1e-12)", checked, worst);
+  ASSERT_LE(worst, 1e-12);
+  free(theta), free(diag);
+  bf_dataset_destroy(&ds);
+  bf_cosnet_destroy(&net);
+}
+
+static void test_mlp_diagonal_is_diag_of_jtj(void **state)
+{
+  (void)state;
+  bf_params p = mlp_params(300, 7); /* 300 points: two chunks of the pass */
+  bf_mlp *net = bf_mlp_create(&p);
+  bf_model mod = bf_model_make(&p, NULL, net);
+  bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
+  double *theta = malloc(mod.P * sizeof(double)), *diag = malloc(mod.Pt * sizeof(double));
+  double *J = malloc((size_t)300 * mod.Pt * sizeof(double)), worst = 0, scale = 0;
+  bf_mlp_sample(net, p.seed, 0, theta);
+  bf_fisher_diagonal(&mod, theta, ds, 0.1, diag);
+  bf_model_jacobian(&mod, theta, 300, ds->x, J);
+  for (int64_t a = 0; a < mod.Pt; a++) {
+    double s = 0;
+    for (int k = 0; k < 300; k++) s += J[k * mod.Pt + a] * J[k * mod.Pt + a] / 0.01;
+    worst = fmax(worst, fabs(diag[a] - s));
+    scale = fmax(scale, s);
+  }
+  FIGURE("MLP diagonal Fisher by layers vs diag(J^T J)/s^2: max diff %.1e, max %.3g "
+         "(tol 1e-12 relative)", worst, scale);
+  ASSERT_LE(worst, 1e-12 * scale);
+  free(theta), free(diag), free(J);
+  bf_dataset_destroy(&ds);
+  bf_mlp_destroy(&net);
+}
+
+static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_primal_equals_dual),
+  cmocka_unit_test(test_dual_against_explicit_jacobian),
+  cmocka_unit_test(test_cosnet_diagonal_fisher),
+  cmocka_unit_test(test_mlp_diagonal_is_diag_of_jtj),
+};
+BF_TEST_MAIN(group)

@@ -28,6 +28,12 @@ int bf_fisher_choose(int solver, int64_t n, int64_t Pt);
 void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
                            const double *theta, const bf_dataset *ds,
                            double sigma, int solver, int nb, double *lambda);
+/* Collective over the group: the top nvec eigenpairs, lambda (nvec) and
+ * V (nvec x Pt, row j the unit eigenvector of lambda[j]) on every rank. */
+void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
+                            const double *theta, const bf_dataset *ds,
+                            double sigma, int solver, int nb, int nvec,
+                            double *lambda, double *V);
 /* Rank-local: I_AA for the trained parameters (Pt entries). */
 void bf_fisher_diagonal(const bf_model *mod, const double *theta,
                         const bf_dataset *ds, double sigma, double *diag);

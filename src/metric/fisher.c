@@ -2,6 +2,7 @@
  *
  *   bf_fisher_choose       primal (P x P) or dual (n x n)
  *   bf_fisher_eigenvalues  the k = min(n, P) largest eigenvalues, ScaLAPACK
+ *   bf_fisher_eigenvectors the top eigenpairs (dual: one backprop per vector)
  *   bf_fisher_diagonal     I_AA without forming J
  *
  * primal: J (n x P) is filled block row by block row into its block-cyclic
@@ -159,32 +160,50 @@ static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta
   free(xc);
 }
 
-/* All eigenvalues of a distributed symmetric matrix, ascending, into w. */
-static void eigenvalues(dmat *A, double *w)
+/* All eigenvalues of a distributed symmetric matrix, ascending, into w;
+ * with Z (same layout as A), the eigenvectors too. */
+static void eigen(dmat *A, double *w, dmat *Z)
 {
   int one = 1, m, nz, info, lwork = -1, liwork = -1, iwq;
   double vl = 0, vu = 0, wq;
-  dmat Z = *A; /* not referenced for jobz = N, but must be a valid descriptor */
-  pdsyevr_("N", "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one, &m,
-           &nz, w, Z.a, &one, &one, Z.desc, &wq, &lwork, &iwq, &liwork, &info);
+  const char *jobz = Z ? "V" : "N";
+  dmat *z = Z ? Z : A; /* not referenced for jobz = N, but must be valid */
+  pdsyevr_(jobz, "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one, &m,
+           &nz, w, z->a, &one, &one, z->desc, &wq, &lwork, &iwq, &liwork, &info);
   lwork = (int)wq + 1;
   liwork = iwq + 1;
   double *work = BF_ALLOC(lwork, double);
   int *iwork = BF_ALLOC(liwork, int);
-  pdsyevr_("N", "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one, &m,
-           &nz, w, Z.a, &one, &one, Z.desc, work, &lwork, iwork, &liwork, &info);
+  pdsyevr_(jobz, "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one, &m,
+           &nz, w, z->a, &one, &one, z->desc, work, &lwork, iwork, &liwork, &info);
   BF_ASSERT(info == 0 && m == A->n);
   free(work);
   free(iwork);
 }
 
-void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
-                           const double *theta, const bf_dataset *ds,
-                           double sigma, int solver, int nb, double *lambda)
+/* Columns size-nvec .. size-1 of distributed Z (the top eigenvectors),
+ * replicated on every rank of the group as out[j][0..size), j = 0 the top. */
+static void gather_top(const bf_grid *g, const dmat *Z, int nb, int nvec, double *out)
+{
+  int size = Z->n;
+  memset(out, 0, sizeof(double) * (int64_t)nvec * size);
+  for (int c = 0; c < Z->nloc; c++) {
+    int64_t col = global_index(c, nb, g->mycol, g->npcol);
+    int j = size - 1 - (int)col;
+    if (j < 0 || j >= nvec) continue;
+    for (int r = 0; r < Z->mloc; r++)
+      out[(int64_t)j * size + global_index(r, nb, g->myrow, g->nprow)] =
+          Z->a[(int64_t)c * Z->mloc + r];
+  }
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, out, nvec * size, MPI_DOUBLE, MPI_SUM, g->comm));
+}
+
+/* The metric's matrix (P x P primal or n x n dual), filled and scaled. */
+static dmat metric_matrix(const bf_grid *g, const bf_model *mod, const double *theta,
+                          const bf_dataset *ds, double sigma, int solver, int nb)
 {
   int n = (int)ds->n, P = (int)mod->Pt, one = 1;
-  int k = n < P ? n : P, size = solver == BF_SOLVER_PRIMAL ? P : n;
-  double *w = BF_ALLOC(size, double);
+  int size = solver == BF_SOLVER_PRIMAL ? P : n;
   dmat A = dmat_make(g, size, size, nb);
   if (solver == BF_SOLVER_PRIMAL) {
     dmat J = dmat_make(g, n, P, nb);
@@ -197,7 +216,78 @@ void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
     fill_gram(g, mod, theta, ds, nb, &A);
     for (int64_t i = 0; i < (int64_t)A.mloc * A.nloc; i++) A.a[i] /= sigma * sigma;
   }
-  eigenvalues(&A, w);
+  return A;
+}
+
+/* Dual eigenvectors: v = J^T u / (sigma sqrt(lambda)), the gradient of
+ * u.f(X) / (sigma sqrt(lambda)): one backprop (VJP) each, J never formed. */
+static void dual_vectors(const bf_model *mod, const double *theta, const bf_dataset *ds,
+                         double sigma, int nvec, const double *lambda, const double *U,
+                         double *V)
+{
+  int64_t n = ds->n;
+  double *r = BF_ALLOC(n, double);
+  if (mod->linear || mod->arch == BF_ARCH_COSNET) {
+    double *J = BF_ALLOC(n * mod->Pt, double);
+    bf_model_jacobian(mod, theta, n, ds->x, J);
+    for (int j = 0; j < nvec; j++) {
+      double s = 1.0 / (sigma * sqrt(lambda[j]));
+      for (int64_t k = 0; k < n; k++) r[k] = U[j * n + k] * s;
+      cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mod->Pt, 1.0, J, (int)mod->Pt,
+                  r, 1, 0.0, V + (int64_t)j * mod->Pt, 1);
+    }
+    free(J);
+  } else {
+    bf_mlp_tape *t = bf_mlp_tape_create(mod->mlp, n);
+    bf_mlp_record(mod->mlp, theta, n, ds->x, t);
+    double *grad = BF_ALLOC(mod->P, double);
+    for (int j = 0; j < nvec; j++) {
+      double s = 1.0 / (sigma * sqrt(lambda[j]));
+      for (int64_t k = 0; k < n; k++) r[k] = U[j * n + k] * s;
+      bf_mlp_vjp(mod->mlp, t, r, grad);
+      memcpy(V + (int64_t)j * mod->Pt, grad + mod->t0, sizeof(double) * mod->Pt);
+    }
+    free(grad);
+    bf_mlp_tape_destroy(&t);
+  }
+  free(r);
+}
+
+void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
+                            const double *theta, const bf_dataset *ds,
+                            double sigma, int solver, int nb, int nvec,
+                            double *lambda, double *V)
+{
+  int n = (int)ds->n, P = (int)mod->Pt;
+  int size = solver == BF_SOLVER_PRIMAL ? P : n;
+  BF_ASSERT(nvec <= (n < P ? n : P));
+  dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
+  dmat Z = dmat_make(g, size, size, nb);
+  double *w = BF_ALLOC(size, double);
+  eigen(&A, w, &Z);
+  for (int j = 0; j < nvec; j++) lambda[j] = w[size - 1 - j];
+  if (solver == BF_SOLVER_PRIMAL) {
+    gather_top(g, &Z, nb, nvec, V);
+  } else {
+    double *U = BF_ALLOC((int64_t)nvec * n, double);
+    gather_top(g, &Z, nb, nvec, U);
+    dual_vectors(mod, theta, ds, sigma, nvec, lambda, U, V);
+    free(U);
+  }
+  free(w);
+  free(A.a);
+  free(Z.a);
+}
+
+void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
+                           const double *theta, const bf_dataset *ds,
+                           double sigma, int solver, int nb, double *lambda)
+{
+  int n = (int)ds->n, P = (int)mod->Pt;
+  int k = n < P ? n : P, size = solver == BF_SOLVER_PRIMAL ? P : n;
+  double *w = BF_ALLOC(size, double);
+  dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
+  eigen(&A, w, NULL);
   for (int i = 0; i < k; i++) lambda[i] = w[size - 1 - i];
   free(A.a);
   free(w);

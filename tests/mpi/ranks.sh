@@ -61,3 +61,8 @@ fisher_case() { # name, extra --set args
 }
 fisher_case fisher_dual --set network.width=16 --set data.n_train=20
 fisher_case fisher_primal --set network.width=4 --set data.n_train=40
+
+# The metric unit checks (primal = dual, eigenpairs, diagonal) on a 1 x 3
+# process grid: block-cyclic layouts with uneven local blocks.
+check "test_fisher on 3 ranks (1 x 3 grid)" bash -c \
+  "set -o pipefail; mpirun --oversubscribe -np 3 build/tests/physics/test_fisher 2>&1 | grep -e figure -e FAILED | sort -u; exit \${PIPESTATUS[0]}"

@@ -4,7 +4,9 @@
  *    J never formed) give the same k = min(n, P) eigenvalues to 1e-10
  *    relative to the largest, where both fit: an MLP with P < n and P > n.
  * 2. The dual Gram against J J^T built from finite-difference-checked rows.
- * 3. The cos-net readout on the full lattice: I_ii = n A^2/(2 sigma^2 (q^2+m^2))
+ * 3. Top eigenvectors (primal from PDSYEVR, dual by one backprop each) are
+ *    orthonormal and satisfy I v = lambda v.
+ * 4. The cos-net readout on the full lattice: I_ii = n A^2/(2 sigma^2 (q^2+m^2))
  *    exactly for q != 0 (to 1e-12), and the diagonal proxy I_AA of an MLP
  *    against the diagonal of J^T J. */
 #include "testutil.h"
@@ -148,7 +150,56 @@ static void test_mlp_diagonal_is_diag_of_jtj(void **state)
   bf_mlp_destroy(&net);
 }
 
+/* Eigenvectors: orthonormal, and I v = lambda v for I = J^T J / s^2 built
+ * from explicit rows of J (1e-10 relative to lambda_max), primal and dual. */
+static void test_eigenvectors(void **state)
+{
+  (void)state;
+  for (int solver = BF_SOLVER_PRIMAL; solver <= BF_SOLVER_DUAL; solver++) {
+    int n = solver == BF_SOLVER_PRIMAL ? 90 : 25;
+    bf_params p = mlp_params(n, 6);
+    bf_mlp *net = bf_mlp_create(&p);
+    bf_model mod = bf_model_make(&p, NULL, net);
+    bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
+    bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
+    int P = (int)mod.Pt, nv = 10;
+    double *theta = malloc(mod.P * sizeof(double)), *J = malloc((size_t)n * P * sizeof(double));
+    double *V = malloc((size_t)nv * P * sizeof(double)), lam[10], res = 0, orth = 0;
+    bf_mlp_sample(net, p.seed, 0, theta);
+    bf_fisher_eigenvectors(g, &mod, theta, ds, 0.1, solver, 4, nv, lam, V);
+    bf_model_jacobian(&mod, theta, n, ds->x, J);
+    double *Jv = malloc(n * sizeof(double));
+    for (int j = 0; j < nv; j++) {
+      const double *v = V + (int64_t)j * P;
+      for (int k = 0; k < n; k++) {
+        Jv[k] = 0;
+        for (int a = 0; a < P; a++) Jv[k] += J[k * P + a] * v[a];
+      }
+      for (int a = 0; a < P; a++) { /* (I v)_a - lambda v_a */
+        double iv = 0;
+        for (int k = 0; k < n; k++) iv += J[k * P + a] * Jv[k] / 0.01;
+        res = fmax(res, fabs(iv - lam[j] * v[a]) / lam[0]);
+      }
+      for (int i = 0; i <= j; i++) {
+        double dot = 0;
+        for (int a = 0; a < P; a++) dot += V[(int64_t)i * P + a] * v[a];
+        orth = fmax(orth, fabs(dot - (i == j)));
+      }
+    }
+    FIGURE("%s: top %d eigenvectors: max |I v - lambda v| / lambda_max = %.1e, "
+           "max |V^T V - 1| = %.1e (tol 1e-10)", solver == BF_SOLVER_PRIMAL ? "primal" : "dual",
+           nv, res, orth);
+    ASSERT_LE(res, 1e-10);
+    ASSERT_LE(orth, 1e-10);
+    free(theta), free(J), free(V), free(Jv);
+    bf_grid_destroy(&g);
+    bf_dataset_destroy(&ds);
+    bf_mlp_destroy(&net);
+  }
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_eigenvectors),
   cmocka_unit_test(test_primal_equals_dual),
   cmocka_unit_test(test_dual_against_explicit_jacobian),
   cmocka_unit_test(test_cosnet_diagonal_fisher),

@@ -34,6 +34,12 @@ void bf_h5_write_rows(bf_h5 *h, const char *name, hsize_t nrows, hsize_t ncols,
                       hsize_t first, hsize_t count, const double *data,
                       const char *units, const char *what);
 
+/* A rank-dimensional dataset split along its first axis: rows
+ * [first, first+count) from each rank. */
+void bf_h5_write_block(bf_h5 *h, const char *name, int rank, const hsize_t *dims,
+                       hsize_t first, hsize_t count, const double *data,
+                       const char *units, const char *what);
+
 /* `brgflow info FILE`: print what a result file holds (rank-local). */
 int bf_info(const char *path, FILE *out);
 

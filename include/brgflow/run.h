@@ -56,6 +56,8 @@ typedef struct bf_train_job {
   int64_t k;                    /* eigenvalues per member */
   double *lambda;               /* count x k, descending */
   double *diag;                 /* count x Pt, or NULL */
+  double *snap;                 /* count x nrec x P: theta along GD, or NULL */
+  double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
 } bf_train_job;
 
 /* Collective: data, sample, train, infinite-width check, Fisher metric. */

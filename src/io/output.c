@@ -152,11 +152,19 @@ void bf_h5_write_rows(bf_h5 *h, const char *name, hsize_t nrows, hsize_t ncols,
                       hsize_t first, hsize_t count, const double *data,
                       const char *units, const char *what)
 {
-  hsize_t dims[2] = {nrows, ncols}, start[2] = {first, 0},
-          block[2] = {count, ncols};
-  hid_t ds = create_dataset(h, name, 2, dims, units, what);
+  hsize_t dims[2] = {nrows, ncols};
+  bf_h5_write_block(h, name, 2, dims, first, count, data, units, what);
+}
+
+void bf_h5_write_block(bf_h5 *h, const char *name, int rank, const hsize_t *dims,
+                       hsize_t first, hsize_t count, const double *data,
+                       const char *units, const char *what)
+{
+  hsize_t start[8] = {first}, block[8] = {count};
+  for (int k = 1; k < rank; k++) start[k] = 0, block[k] = dims[k];
+  hid_t ds = create_dataset(h, name, rank, dims, units, what);
   hid_t file = H5Dget_space(ds);
-  hid_t mem = H5Screate_simple(2, block, NULL);
+  hid_t mem = H5Screate_simple(rank, block, NULL);
   if (count > 0)
     BF_H5(H5Sselect_hyperslab(file, H5S_SELECT_SET, start, NULL, block, NULL));
   else {

@@ -283,6 +283,12 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     bf_h5_attr_double(h, "/fisher", "sigma", job->sigma);
     bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod.t0);
   }
+  if (job->flow_lambda) {
+    hsize_t dims[3] = {(hsize_t)job->ens->members, (hsize_t)job->log.nrec, (hsize_t)job->k};
+    bf_h5_write_block(h, "/train/fisher_eigenvalues", 3, dims, (hsize_t)job->ens->first,
+                      (hsize_t)job->ens->count, job->flow_lambda, "1/parameter^2",
+                      "Fisher eigenvalues per member at /train/steps, descending (IR -> UV)");
+  }
   if (job->diag)
     write_rows(h, job->ens, "/fisher/diag", job->mod.Pt, job->diag, "1/parameter^2",
                "diagonal Fisher I_AA of the trained parameters, per member");

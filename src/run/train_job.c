@@ -157,13 +157,16 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 {
   bf_ensemble *ens = job->ens;
   job->loss = BF_CALLOC(ens->count * job->log.nrec + 1, double);
+  int flow = p->method == BF_TRAIN_GD && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
+  if (flow) job->snap = BF_ALLOC(ens->count * job->log.nrec * ens->nparams, double);
   double t0 = bf_elapsed();
   int rank;
   MPI_Comm_rank(comm, &rank);
   for (int64_t m = 0; m < ens->count; m++) {
     double *theta = ens->theta + m * ens->nparams;
     if (p->method == BF_TRAIN_GD)
-      bf_train_gd(&job->mod, p, job->ds, &job->log, theta, job->loss + m * job->log.nrec);
+      bf_train_gd(&job->mod, p, job->ds, &job->log, theta, job->loss + m * job->log.nrec,
+                  flow ? job->snap + m * job->log.nrec * ens->nparams : NULL);
     else if (p->method == BF_TRAIN_POSTERIOR)
       bf_train_posterior(&job->mod, p, job->ds, ens->first + m, theta);
     if (rank == 0 && ens->count >= 10 && (m + 1) % (ens->count / 10) == 0 && m + 1 < ens->count) {
@@ -175,8 +178,31 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job)
   }
 }
 
-/* The metric of every member, group by group: a group's ranks take turns
- * broadcasting their members' theta; the group computes each spectrum. */
+/* Spectra of `count` parameter vectors per rank (stride P), group by group:
+ * a group's ranks take turns broadcasting theta; the group computes each
+ * spectrum; the owner keeps it (lambda: count x k). */
+static void spectra(const bf_grid *g, const bf_params *p, bf_train_job *job,
+                    int64_t count, const double *thetas, double *lambda)
+{
+  int64_t k = job->k, P = job->ens->nparams;
+  int64_t *counts = BF_ALLOC(g->size, int64_t);
+  BF_MPI(MPI_Allgather(&count, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, g->comm));
+  double *theta = BF_ALLOC(P, double), *lam = BF_ALLOC(k, double), t0 = bf_elapsed();
+  for (int r = 0; r < g->size; r++)
+    for (int64_t m = 0; m < counts[r]; m++) {
+      if (r == g->rank) memcpy(theta, thetas + m * P, sizeof(double) * P);
+      BF_MPI(MPI_Bcast(theta, (int)P, MPI_DOUBLE, r, g->comm));
+      bf_fisher_eigenvalues(g, &job->mod, theta, job->ds, job->sigma, job->solver,
+                            p->block, lam);
+      if (r == g->rank) memcpy(lambda + m * k, lam, sizeof(double) * k);
+      if (g->rank == 0 && g->group == 0 && m == 0 && r == 0)
+        bf_log(MPI_COMM_SELF, "metric: first spectrum in %.2f s on a %d x %d grid",
+               bf_elapsed() - t0, g->nprow, g->npcol);
+    }
+  free(counts), free(theta), free(lam);
+}
+
+/* The metric of every trained member, and along training (IR -> UV). */
 static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 {
   bf_ensemble *ens = job->ens;
@@ -189,21 +215,14 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
                          job->diag + m * job->mod.Pt);
   }
   job->lambda = BF_ALLOC(ens->count * k + 1, double);
-  int64_t *counts = BF_ALLOC(g->size, int64_t);
-  BF_MPI(MPI_Allgather(&ens->count, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, g->comm));
-  double *theta = BF_ALLOC(P, double), *lam = BF_ALLOC(k, double), t0 = bf_elapsed();
-  for (int r = 0; r < g->size; r++)
-    for (int64_t m = 0; m < counts[r]; m++) {
-      if (r == g->rank) memcpy(theta, ens->theta + m * P, sizeof(double) * P);
-      BF_MPI(MPI_Bcast(theta, (int)P, MPI_DOUBLE, r, g->comm));
-      bf_fisher_eigenvalues(g, &job->mod, theta, job->ds, job->sigma, job->solver,
-                            p->block, lam);
-      if (r == g->rank) memcpy(job->lambda + m * k, lam, sizeof(double) * k);
-      if (g->rank == 0 && g->group == 0 && m == 0 && r == 0)
-        bf_log(MPI_COMM_SELF, "metric: first member's spectrum in %.2f s on a %d x %d grid",
-               bf_elapsed() - t0, g->nprow, g->npcol);
-    }
-  free(counts), free(theta), free(lam);
+  spectra(g, p, job, ens->count, ens->theta, job->lambda);
+  if (job->snap) { /* snapshots: member-major, nrec per member */
+    int64_t nrec = job->log.nrec;
+    job->flow_lambda = BF_ALLOC(ens->count * nrec * k + 1, double);
+    spectra(g, p, job, ens->count * nrec, job->snap, job->flow_lambda);
+    bf_log(comm, "metric along training: %lld records per member", (long long)nrec);
+  }
+  (void)P;
   bf_grid_destroy(&g);
 }
 
@@ -268,6 +287,7 @@ void bf_train_job_destroy(bf_train_job **jp)
   bf_cosnet_destroy(&job->cos);
   bf_mlp_destroy(&job->mlp);
   free(job->log.steps), free(job->loss), free(job->lambda), free(job->diag);
+  free(job->snap), free(job->flow_lambda);
   free(job->test_mean), free(job->test_var), free(job->ref_mean), free(job->ref_var);
   free(job);
   *jp = NULL;

@@ -55,7 +55,7 @@ static void gradient(const bf_model *mod, const double *theta, const bf_dataset 
 }
 
 void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
-                 const bf_train_log *log, double *theta, double *loss)
+                 const bf_train_log *log, double *theta, double *loss, double *snap)
 {
   int64_t n = ds->n;
   double *f = BF_ALLOC(n, double), *grad = BF_ALLOC(mod->P, double), *J = NULL;
@@ -67,7 +67,10 @@ void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
   int rec = 0;
   for (int step = 0; step <= p->steps; step++) {
     gradient(mod, theta, ds, J, f, grad);
-    while (rec < log->nrec && log->steps[rec] == step) loss[rec++] = mse(f, ds->y, n);
+    while (rec < log->nrec && log->steps[rec] == step) {
+      if (snap) memcpy(snap + rec * mod->P, theta, sizeof(double) * mod->P);
+      loss[rec++] = mse(f, ds->y, n);
+    }
     if (step == p->steps) break;
     for (int64_t k = 0; k < mod->Pt; k++) theta[mod->t0 + k] -= p->lr * g[k];
   }

@@ -26,7 +26,7 @@ export OMPI_MCA_rmaps_base_oversubscribe = 1
 MPIRUN   = mpirun --oversubscribe
 
 .PHONY: all deps run check bench clean docs
-all: $(BIN) $(TESTBIN) build/tools/h5cmp build/tools/bench_kernels
+all: $(BIN) $(TESTBIN) build/tools/h5cmp build/tools/bench_kernels build/tools/bench_eigen
 
 deps:
 	@bash tools/install-deps.sh

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 . tests/mpi/common.sh
 dir="$OUT/bench"; mkdir -p "$dir"
 mpi 1 build/tools/bench_kernels
+for np in 1 2; do mpi $np build/tools/bench_eigen 1500 32; done
 args=(run inputs/cosnet_free.ini --force --set lattice.sites=48 --set ensemble.members=2000)
 declare -A t
 for np in 1 2; do

@@ -13,30 +13,14 @@
  *     G_RC = sum_l [alpha_l^2 (D_R D_C^T) o (A_R A_C^T) + beta_l^2 D_R D_C^T]
  *   with D = delta^l, A = a^{l-1} (o: elementwise); for linear models
  *   (cos-net, MLP readout) G_RC = Phi_R Phi_C^T.
- * Both are diagonalized by PDSYEVR (eigenvalues only). */
+ * Both are diagonalized by PDSYEVR or PDSYEVD (see eigen()). */
 #include "brgflow/metric.h"
+#include "brgflow/scalapack.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-int numroc_(const int *n, const int *nb, const int *iproc, const int *isrc,
-            const int *nprocs);
-void descinit_(int *desc, const int *m, const int *n, const int *mb,
-               const int *nb, const int *irsrc, const int *icsrc,
-               const int *ctxt, const int *lld, int *info);
-void pdsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
-             const double *alpha, const double *a, const int *ia, const int *ja,
-             const int *desca, const double *beta, double *c, const int *ic,
-             const int *jc, const int *descc);
-void pdsyevr_(const char *jobz, const char *range, const char *uplo,
-              const int *n, double *a, const int *ia, const int *ja,
-              const int *desca, const double *vl, const double *vu,
-              const int *il, const int *iu, int *m, int *nz, double *w,
-              double *z, const int *iz, const int *jz, const int *descz,
-              double *work, const int *lwork, int *iwork, const int *liwork,
-              int *info);
 
 int bf_fisher_choose(int solver, int64_t n, int64_t Pt)
 {
@@ -161,24 +145,42 @@ static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta
 }
 
 /* All eigenvalues of a distributed symmetric matrix, ascending, into w;
- * with Z (same layout as A), the eigenvectors too. */
-static void eigen(dmat *A, double *w, dmat *Z)
+ * with Z (same layout as A), the eigenvectors too.  Which driver: on one
+ * process PDSYEVR without vectors is fastest (1.6x PDSYEVD at n = 1500);
+ * on a multi-process grid PDSYEVD, even computing vectors, beat PDSYEVR
+ * without them (0.92x at n = 1500 on 1 x 2; `make bench`, tools/bench_eigen). */
+static void eigen(const bf_grid *g, dmat *A, double *w, dmat *Z)
 {
-  int one = 1, m, nz, info, lwork = -1, liwork = -1, iwq;
+  int one = 1, m = A->n, nz, info, lwork = -1, liwork = -1, iwq;
   double vl = 0, vu = 0, wq;
+  int divide = g->size > 1;
+  dmat scratch = {0};
+  if (divide && !Z) { /* PDSYEVD always computes vectors */
+    scratch = *A;
+    scratch.a = BF_ALLOC((int64_t)(A->mloc > 1 ? A->mloc : 1) * (A->nloc > 0 ? A->nloc : 1), double);
+    Z = &scratch;
+  }
   const char *jobz = Z ? "V" : "N";
   dmat *z = Z ? Z : A; /* not referenced for jobz = N, but must be valid */
-  pdsyevr_(jobz, "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one, &m,
-           &nz, w, z->a, &one, &one, z->desc, &wq, &lwork, &iwq, &liwork, &info);
-  lwork = (int)wq + 1;
-  liwork = iwq + 1;
-  double *work = BF_ALLOC(lwork, double);
-  int *iwork = BF_ALLOC(liwork, int);
-  pdsyevr_(jobz, "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one, &m,
-           &nz, w, z->a, &one, &one, z->desc, work, &lwork, iwork, &liwork, &info);
+  for (int pass = 0; pass < 2; pass++) { /* workspace query, then the solve */
+    double *work = pass ? BF_ALLOC(lwork, double) : &wq;
+    int *iwork = pass ? BF_ALLOC(liwork, int) : &iwq;
+    if (divide)
+      pdsyevd_("V", "U", &A->n, A->a, &one, &one, A->desc, w, z->a, &one, &one, z->desc,
+               work, &lwork, iwork, &liwork, &info);
+    else
+      pdsyevr_(jobz, "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one,
+               &m, &nz, w, z->a, &one, &one, z->desc, work, &lwork, iwork, &liwork, &info);
+    if (pass) {
+      free(work);
+      free(iwork);
+    } else {
+      lwork = (int)wq + 1;
+      liwork = iwq + 1;
+    }
+  }
   BF_ASSERT(info == 0 && m == A->n);
-  free(work);
-  free(iwork);
+  free(scratch.a);
 }
 
 /* Columns size-nvec .. size-1 of distributed Z (the top eigenvectors),
@@ -264,7 +266,7 @@ void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
   dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
   dmat Z = dmat_make(g, size, size, nb);
   double *w = BF_ALLOC(size, double);
-  eigen(&A, w, &Z);
+  eigen(g, &A, w, &Z);
   for (int j = 0; j < nvec; j++) lambda[j] = w[size - 1 - j];
   if (solver == BF_SOLVER_PRIMAL) {
     gather_top(g, &Z, nb, nvec, V);
@@ -287,7 +289,7 @@ void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
   int k = n < P ? n : P, size = solver == BF_SOLVER_PRIMAL ? P : n;
   double *w = BF_ALLOC(size, double);
   dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
-  eigen(&A, w, NULL);
+  eigen(g, &A, w, NULL);
   for (int i = 0; i < k; i++) lambda[i] = w[size - 1 - i];
   free(A.a);
   free(w);

@@ -3,16 +3,10 @@
  *   bf_grid_create   split ranks into groups, a near-square grid per group
  *   bf_grid_destroy  release the grid and the group communicator */
 #include "brgflow/metric.h"
+#include "brgflow/scalapack.h"
 
 #include <math.h>
 #include <stdlib.h>
-
-/* BLACS C interface (ScaLAPACK). */
-int Csys2blacs_handle(MPI_Comm comm);
-void Cfree_blacs_system_handle(int handle);
-void Cblacs_gridinit(int *ctxt, const char *order, int nprow, int npcol);
-void Cblacs_gridinfo(int ctxt, int *nprow, int *npcol, int *myrow, int *mycol);
-void Cblacs_gridexit(int ctxt);
 
 bf_grid *bf_grid_create(MPI_Comm comm, int groups)
 {

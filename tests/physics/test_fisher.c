@@ -198,7 +198,57 @@ static void test_eigenvectors(void **state)
   }
 }
 
+/* cos-net readout on the full lattice, eigen basis: E[J J^T] has the
+ * eigenvalues (N/M) lambda_q, lambda_q = n A^2/(2 s^2 (q^2+m^2)), one per
+ * lattice momentum in B_R (docs/theory.md).  So the spectrum times M/N
+ * approaches the diagonal values, closer as N/M grows (fluctuations of the
+ * class occupancies and phases ~ sqrt(M/N)). */
+static double alignment_deviation(int width, int *nmom)
+{
+  bf_params p = {.seed = 21, .d = 1, .width = width, .mass = 0.4, .cutoff = 1.3,
+                 .sigma_a = 1.0, .momenta = BF_MOMENTA_LATTICE, .sites = 16,
+                 .spacing = 1.0, .members = 2, .n_test = 2, .noise = 0.3,
+                 .domain = 1, .data_points = BF_DATA_LATTICE, .block = 4};
+  bf_cosnet *net = bf_cosnet_create(&p);
+  bf_model mod = bf_model_make(&p, net, NULL);
+  bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
+  bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
+  double *theta = malloc(mod.P * sizeof(double)), lam[16], want[16], worst = 0;
+  int M = (int)net->nmom, k = 16 < width ? 16 : width;
+  bf_cosnet_sample(net, p.seed, 0, theta);
+  bf_fisher_eigenvalues(g, &mod, theta, ds, p.noise, bf_fisher_choose(BF_SOLVER_AUTO, 16, width),
+                        4, lam);
+  for (int q = 0; q < M; q++) { /* lambda_q, sorted descending (small |q| first) */
+    double q2 = net->mom[q] * net->mom[q];
+    want[q] = 16 * net->amp * net->amp / (2 * p.noise * p.noise * (q2 + p.mass * p.mass));
+  }
+  for (int a = 0; a < M; a++)
+    for (int b = a + 1; b < M; b++)
+      if (want[b] > want[a]) { double t = want[a]; want[a] = want[b]; want[b] = t; }
+  for (int q = 0; q < M && q < k; q++)
+    worst = fmax(worst, fabs(lam[q] * M / width / want[q] - 1));
+  *nmom = M;
+  free(theta);
+  bf_grid_destroy(&g);
+  bf_dataset_destroy(&ds);
+  bf_cosnet_destroy(&net);
+  return worst;
+}
+
+static void test_cosnet_eigen_alignment(void **state)
+{
+  (void)state;
+  int M;
+  double dev_small = alignment_deviation(14, &M), dev_large = alignment_deviation(2800, &M);
+  FIGURE("cos-net eigen spectrum x M/N vs lambda_q (M = %d): max relative deviation "
+         "%.3f at N/M = %.0f, %.3f at N/M = %.0f (must shrink, and < 0.25)", M, dev_small,
+         14.0 / M, dev_large, 2800.0 / M);
+  ASSERT_LE(dev_large, 0.5 * dev_small);
+  ASSERT_LE(dev_large, 0.25);
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_cosnet_eigen_alignment),
   cmocka_unit_test(test_eigenvectors),
   cmocka_unit_test(test_primal_equals_dual),
   cmocka_unit_test(test_dual_against_explicit_jacobian),

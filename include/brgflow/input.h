@@ -77,6 +77,7 @@ typedef struct bf_params {
   int solver; /* enum bf_solver */
   int basis;  /* enum bf_basis */
   double fisher_sigma; /* 0: the data noise */
+  double scale;        /* information scale Lambda of the resolved momentum */
   int groups, block;
   /* Derived by validation: the correlator points and G4c quadruples. */
   int npoints;

@@ -58,6 +58,8 @@ typedef struct bf_train_job {
   double *diag;                 /* count x Pt, or NULL */
   double *snap;                 /* count x nrec x P: theta along GD, or NULL */
   double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
+  double resolved[8][3];        /* cos-net: n, p(Lambda) theory, ensemble */
+  double scale;                 /* Lambda of resolved[] (0: not computed) */
 } bf_train_job;
 
 /* Collective: data, sample, train, infinite-width check, Fisher metric. */

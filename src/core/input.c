@@ -144,6 +144,9 @@ static const key_def KEYS[] = {
    "eigen: the full spectrum (ScaLAPACK); diagonal: I_AA per parameter"},
   {"fisher", "sigma", T_REAL, OFF(fisher_sigma), "0", "output", 0, 1e300, 0,
    NULL, "likelihood sigma of I = J^T J / sigma^2; 0: the data noise"},
+  {"fisher", "scale", T_REAL, OFF(scale), "0", "1/parameter^2", 0, 1e300, 0,
+   NULL, "cos-net: information scale Lambda of /train/resolved_momentum; 0: "
+   "the scale at which the full data resolves p = R/2"},
   {"fisher", "groups", T_INT, OFF(groups), "1", "-", 1, 1e6, 0, NULL,
    "rank groups: each owns a BLACS grid and a share of the members"},
   {"fisher", "block", T_INT, OFF(block), "32", "-", 1, 4096, 0, NULL,

@@ -289,6 +289,14 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
                       (hsize_t)job->ens->count, job->flow_lambda, "1/parameter^2",
                       "Fisher eigenvalues per member at /train/steps, descending (IR -> UV)");
   }
+  if (job->scale > 0) {
+    hsize_t dims[2] = {8, 3};
+    bf_h5_write_root(h, "/train/resolved_momentum", 2, dims, &job->resolved[0][0],
+                     "-, 1/length, 1/length",
+                     "columns: n (data points), p(Lambda) theory, ensemble-mean "
+                     "largest resolved |b| (I_ii >= Lambda)");
+    bf_h5_attr_double(h, "/train", "information_scale", job->scale);
+  }
   if (job->diag)
     write_rows(h, job->ens, "/fisher/diag", job->mod.Pt, job->diag, "1/parameter^2",
                "diagonal Fisher I_AA of the trained parameters, per member");
@@ -327,6 +335,14 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
            job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", job->sigma);
     for (int j = 0; j < 5 && j < job->k; j++) printf(" %.4g", top[j] / p->members);
     printf("\n");
+  }
+  if (job->scale > 0) {
+    printf("resolved momentum at information scale %.4g as the data grows (IR -> UV):\n",
+           job->scale);
+    printf("%8s %14s %14s\n", "n", "p theory", "p ensemble");
+    for (int j = 0; j < 8; j++)
+      printf("%8.0f %14.4f %14.4f\n", job->resolved[j][0], job->resolved[j][1],
+             job->resolved[j][2]);
   }
   printf("\n");
 }

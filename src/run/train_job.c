@@ -226,6 +226,43 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
   bf_grid_destroy(&g);
 }
 
+/* IR -> UV for the cos-net (SCIENCE.md 2): at a fixed information scale
+ * Lambda, the momentum the data resolves grows with the data.  For nested
+ * prefixes of the training set (n_j = j n/8), theory
+ * p(Lambda) = sqrt(n_j A^2/(2 s^2 Lambda) - m^2) against the ensemble mean
+ * of the largest |b_i| among units with diagonal Fisher I_ii >= Lambda. */
+static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *job)
+{
+  const bf_cosnet *net = job->cos;
+  double A2 = net->amp * net->amp, s2 = job->sigma * job->sigma, m2 = net->mass * net->mass;
+  int64_t n = job->ds->n, N = net->width, d = net->d;
+  double R = net->cutoff;
+  job->scale = p->scale > 0 ? p->scale : n * A2 / (2 * s2 * (R * R / 4 + m2));
+  double *diag = BF_ALLOC(N, double);
+  bf_dataset part = *job->ds;
+  for (int j = 1; j <= 8; j++) {
+    part.n = j * n / 8 > 0 ? j * n / 8 : 1;
+    double theory = part.n * A2 / (2 * s2 * job->scale) - m2, sum = 0;
+    for (int64_t m = 0; m < job->ens->count; m++) {
+      const double *theta = job->ens->theta + m * job->ens->nparams;
+      bf_fisher_diagonal(&job->mod, theta, &part, job->sigma, diag);
+      double pmax = 0;
+      for (int64_t i = 0; i < N; i++) {
+        if (diag[i] < job->scale) continue;
+        double b2 = 0;
+        for (int c = 0; c < d; c++) b2 += theta[N + i * d + c] * theta[N + i * d + c];
+        pmax = fmax(pmax, sqrt(b2));
+      }
+      sum += pmax;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, comm);
+    job->resolved[j - 1][0] = (double)part.n;
+    job->resolved[j - 1][1] = theory > 0 ? fmin(sqrt(theory), R) : 0;
+    job->resolved[j - 1][2] = sum / job->ens->members;
+  }
+  free(diag);
+}
+
 bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p)
 {
   bf_train_job *job = BF_CALLOC(1, bf_train_job);
@@ -271,6 +308,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p)
     job->k = job->ds->n < job->mod.Pt ? job->ds->n : job->mod.Pt;
     t = bf_elapsed();
     metric(comm, p, job);
+    if (job->cos) resolved_momentum(comm, p, job);
     bf_log(comm, "metric: %s, %lld eigenvalues per member, %.2f s",
            job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", (long long)job->k,
            bf_elapsed() - t);

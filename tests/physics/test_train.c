@@ -75,7 +75,34 @@ static void test_cosnet_posterior_approaches_gp(void **state)
   check_shrinks(n, w, "posterior, cos-net readout on the lattice, vs GP (kernel G2)");
 }
 
+/* IR -> UV: on the full lattice a unit is resolved (I_ii >= Lambda) exactly
+ * when |q| <= p(Lambda) (q != 0), so the ensemble's largest resolved |b| is
+ * the largest lattice momentum up to p(Lambda), for every member (N = 512
+ * occupies all M momenta). */
+static void test_cosnet_resolved_momentum(void **state)
+{
+  (void)state;
+  bf_params p = base(BF_ARCH_COSNET, BF_TRAIN_POSTERIOR, 512);
+  p.mass = 0.5, p.cutoff = 1.5, p.sigma_a = 1.0, p.momenta = BF_MOMENTA_LATTICE;
+  p.d = 2, p.sites = 12, p.spacing = 1.0, p.data_points = BF_DATA_LATTICE;
+  p.noise = 0.2, p.members = 8, p.solver = BF_SOLVER_AUTO;
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p);
+  double ptheory = job->resolved[7][1], want = 0, unit = 2 * M_PI / 12;
+  for (int a = -6; a <= 6; a++)
+    for (int b = -6; b <= 6; b++) {
+      double q = unit * sqrt(a * a + b * b);
+      if (q < p.cutoff && q <= ptheory) want = fmax(want, q);
+    }
+  FIGURE("full lattice (n = %.0f): p(Lambda) = %.4f, largest lattice |q| below it = %.6f, "
+         "ensemble = %.6f (tol 1e-12); at n = %.0f: theory %.4f, ensemble %.4f",
+         job->resolved[7][0], ptheory, want, job->resolved[7][2], job->resolved[3][0],
+         job->resolved[3][1], job->resolved[3][2]);
+  ASSERT_LE(fabs(job->resolved[7][2] - want), 1e-12);
+  bf_train_job_destroy(&job);
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_cosnet_resolved_momentum),
   cmocka_unit_test(test_gd_mean_approaches_ntk),
   cmocka_unit_test(test_posterior_approaches_gp),
   cmocka_unit_test(test_cosnet_posterior_approaches_gp),

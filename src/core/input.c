@@ -99,9 +99,9 @@ static const key_def KEYS[] = {
    "auto|hermite",
    "infinite-width kernels: auto (closed form where known, else Gauss-Hermite) "
    "or hermite (always quadrature)"},
-  {"kernel", "order", T_INT, OFF(order), "96", "-", 4, 1024, 0, NULL,
-   "minimum quadrature order per dimension; raised to 120 sqrt(k) at "
-   "pre-activation variance k (1e-10 on the closed forms)"},
+  {"kernel", "order", T_INT, OFF(order), "96", "-", 4, 2048, 0, NULL,
+   "minimum quadrature order per dimension; raised to 64 + 110 var (var: the "
+   "variance along that dimension), at most 2048"},
   {"data", "target", T_ENUM, OFF(target), "sin", "-", 0, 0, 0,
    "sin|poly|gp|file",
    "training target: sin(pi u), u^3 - u (u = sum x_j/sqrt d), a draw of the "

@@ -15,9 +15,10 @@
 
 static double relu(double x) { return x > 0 ? x : 0; }
 static double relu_d(double x) { return x > 0 ? 1 : 0; }
-/* arc-cosine kernel of degree 1 and 0.  The angle by atan2 rather than
- * acos(k12/sqrt(k11 k22)): acos loses half the digits near 1 (the diagonal),
- * atan2 of the determinant is exact there. */
+/* arc-cosine kernel of degree 1 and 0.  The angle by atan2 of the
+ * determinant rather than acos(k12/sqrt(k11 k22)): for perfectly correlated
+ * but unequal pairs (x' = c x with sb = 0) the rounded ratio misses 1, or
+ * exceeds it (acos gives NaN), and acos near 1 loses half the digits. */
 static double relu_angle(double k11, double k22, double k12)
 {
   return atan2(sqrt(fmax(k11 * k22 - k12 * k12, 0)), k12);

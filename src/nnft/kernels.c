@@ -83,18 +83,26 @@ static void cholesky2(double k11, double k22, double k12, double *a, double *b,
   *c = *a > 0 ? sqrt(fmax(k11 * k22 - k12 * k12, 0) / k11) : sqrt(fmax(k22, 0));
 }
 
-/* u = a z1, v = b z1 + c z2, product rule in (z1, z2). */
+/* u = a z1, v = b z1 + c z2: outer rule in z1, inner rule in z2. */
+static double gh_product(const bf_gh *outer, const bf_gh *inner,
+                         double (*g)(double), double (*h)(double), double a,
+                         double b, double c)
+{
+  double sum = 0;
+  for (int i = 0; i < outer->n; i++) {
+    double gu = g(a * outer->z[i]), in = 0, bz = b * outer->z[i];
+    for (int j = 0; j < inner->n; j++) in += inner->w[j] * h(bz + c * inner->z[j]);
+    sum += outer->w[i] * gu * in;
+  }
+  return sum;
+}
+
 double bf_gh_expect(const bf_gh *gh, double (*g)(double), double (*h)(double),
                     double k11, double k22, double k12)
 {
-  double a, b, c, sum = 0;
+  double a, b, c;
   cholesky2(k11, k22, k12, &a, &b, &c);
-  for (int i = 0; i < gh->n; i++) {
-    double gu = g(a * gh->z[i]), inner = 0;
-    for (int j = 0; j < gh->n; j++) inner += gh->w[j] * h(b * gh->z[i] + c * gh->z[j]);
-    sum += gh->w[i] * gu * inner;
-  }
-  return sum;
+  return gh_product(gh, gh, g, h, a, b, c);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -140,20 +148,27 @@ double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
   return sum / (2 * M_PI);
 }
 
-/* Rules by order, built on first use.  A fixed-node rule resolves features
- * of width ~1/sqrt(k) in z only with order ~ sqrt(k): with a saturating
- * activation (erf, tanh, ...) at pre-activation variance k, measured
- * 1e-10 needs order ~ 110 sqrt(k) (docs/theory.md g).  So the order is
- * max(requested, 120 sqrt(k)), rounded up to a multiple of 32. */
-enum { RULE_STEP = 32, MAX_ORDER = 1024 };
+/* Rules by order, built on first use.  The activations have features of
+ * width ~1 in u = s z, i.e. ~1/s in z, while Hermite nodes near the origin
+ * are ~pi/sqrt(2 n) apart: resolving them takes n ~ s^2, the variance.  Each
+ * dimension gets its own order from its own variance -- the outer from k11,
+ * the inner from the conditional variance c^2 = det/k11, small for
+ * correlated pairs -- as max(requested, 64 + 110 var), rounded up to a
+ * multiple of 32.  Measured for 1e-10 (docs/theory.md g): tanh needs
+ * ~128 at var = 1 and ~85 var beyond (poles at +-i pi/2), erf ~50 var; so
+ * the rule holds 1e-10 for every smooth activation of the table up to
+ * var ~ 18, where the order reaches its cap of 2048. */
+enum { RULE_STEP = 32, MAX_ORDER = 2048 };
+#define RULE_BASE 64.0
+#define RULE_PER_VARIANCE 110.0
 typedef struct rule_cache {
   int min_order;
   bf_gh *rule[MAX_ORDER / RULE_STEP + 1];
 } rule_cache;
 
-static const bf_gh *rule_for(rule_cache *rc, double kmax)
+static const bf_gh *rule_for(rule_cache *rc, double var)
 {
-  double want = fmax(rc->min_order, 120.0 * sqrt(fmax(kmax, 0)));
+  double want = fmax(rc->min_order, RULE_BASE + RULE_PER_VARIANCE * fmax(var, 0));
   int slot = (int)ceil(want / RULE_STEP);
   if (slot > MAX_ORDER / RULE_STEP) slot = MAX_ORDER / RULE_STEP;
   if (!rc->rule[slot]) rc->rule[slot] = bf_gh_create(slot * RULE_STEP);
@@ -164,10 +179,12 @@ static const bf_gh *rule_for(rule_cache *rc, double kmax)
 static double expect(rule_cache *rc, const bf_activation *act, int deriv,
                      double k11, double k22, double k12)
 {
-  const bf_gh *gh = rule_for(rc, fmax(k11, k22));
   double (*f)(double) = deriv ? act->dphi : act->phi;
-  return act->kink ? bf_gh_expect_kinked(gh, f, f, k11, k22, k12)
-                   : bf_gh_expect(gh, f, f, k11, k22, k12);
+  if (act->kink) /* the polar rule: exact per piece, order needs no scaling */
+    return bf_gh_expect_kinked(rule_for(rc, 0), f, f, k11, k22, k12);
+  double a, b, c;
+  cholesky2(k11, k22, k12, &a, &b, &c);
+  return gh_product(rule_for(rc, a * a), rule_for(rc, c * c), f, f, a, b, c);
 }
 
 void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double (*x)[3],

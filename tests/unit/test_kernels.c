@@ -82,7 +82,40 @@ static void test_activation_table(void **state)
   }
 }
 
+/* Large pre-activation variances (k up to ~20 at the first layer): the
+ * order scales with the variance, so erf still meets its closed form to
+ * 1e-10, and tanh (no closed form) agrees with a 2048-order rule. */
+static void test_quadrature_at_large_variance(void **state)
+{
+  (void)state;
+  for (int depth = 1; depth <= 2; depth++) {
+    for (int a = 1; a <= 2; a++) { /* tanh, erf */
+      bf_params p = mlp_params(a, depth);
+      p.sigma_w = 2.5;
+      bf_mlp *net = bf_mlp_create(&p);
+      double K[25], T[25], Kr[25], Tr[25], worst = 0, kmax = 0;
+      bf_kernels(MPI_COMM_WORLD, net, 5, (const double (*)[3])p.x, BF_QUAD_HERMITE, 96, K, T);
+      bf_kernels(MPI_COMM_WORLD, net, 5, (const double (*)[3])p.x,
+                 a == 2 ? BF_QUAD_AUTO : BF_QUAD_HERMITE, 2048, Kr, Tr);
+      for (int k = 0; k < 25; k++) {
+        worst = fmax(worst, fabs(K[k] - Kr[k]) / fabs(Kr[k]));
+        worst = fmax(worst, fabs(T[k] - Tr[k]) / fabs(Tr[k]));
+      }
+      for (int i = 0; i < 5; i++) {
+        double x2 = p.x[i][0] * p.x[i][0] + p.x[i][1] * p.x[i][1];
+        kmax = fmax(kmax, p.sigma_w * p.sigma_w * x2 / 2 + p.sigma_b * p.sigma_b);
+      }
+      FIGURE("%s depth %d, first-layer variance up to %.1f: max relative error vs %s = %.1e "
+             "(tol 1e-10)", net->act->name, depth, kmax,
+             a == 2 ? "closed form" : "order 2048", worst);
+      ASSERT_LE(worst, 1e-10);
+      bf_mlp_destroy(&net);
+    }
+  }
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_quadrature_at_large_variance),
   cmocka_unit_test(test_quadrature_matches_closed_forms),
   cmocka_unit_test(test_linear_kernel_by_hand),
   cmocka_unit_test(test_activation_table),

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define BF_VERSION "0.1.0"
+#define BF_VERSION "0.2.0" /* 0.2: MLPs, training, the Fisher metric; cos-net a_i drawn four normals per Philox call */
 
 /* ---- errors (src/core/error.c) ------------------------------------------
  * User-facing errors (bad input, unwritable output) are collective: every

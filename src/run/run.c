@@ -187,6 +187,7 @@ static void write_mlp_result(MPI_Comm comm, const bf_input *in,
                      "point indices (i, j, k, l) of each G4c entry");
     free(quads);
     bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max);
+    bf_h5_attr_int(h, "/nnft", "zscore_max_at", (int64_t)job->z_i * n + job->z_j);
     const bf_ensemble *ens = job->ens;
     if (p->save_theta)
       bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,

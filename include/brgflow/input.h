@@ -29,6 +29,8 @@ enum bf_method { BF_TRAIN_NONE = 0, BF_TRAIN_GD, BF_TRAIN_POSTERIOR };
 enum bf_trainable { BF_TRAIN_ALL = 0, BF_TRAIN_READOUT = 1 };
 enum bf_solver { BF_SOLVER_NONE = 0, BF_SOLVER_AUTO, BF_SOLVER_PRIMAL, BF_SOLVER_DUAL };
 enum bf_basis { BF_BASIS_EIGEN = 0, BF_BASIS_DIAGONAL = 1 };
+enum bf_bases { BF_BASES_EIGEN = 0, BF_BASES_DIAGONAL, BF_BASES_BOTH };
+enum bf_prescriptions { BF_PRESC_RESAMPLE = 0, BF_PRESC_PRUNE, BF_PRESC_BOTH };
 /* Activation choices, in the order of the activation table (nn.h). */
 #define BF_ACTIVATION_CHOICES "relu|tanh|erf|gelu|sigmoid|cos|linear"
 
@@ -79,6 +81,15 @@ typedef struct bf_params {
   double fisher_sigma; /* 0: the data noise */
   double scale;        /* information scale Lambda of the resolved momentum */
   int groups, block;
+  /* [brg] */
+  int brg;        /* 1: run the coarse-graining flow */
+  double lambda_min, lambda_max;
+  int cutoffs;    /* K */
+  int relative;   /* 1: cutoffs relative to each member's largest eigenvalue */
+  int brg_basis;  /* enum bf_bases */
+  int prescription; /* enum bf_prescriptions */
+  double critical_tol;
+  int bootstrap;
   /* Derived by validation: the correlator points and G4c quadruples. */
   int npoints;
   double x[BF_MAX_POINTS][3];

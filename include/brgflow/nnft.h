@@ -24,6 +24,9 @@ int bf_g2_box_sites(const bf_g2 *g);
 void bf_g2_add_member(bf_g2 *g, const double *phi);
 /* Collective: reduce over ranks into mean and standard error (L^d each). */
 void bf_g2_finish(bf_g2 *g, double *mean, double *err);
+/* Collective, periodic lattices: <|phi~(q)|^2>/V and its standard error on
+ * all L^d momenta in FFT index order (phi~(q) = s^d sum_x phi e^{-iqx}). */
+void bf_g2_power_finish(bf_g2 *g, double *mean, double *err);
 
 /* References (SCIENCE.md 1a). */
 /* G_R^lat(r) = (1/V) sum_{|q|<R} e^{iqr}/(q^2+m^2) at every displacement,

@@ -56,6 +56,7 @@ typedef struct bf_train_job {
   int64_t k;                    /* eigenvalues per member */
   double *lambda;               /* count x k, descending */
   double *diag;                 /* count x Pt, or NULL */
+  double *evec;                 /* count x k x Pt eigenvectors (flow), or NULL */
   double *snap;                 /* count x nrec x P: theta along GD, or NULL */
   double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
   double resolved[8][3];        /* cos-net: n, p(Lambda) theory, ensemble */
@@ -65,6 +66,27 @@ typedef struct bf_train_job {
 /* Collective: data, sample, train, infinite-width check, Fisher metric. */
 bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p);
 void bf_train_job_destroy(bf_train_job **job);
+
+/* One (basis, prescription) coarse-graining flow's results. */
+typedef struct bf_flow_result {
+  char name[32]; /* "eigen_resample", ... */
+  int basis, prune, K;
+  double *cut;                  /* K cutoffs (relative: x lambda_max) */
+  double *n_sloppy, *mse, *n_zero; /* K x E, rank 0 only */
+  double *mse0;                 /* E uncoarsened test MSE, rank 0 only */
+  double *pred_mean, *pred_var; /* K x n_test */
+  int crit;                     /* step of Lambda_C, -1 if not reached */
+  double lc, lc_lo, lc_hi;      /* Lambda_C and its bootstrap interval */
+  int erg;                      /* cos-net on the full lattice: ERG checks */
+  double *pcut, *m_eff, *m_err, *Z, *m_hat, *zeta, *zmax; /* K */
+  double *g2, *g2_err, *g2_ref, *gq, *gq_err, *gq_ref;    /* K x L^d */
+} bf_flow_result;
+
+/* Collective: every (basis, prescription) the input asks for; returns how
+ * many results *out holds. */
+int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                bf_flow_result **out);
+void bf_flow_results_destroy(bf_flow_result **r, int n);
 
 /* Collective: the whole `brgflow run` for a validated input; returns 0. */
 int bf_run(MPI_Comm comm, const bf_input *in);

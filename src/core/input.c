@@ -151,6 +151,27 @@ static const key_def KEYS[] = {
    "rank groups: each owns a BLACS grid and a share of the members"},
   {"fisher", "block", T_INT, OFF(block), "32", "-", 1, 4096, 0, NULL,
    "ScaLAPACK block size (block-cyclic distribution)"},
+  {"brg", "flow", T_ENUM, OFF(brg), "no", "-", 0, 0, 0, "no|yes",
+   "run the information-shell coarse-graining flow (SCIENCE.md 3)"},
+  {"brg", "lambda_min", T_REAL, OFF(lambda_min), "1e-6", "1/parameter^2", 0,
+   1e300, 1, NULL, "smallest cutoff Lambda_1 (relative: fraction of lambda_max)"},
+  {"brg", "lambda_max", T_REAL, OFF(lambda_max), "1", "1/parameter^2", 0, 1e300,
+   1, NULL, "largest cutoff Lambda_K (relative: fraction of lambda_max)"},
+  {"brg", "count", T_INT, OFF(cutoffs), "16", "-", 1, 100000, 0, NULL,
+   "number K of log-spaced cutoffs"},
+  {"brg", "relative", T_ENUM, OFF(relative), "no", "-", 0, 0, 0, "no|yes",
+   "cutoffs in units of each member's largest Fisher eigenvalue"},
+  {"brg", "basis", T_ENUM, OFF(brg_basis), "eigen", "-", 0, 0, 0,
+   "eigen|diagonal|both",
+   "eigen: Fisher eigenvectors with 0 < lambda < Lambda; diagonal: "
+   "coordinates with I_AA < Lambda"},
+  {"brg", "prescription", T_ENUM, OFF(prescription), "both", "-", 0, 0, 0,
+   "resample|prune|both",
+   "resample: fresh prior draw in the sloppy subspace; prune: set it to 0"},
+  {"brg", "critical_tol", T_REAL, OFF(critical_tol), "0.1", "-", 0, 1e300, 1,
+   NULL, "delta: Lambda_C is the first cutoff with MSE > (1 + delta) MSE_0"},
+  {"brg", "bootstrap", T_INT, OFF(bootstrap), "200", "-", 0, 1000000, 0, NULL,
+   "bootstrap resamples over members for the interval of Lambda_C"},
 };
 #undef OFF
 enum { NKEYS = sizeof KEYS / sizeof KEYS[0] };
@@ -507,6 +528,14 @@ static int check_training(parse_ctx *c)
                     "target = file needs [data] file = PATH");
   if (p->target == BF_TARGET_FILE && access(p->data_file, R_OK) != 0)
     return key_fail(c, find_key("data", "file"), p->data_file, strerror(errno));
+  if (p->brg && p->solver == BF_SOLVER_NONE)
+    return key_fail(c, find_key("brg", "flow"), "yes",
+                    "the flow needs the Fisher metric: set [fisher] solver");
+  if (p->brg && !(p->lambda_min < p->lambda_max)) {
+    char v[64];
+    snprintf(v, sizeof v, "%g", p->lambda_min);
+    return key_fail(c, find_key("brg", "lambda_min"), v, "must be below lambda_max");
+  }
   if (p->data_points == BF_DATA_GRID) {
     int m = (int)lround(pow(p->n_train, 1.0 / p->d));
     if ((int)lround(pow(m, p->d)) != p->n_train) {

@@ -34,6 +34,7 @@ struct bf_g2 {
   fftw_complex *fphi, *fpsi;
   fftw_plan fwd_phi, fwd_psi, inv;
   double *sum_hi, *sum_lo, *sq_hi, *sq_lo; /* per displacement */
+  double *pw_hi, *pw_lo, *pw2_hi, *pw2_lo;  /* |F phi|^2 per r2c momentum (periodic) */
   int64_t added;    /* members added on this rank */
 };
 
@@ -65,6 +66,12 @@ bf_g2 *bf_g2_create(MPI_Comm comm, const bf_lattice *lat, int periodic)
   g->sum_lo = BF_CALLOC(lat->nsites, double);
   g->sq_hi = BF_CALLOC(lat->nsites, double);
   g->sq_lo = BF_CALLOC(lat->nsites, double);
+  if (periodic) {
+    g->pw_hi = BF_CALLOC(g->ncplx, double);
+    g->pw_lo = BF_CALLOC(g->ncplx, double);
+    g->pw2_hi = BF_CALLOC(g->ncplx, double);
+    g->pw2_lo = BF_CALLOC(g->ncplx, double);
+  }
   return g;
 }
 
@@ -83,6 +90,10 @@ void bf_g2_destroy(bf_g2 **gp)
   free(g->sum_lo);
   free(g->sq_hi);
   free(g->sq_lo);
+  free(g->pw_hi);
+  free(g->pw_lo);
+  free(g->pw2_hi);
+  free(g->pw2_lo);
   MPI_Comm_free(&g->comm);
   free(g);
   *gp = NULL;
@@ -113,7 +124,10 @@ void bf_g2_add_member(bf_g2 *g, const double *phi)
   if (g->periodic) {
     for (int64_t k = 0; k < g->ncplx; k++) {
       double complex z = g->fphi[k];
-      g->fphi[k] = creal(z) * creal(z) + cimag(z) * cimag(z);
+      double pw = creal(z) * creal(z) + cimag(z) * cimag(z);
+      g->fphi[k] = pw;
+      bf_dd_add(&g->pw_hi[k], &g->pw_lo[k], pw);
+      bf_dd_add(&g->pw2_hi[k], &g->pw2_lo[k], pw * pw);
     }
   } else {
     bf_lattice box = bf_lattice_make(g->lat.d, g->B, g->lat.s);
@@ -161,6 +175,37 @@ void bf_g2_finish(bf_g2 *g, double *mean, double *err)
   free(sl);
   free(q);
   free(ql);
+}
+
+/* <|phi~(q)|^2>/V with phi~(q) = s^d sum_x phi(x) e^{-iqx}, on all L^d
+ * momenta (FFT index order), from the r2c half by |F(-k)| = |F(k)|. */
+void bf_g2_power_finish(bf_g2 *g, double *mean, double *err)
+{
+  BF_ASSERT(g->periodic);
+  int64_t E = 0, n = g->ncplx;
+  BF_MPI(MPI_Allreduce(&g->added, &E, 1, MPI_INT64_T, MPI_SUM, g->comm));
+  double *s = BF_ALLOC(n, double), *sl = BF_ALLOC(n, double);
+  double *q = BF_ALLOC(n, double), *ql = BF_ALLOC(n, double);
+  memcpy(s, g->pw_hi, n * sizeof(double));
+  memcpy(sl, g->pw_lo, n * sizeof(double));
+  memcpy(q, g->pw2_hi, n * sizeof(double));
+  memcpy(ql, g->pw2_lo, n * sizeof(double));
+  bf_dd_allreduce(g->comm, n, s, sl);
+  bf_dd_allreduce(g->comm, n, q, ql);
+  const bf_lattice *lat = &g->lat;
+  double sd = pow(lat->s, lat->d), scale = sd * sd / pow(lat->L * lat->s, lat->d);
+  int L = lat->L, half = L / 2 + 1, c[3];
+  for (int64_t i = 0; i < lat->nsites; i++) {
+    bf_lattice_coords(lat, i, c);
+    if (c[lat->d - 1] >= half) /* the mirror -k of a missing k */
+      for (int j = 0; j < lat->d; j++) c[j] = (L - c[j]) % L;
+    int64_t h = 0;
+    for (int j = 0; j < lat->d; j++) h = h * (j == lat->d - 1 ? half : L) + c[j];
+    double m = (s[h] + sl[h]) / E, var = ((q[h] + ql[h]) - E * m * m) / (E - 1);
+    mean[i] = scale * m;
+    err[i] = scale * sqrt(fmax(var, 0) / E);
+  }
+  free(s), free(sl), free(q), free(ql);
 }
 
 double bf_zscore_max(int64_t n, const double *mean, const double *err,

@@ -6,6 +6,7 @@
 #include "brgflow/run.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
@@ -234,8 +235,12 @@ static void write_rows(bf_h5 *h, const bf_ensemble *ens, const char *name,
                    (hsize_t)ens->first, (hsize_t)ens->count, data, units, what);
 }
 
+static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
+                        const bf_flow_result *res, int nres);
+
 static void write_train_result(MPI_Comm comm, const bf_input *in,
-                               const bf_train_job *job)
+                               const bf_train_job *job, const bf_flow_result *flows,
+                               int nflows)
 {
   const bf_params *p = &in->p;
   const bf_dataset *ds = job->ds;
@@ -301,6 +306,7 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   if (job->diag)
     write_rows(h, job->ens, "/fisher/diag", job->mod.Pt, job->diag, "1/parameter^2",
                "diagonal Fisher I_AA of the trained parameters, per member");
+  if (nflows) write_flows(h, p, job, flows, nflows);
   bf_h5_commit(&h);
 }
 
@@ -331,7 +337,7 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
            (long long)job->ds->ntest, p->method == BF_TRAIN_GD ? "NTK" : "GP",
            job->dev_mean, job->ref_var ? "" : "\n");
   if (job->ref_var) printf(", max |var - GP| = %.4g\n", job->dev_var);
-  if (job->lambda) {
+  if (job->lambda && job->k > 0) {
     printf("Fisher (%s, sigma = %g): ensemble-mean top eigenvalues:",
            job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", job->sigma);
     for (int j = 0; j < 5 && j < job->k; j++) printf(" %.4g", top[j] / p->members);
@@ -348,14 +354,111 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
   printf("\n");
 }
 
+/* ---- the coarse-graining flow --------------------------------------------- */
+
+static void write_erg(bf_h5 *h, const char *g, const bf_train_job *job,
+                      const bf_flow_result *f)
+{
+  const bf_lattice *lat = &job->cos->lat;
+  char name[160];
+  hsize_t K = (hsize_t)f->K, dims[4] = {K};
+  for (int j = 0; j < lat->d; j++) dims[j + 1] = (hsize_t)lat->L;
+  const char *u = lat->d == 1 ? "length" : lat->d == 2 ? "1 (dimensionless)" : "1/length";
+#define W1(n, data, units, what) \
+  (snprintf(name, sizeof name, "%s/" n, g), bf_h5_write_root(h, name, 1, &K, data, units, what))
+#define WL(n, data, units, what) \
+  (snprintf(name, sizeof name, "%s/" n, g), \
+   bf_h5_write_root(h, name, lat->d + 1, dims, data, units, what))
+  W1("momentum_cutoff", f->pcut, "1/length", "p(Lambda) = sqrt(n A^2/(2 s^2 Lambda) - m^2)");
+  WL("G2", f->g2, u, "coarse-grained ensemble G2 by lattice displacement, per step");
+  WL("G2_err", f->g2_err, u, "standard error of G2 over members");
+  WL("G2_ref", f->g2_ref, u, "G_p^lat with p = p(Lambda), q = 0 mode weighted by its pruning survival");
+  WL("Gq", f->gq, "1/momentum^2", "<|phi~(q)|^2>/V by lattice momentum (FFT index order)");
+  WL("Gq_err", f->gq_err, "1/momentum^2", "standard error of Gq over members");
+  WL("Gq_ref", f->gq_ref, "1/momentum^2", "theta(p - |q|)/(q^2 + m^2), q = 0 weighted");
+  W1("m_eff", f->m_eff, "1/length", "fit of 1/Gq = (q^2 + m_eff^2)/Z over 0 < |q| < p");
+  W1("m_eff_err", f->m_err, "1/length", "fit error of m_eff");
+  W1("Z", f->Z, "-", "field normalization of the fit");
+  W1("m_hat", f->m_hat, "-", "dimensionless mass m_eff/p(Lambda)");
+  W1("zeta", f->zeta, "-", "p(Lambda)/R: the momentum rescaling back to R");
+  W1("zscore_max", f->zmax, "-", "max over displacements of |G2 - G2_ref|/G2_err");
+#undef W1
+#undef WL
+}
+
+static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
+                        const bf_flow_result *res, int nres)
+{
+  hsize_t E = (hsize_t)job->ens->members, nt = (hsize_t)job->ds->ntest;
+  for (int i = 0; i < nres; i++) {
+    const bf_flow_result *f = &res[i];
+    char g[64], name[160];
+    snprintf(g, sizeof g, nres == 1 ? "/brg" : "/brg/%s", f->name);
+    hsize_t K = (hsize_t)f->K, ke[2] = {K, E}, kt[2] = {K, nt};
+    const char *lu = p->relative ? "lambda_max" : "1/parameter^2";
+#define W(n, r, d, data, units, what) \
+  (snprintf(name, sizeof name, "%s/" n, g), bf_h5_write_root(h, name, r, d, data, units, what))
+    W("cutoffs", 1, &K, f->cut, lu, "information cutoffs Lambda_k, log-spaced");
+    W("n_sloppy", 2, ke, f->n_sloppy, "-", "sloppy directions per step and member");
+    W("test_mse", 2, ke, f->mse, "output^2", "test MSE per step and member");
+    W("test_mse0", 1, &E, f->mse0, "output^2", "test MSE before coarse graining");
+    W("pred_mean", 2, kt, f->pred_mean, "output", "ensemble predictive mean on the test points");
+    W("pred_var", 2, kt, f->pred_var, "output^2", "ensemble predictive variance on the test points");
+    if (f->basis == BF_BASIS_DIAGONAL)
+      W("n_zero_info", 2, ke, f->n_zero, "-", "sloppy coordinates with I_AA = 0 exactly");
+#undef W
+    bf_h5_attr_double(h, g, "critical_cutoff", f->lc);
+    bf_h5_attr_double(h, g, "critical_cutoff_lo", f->lc_lo);
+    bf_h5_attr_double(h, g, "critical_cutoff_hi", f->lc_hi);
+    bf_h5_attr_int(h, g, "critical_step", f->crit);
+    bf_h5_attr_double(h, g, "critical_tol", p->critical_tol);
+    bf_h5_attr_string(h, g, "basis", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal");
+    bf_h5_attr_string(h, g, "prescription", f->prune ? "prune" : "resample");
+    if (f->basis == BF_BASIS_EIGEN)
+      bf_h5_attr_string(h, g, "null_space", "left at theta* (lambda <= 1e-12 lambda_max)");
+    if (f->erg) {
+      char eg[64];
+      snprintf(eg, sizeof eg, strcmp(f->name, "diagonal_prune") ? "/erg/%s" : "/erg", f->name);
+      write_erg(h, eg, job, f);
+    }
+  }
+}
+
+static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result *res,
+                        int nres)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank != 0) return;
+  for (int i = 0; i < nres; i++) {
+    const bf_flow_result *f = &res[i];
+    printf("\nflow %s: critical cutoff Lambda_C = %.4g%s (bootstrap 95%%: %.4g .. %.4g)\n",
+           f->name, f->lc, p->relative ? " lambda_max" : "", f->lc_lo, f->lc_hi);
+    if (!f->erg) continue;
+    printf("%12s %10s %10s %8s %18s %8s\n", "Lambda", "p(Lambda)", "sloppy", "max z",
+           "m_eff", "m_hat");
+    for (int k = 0; k < f->K; k++) {
+      double sl = 0;
+      for (int64_t m = 0; m < p->members; m++) sl += f->n_sloppy[k * p->members + m];
+      printf("%12.4g %10.4f %10.1f %8.2f %10.4f +- %5.4f %8.3f\n", f->cut[k], f->pcut[k],
+             sl / p->members, f->zmax[k], f->m_eff[k], f->m_err[k], f->m_hat[k]);
+    }
+  }
+  printf("\n");
+}
+
 static int run_trained(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
   bf_train_job *job = bf_train_job_run(comm, p);
   print_train_summary(comm, p, job);
+  bf_flow_result *flows = NULL;
+  int nflows = p->brg ? bf_flow_run(comm, p, job, &flows) : 0;
+  print_flows(comm, p, flows, nflows);
   double t = bf_elapsed();
-  write_train_result(comm, in, job);
+  write_train_result(comm, in, job, flows, nflows);
   bf_log(comm, "write: %s (%.2f s)", p->output, bf_elapsed() - t);
+  bf_flow_results_destroy(&flows, nflows);
   bf_train_job_destroy(&job);
   return 0;
 }

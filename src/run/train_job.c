@@ -182,24 +182,31 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job)
  * a group's ranks take turns broadcasting theta; the group computes each
  * spectrum; the owner keeps it (lambda: count x k). */
 static void spectra(const bf_grid *g, const bf_params *p, bf_train_job *job,
-                    int64_t count, const double *thetas, double *lambda)
+                    int64_t count, const double *thetas, double *lambda, double *vecs)
 {
   int64_t k = job->k, P = job->ens->nparams;
   int64_t *counts = BF_ALLOC(g->size, int64_t);
   BF_MPI(MPI_Allgather(&count, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, g->comm));
   double *theta = BF_ALLOC(P, double), *lam = BF_ALLOC(k, double), t0 = bf_elapsed();
+  double *V = vecs ? BF_ALLOC(k * job->mod.Pt, double) : NULL;
   for (int r = 0; r < g->size; r++)
     for (int64_t m = 0; m < counts[r]; m++) {
       if (r == g->rank) memcpy(theta, thetas + m * P, sizeof(double) * P);
       BF_MPI(MPI_Bcast(theta, (int)P, MPI_DOUBLE, r, g->comm));
-      bf_fisher_eigenvalues(g, &job->mod, theta, job->ds, job->sigma, job->solver,
-                            p->block, lam);
+      if (vecs) {
+        bf_fisher_eigenvectors(g, &job->mod, theta, job->ds, job->sigma, job->solver,
+                               p->block, (int)k, lam, V);
+        if (r == g->rank) memcpy(vecs + m * k * job->mod.Pt, V, sizeof(double) * k * job->mod.Pt);
+      } else {
+        bf_fisher_eigenvalues(g, &job->mod, theta, job->ds, job->sigma, job->solver,
+                              p->block, lam);
+      }
       if (r == g->rank) memcpy(lambda + m * k, lam, sizeof(double) * k);
       if (g->rank == 0 && g->group == 0 && m == 0 && r == 0)
         bf_log(MPI_COMM_SELF, "metric: first spectrum in %.2f s on a %d x %d grid",
                bf_elapsed() - t0, g->nprow, g->npcol);
     }
-  free(counts), free(theta), free(lam);
+  free(counts), free(theta), free(lam), free(V);
 }
 
 /* The metric of every trained member, and along training (IR -> UV). */
@@ -208,18 +215,26 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
   bf_ensemble *ens = job->ens;
   bf_grid *g = bf_grid_create(comm, p->groups);
   int64_t k = job->k, P = ens->nparams;
-  if (p->basis == BF_BASIS_DIAGONAL) {
+  int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
+  int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
+  if (p->basis == BF_BASIS_DIAGONAL || flow_diag) {
     job->diag = BF_ALLOC(ens->count * job->mod.Pt + 1, double);
     for (int64_t m = 0; m < ens->count; m++)
       bf_fisher_diagonal(&job->mod, ens->theta + m * P, job->ds, job->sigma,
                          job->diag + m * job->mod.Pt);
   }
+  int eigen = p->basis == BF_BASIS_EIGEN || flow_eigen || p->relative;
+  if (!eigen) { /* diagonal basis only: no spectra wanted */
+    bf_grid_destroy(&g);
+    return;
+  }
   job->lambda = BF_ALLOC(ens->count * k + 1, double);
-  spectra(g, p, job, ens->count, ens->theta, job->lambda);
+  if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod.Pt + 1, double);
+  spectra(g, p, job, ens->count, ens->theta, job->lambda, job->evec);
   if (job->snap) { /* snapshots: member-major, nrec per member */
     int64_t nrec = job->log.nrec;
     job->flow_lambda = BF_ALLOC(ens->count * nrec * k + 1, double);
-    spectra(g, p, job, ens->count * nrec, job->snap, job->flow_lambda);
+    spectra(g, p, job, ens->count * nrec, job->snap, job->flow_lambda, NULL);
     bf_log(comm, "metric along training: %lld records per member", (long long)nrec);
   }
   (void)P;
@@ -325,7 +340,7 @@ void bf_train_job_destroy(bf_train_job **jp)
   bf_cosnet_destroy(&job->cos);
   bf_mlp_destroy(&job->mlp);
   free(job->log.steps), free(job->loss), free(job->lambda), free(job->diag);
-  free(job->snap), free(job->flow_lambda);
+  free(job->snap), free(job->flow_lambda), free(job->evec);
   free(job->test_mean), free(job->test_var), free(job->ref_mean), free(job->ref_var);
   free(job);
   *jp = NULL;

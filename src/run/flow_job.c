@@ -1,0 +1,254 @@
+/* flow_job.c — the coarse-graining flow of a trained ensemble (SCIENCE.md 3)
+ * and, for the cos-net on the full lattice, the ERG checks (SCIENCE.md 4).
+ *
+ *   bf_flow_run             every (basis, prescription) asked for, step by step
+ *   bf_flow_results_destroy free them
+ *
+ * Steps run outermost: at step k every rank coarse-grains its own members at
+ * Lambda_k, and the ensemble observables of the step are reduced before the
+ * next begins. */
+#include "brgflow/flow.h"
+#include "brgflow/nnft.h"
+#include "brgflow/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BOOTSTRAP_DRAW = 41 };
+
+static double member_lambda_max(const bf_train_job *job, int basis, int64_t m)
+{
+  if (basis == BF_BASIS_EIGEN) return job->lambda[m * job->k];
+  double mx = 0;
+  for (int64_t a = 0; a < job->mod.Pt; a++) mx = fmax(mx, job->diag[m * job->mod.Pt + a]);
+  return mx;
+}
+
+/* Per-member rows (count x K, member-major) gathered on rank 0 as K x E. */
+static double *gather_steps(MPI_Comm comm, const bf_ensemble *ens, int K,
+                            const double *local)
+{
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int *counts = BF_ALLOC(size, int), *displs = BF_ALLOC(size, int);
+  int mine = (int)(ens->count * K);
+  BF_MPI(MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
+  for (int r = 0, off = 0; r < size; r++) displs[r] = off, off += rank == 0 ? counts[r] : 0;
+  double *all = rank == 0 ? BF_ALLOC(ens->members * K, double) : NULL;
+  double *out = rank == 0 ? BF_ALLOC(ens->members * K, double) : NULL;
+  BF_MPI(MPI_Gatherv(local, mine, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, 0, comm));
+  if (rank == 0) /* member-major (E x K) -> step-major (K x E) */
+    for (int64_t m = 0; m < ens->members; m++)
+      for (int k = 0; k < K; k++) out[k * ens->members + m] = all[m * K + k];
+  free(all), free(counts), free(displs);
+  return out;
+}
+
+/* Lambda_C and its bootstrap interval over members (rank 0). */
+static void critical_cutoff(const bf_params *p, bf_flow_result *f, int64_t E)
+{
+  f->crit = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, NULL);
+  f->lc = f->crit >= 0 ? f->cut[f->crit] : NAN;
+  f->lc_lo = f->lc_hi = NAN;
+  if (p->bootstrap < 2) return;
+  double *lcs = BF_ALLOC(p->bootstrap, double);
+  int64_t *use = BF_ALLOC(E, int64_t);
+  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, BOOTSTRAP_DRAW);
+  for (int b = 0; b < p->bootstrap; b++) {
+    for (int64_t j = 0; j < E; j++) {
+      int64_t m = (int64_t)(bf_rng_uniform(&s, (uint64_t)(b * E + j)) * E);
+      use[j] = m < E ? m : E - 1;
+    }
+    int c = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, use);
+    lcs[b] = c >= 0 ? f->cut[c] : INFINITY; /* not reached on the grid */
+  }
+  for (int a = 1; a < p->bootstrap; a++) /* insertion sort: B is small */
+    for (int b = a; b > 0 && lcs[b] < lcs[b - 1]; b--) {
+      double t = lcs[b];
+      lcs[b] = lcs[b - 1], lcs[b - 1] = t;
+    }
+  f->lc_lo = lcs[(int)(0.025 * (p->bootstrap - 1))];
+  f->lc_hi = lcs[(int)(0.975 * (p->bootstrap - 1))];
+  free(lcs), free(use);
+}
+
+static void erg_alloc(bf_flow_result *f, int64_t nsites)
+{
+  int K = f->K;
+  f->pcut = BF_ALLOC(K, double), f->m_eff = BF_ALLOC(K, double);
+  f->m_err = BF_ALLOC(K, double), f->Z = BF_ALLOC(K, double);
+  f->m_hat = BF_ALLOC(K, double), f->zeta = BF_ALLOC(K, double);
+  f->zmax = BF_ALLOC(K, double);
+  f->g2 = BF_ALLOC(K * nsites, double), f->g2_err = BF_ALLOC(K * nsites, double);
+  f->g2_ref = BF_ALLOC(K * nsites, double), f->gq = BF_ALLOC(K * nsites, double);
+  f->gq_err = BF_ALLOC(K * nsites, double), f->gq_ref = BF_ALLOC(K * nsites, double);
+}
+
+/* The ERG observables of step k from its G2 accumulator. */
+static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                     bf_flow_result *f, int k, bf_g2 *g2)
+{
+  const bf_cosnet *net = job->cos;
+  const bf_lattice *lat = &net->lat;
+  int64_t ns = lat->nsites, o = k * ns;
+  double n = (double)job->ds->n, L = f->cut[k];
+  bf_g2_finish(g2, f->g2 + o, f->g2_err + o);
+  bf_g2_power_finish(g2, f->gq + o, f->gq_err + o);
+  /* pruning keeps |q| <= p; the ensemble has only |q| < R: the reference
+   * cutoff is the smaller (a hair above p, for the non-strict <=) */
+  double pl = bf_erg_momentum(n, net->amp, job->sigma, net->mass, L);
+  f->pcut[k] = fmin(pl, net->cutoff);
+  double pref = pl < net->cutoff ? pl * (1 + 1e-12) : net->cutoff;
+  double w0 = bf_erg_q0_weight(n, net->amp, job->sigma, net->mass, L);
+  bf_erg_reference(comm, lat, net->mass, pref, w0, f->g2_ref + o, f->gq_ref + o);
+  f->zmax[k] = bf_zscore_max(ns, f->g2 + o, f->g2_err + o, f->g2_ref + o, NULL);
+  bf_erg_fit(lat, pref, f->gq + o, f->gq_err + o, &f->m_eff[k], &f->m_err[k], &f->Z[k]);
+  f->m_hat[k] = f->m_eff[k] / f->pcut[k];
+  f->zeta[k] = f->pcut[k] / net->cutoff;
+  (void)p;
+}
+
+/* One (basis, prescription) flow. */
+static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                     bf_flow_result *f)
+{
+  const bf_ensemble *ens = job->ens;
+  const bf_model *mod = &job->mod;
+  int K = f->K, nt = (int)job->ds->ntest, erg = f->erg;
+  int64_t P = ens->nparams;
+  double *theta = BF_ALLOC(P, double), *draw = BF_ALLOC(mod->Pt, double);
+  double *sd = BF_ALLOC(mod->Pt, double), *pred = BF_ALLOC(nt, double);
+  double *mse = BF_ALLOC(ens->count * K + 1, double), *nsl = BF_ALLOC(ens->count * K + 1, double);
+  double *nz = BF_ALLOC(ens->count * K + 1, double), *phi = NULL;
+  double *mh = BF_ALLOC(nt, double), *ml = BF_ALLOC(nt, double);
+  double *qh = BF_ALLOC(nt, double), *ql = BF_ALLOC(nt, double);
+  bf_model_prior_sd(mod, sd);
+  if (erg) {
+    erg_alloc(f, job->cos->lat.nsites);
+    phi = BF_ALLOC(job->cos->lat.nsites, double);
+  }
+  f->pred_mean = BF_ALLOC(K * nt, double);
+  f->pred_var = BF_ALLOC(K * nt, double);
+  double t0 = bf_elapsed();
+  for (int k = 0; k < K; k++) {
+    memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
+    memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
+    bf_g2 *g2 = erg ? bf_g2_create(comm, &job->cos->lat, 1) : NULL;
+    double step_mse = 0, step_sloppy = 0;
+    for (int64_t m = 0; m < ens->count; m++) {
+      const double *ts = ens->theta + m * P;
+      double Lambda = p->relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];
+      int64_t zero = 0, sloppy;
+      if (!f->prune) bf_flow_prior_draw(mod, sd, p->seed, ens->first + m, k, draw);
+      if (f->basis == BF_BASIS_DIAGONAL)
+        sloppy = bf_coarse_diagonal(mod, ts, job->diag + m * mod->Pt, Lambda, f->prune, draw,
+                                    theta, &zero);
+      else
+        sloppy = bf_coarse_eigen(mod, ts, job->k, job->lambda + m * job->k,
+                                 job->evec + m * job->k * mod->Pt, Lambda, f->prune, draw,
+                                 theta);
+      bf_model_predict(mod, theta, nt, job->ds->xt, pred);
+      double e = 0;
+      for (int x = 0; x < nt; x++) {
+        e += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
+        bf_dd_add(&mh[x], &ml[x], pred[x]);
+        bf_dd_add(&qh[x], &ql[x], pred[x] * pred[x]);
+      }
+      mse[m * K + k] = e, nsl[m * K + k] = (double)sloppy, nz[m * K + k] = (double)zero;
+      step_mse += e, step_sloppy += (double)sloppy;
+      if (erg) {
+        bf_cosnet_field_grid(job->cos, theta, job->cos->lat.L, job->cos->lat.s, phi);
+        bf_g2_add_member(g2, phi);
+      }
+    }
+    bf_dd_allreduce(comm, nt, mh, ml);
+    bf_dd_allreduce(comm, nt, qh, ql);
+    for (int x = 0; x < nt; x++) {
+      double mean = (mh[x] + ml[x]) / ens->members;
+      f->pred_mean[k * nt + x] = mean;
+      f->pred_var[k * nt + x] = ((qh[x] + ql[x]) - ens->members * mean * mean) / (ens->members - 1);
+    }
+    if (erg) erg_step(comm, p, job, f, k, g2);
+    bf_g2_destroy(&g2);
+    double sums[2] = {step_mse, step_sloppy};
+    MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
+    double spent = bf_elapsed() - t0;
+    bf_log(comm, "flow %s: step %d/%d, Lambda = %.4g%s, sloppy %.1f, test MSE %.4g; "
+           "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->relative ? " lambda_max" : "",
+           sums[1] / ens->members, sums[0] / ens->members, spent, spent / (k + 1) * (K - k - 1));
+  }
+  f->mse = gather_steps(comm, ens, K, mse);
+  f->n_sloppy = gather_steps(comm, ens, K, nsl);
+  f->n_zero = gather_steps(comm, ens, K, nz);
+  free(theta), free(draw), free(sd), free(pred), free(mse), free(nsl), free(nz), free(phi);
+  free(mh), free(ml), free(qh), free(ql);
+}
+
+/* Uncoarsened test MSE of every member, on rank 0 (E). */
+static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
+{
+  const bf_ensemble *ens = job->ens;
+  int nt = (int)job->ds->ntest;
+  double *pred = BF_ALLOC(nt, double), *mine = BF_ALLOC(ens->count + 1, double);
+  for (int64_t m = 0; m < ens->count; m++) {
+    bf_model_predict(&job->mod, ens->theta + m * ens->nparams, nt, job->ds->xt, pred);
+    mine[m] = 0;
+    for (int x = 0; x < nt; x++)
+      mine[m] += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
+  }
+  double *all = gather_steps(comm, ens, 1, mine);
+  free(pred), free(mine);
+  return all;
+}
+
+int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                bf_flow_result **out)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int bases[2], nb = 0, presc[2], np = 0;
+  if (p->brg_basis != BF_BASES_DIAGONAL) bases[nb++] = BF_BASIS_EIGEN;
+  if (p->brg_basis != BF_BASES_EIGEN) bases[nb++] = BF_BASIS_DIAGONAL;
+  if (p->prescription != BF_PRESC_PRUNE) presc[np++] = 0;
+  if (p->prescription != BF_PRESC_RESAMPLE) presc[np++] = 1;
+  bf_flow_result *res = BF_CALLOC(nb * np, bf_flow_result);
+  double *mse0 = baseline_mse(comm, job);
+  int erg_ok = job->cos && job->cos->momenta == BF_MOMENTA_LATTICE &&
+               p->data_points == BF_DATA_LATTICE && !p->relative;
+  for (int b = 0; b < nb; b++)
+    for (int q = 0; q < np; q++) {
+      bf_flow_result *f = &res[b * np + q];
+      f->basis = bases[b], f->prune = presc[q], f->K = p->cutoffs;
+      snprintf(f->name, sizeof f->name, "%s_%s", bases[b] == BF_BASIS_EIGEN ? "eigen" : "diagonal",
+               presc[q] ? "prune" : "resample");
+      f->erg = erg_ok;
+      f->cut = BF_ALLOC(f->K, double);
+      bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
+      run_flow(comm, p, job, f);
+      if (rank == 0) {
+        f->mse0 = BF_ALLOC(job->ens->members, double);
+        memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);
+        critical_cutoff(p, f, job->ens->members);
+      }
+    }
+  free(mse0);
+  *out = res;
+  return nb * np;
+}
+
+void bf_flow_results_destroy(bf_flow_result **rp, int n)
+{
+  bf_flow_result *r = *rp;
+  if (!r) return;
+  for (int i = 0; i < n; i++) {
+    bf_flow_result *f = &r[i];
+    free(f->cut), free(f->n_sloppy), free(f->mse), free(f->n_zero), free(f->mse0);
+    free(f->pred_mean), free(f->pred_var), free(f->pcut), free(f->g2), free(f->g2_err);
+    free(f->g2_ref), free(f->gq), free(f->gq_err), free(f->gq_ref), free(f->m_eff);
+    free(f->m_err), free(f->Z), free(f->m_hat), free(f->zeta), free(f->zmax);
+  }
+  free(r);
+  *rp = NULL;
+}

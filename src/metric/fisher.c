@@ -148,12 +148,15 @@ static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta
  * with Z (same layout as A), the eigenvectors too.  Which driver: on one
  * process PDSYEVR without vectors is fastest (1.6x PDSYEVD at n = 1500);
  * on a multi-process grid PDSYEVD, even computing vectors, beat PDSYEVR
- * without them (0.92x at n = 1500 on 1 x 2; `make bench`, tools/bench_eigen). */
+ * without them (0.92x at n = 1500 on 1 x 2; `make bench`, tools/bench_eigen);
+ * vectors, when wanted, by PDSYEVD. */
 static void eigen(const bf_grid *g, dmat *A, double *w, dmat *Z)
 {
   int one = 1, m = A->n, nz, info, lwork = -1, liwork = -1, iwq;
   double vl = 0, vu = 0, wq;
-  int divide = g->size > 1;
+  /* vectors always by PDSYEVD: PDSYEVR's MRRR (DSTEGR2) was seen to fail on
+   * the cos-net metric, whose eigenvalues repeat exactly */
+  int divide = g->size > 1 || Z != NULL;
   dmat scratch = {0};
   if (divide && !Z) { /* PDSYEVD always computes vectors */
     scratch = *A;

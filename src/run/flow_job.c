@@ -94,6 +94,12 @@ static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   const bf_lattice *lat = &net->lat;
   int64_t ns = lat->nsites, o = k * ns;
   double n = (double)job->ds->n, L = f->cut[k];
+  /* eigen basis: a momentum mode's information sits in the ~N/M units that
+   * share it, so its Fisher eigenvalue is (N/M) lambda_q (docs/theory.md):
+   * the momentum cutoff of Lambda is p(Lambda M/N), and the q = 0 mode is
+   * one eigenvector, kept or dropped whole */
+  int eig = f->basis == BF_BASIS_EIGEN;
+  if (eig) L *= (double)net->nmom / net->width;
   bf_g2_finish(g2, f->g2 + o, f->g2_err + o);
   bf_g2_power_finish(g2, f->gq + o, f->gq_err + o);
   /* pruning keeps |q| <= p; the ensemble has only |q| < R: the reference
@@ -101,7 +107,9 @@ static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   double pl = bf_erg_momentum(n, net->amp, job->sigma, net->mass, L);
   f->pcut[k] = fmin(pl, net->cutoff);
   double pref = pl < net->cutoff ? pl * (1 + 1e-12) : net->cutoff;
-  double w0 = bf_erg_q0_weight(n, net->amp, job->sigma, net->mass, L);
+  double w0 = eig ? (pl > 0 || n * net->amp * net->amp / (2 * job->sigma * job->sigma *
+                                                           net->mass * net->mass) >= L)
+                   : bf_erg_q0_weight(n, net->amp, job->sigma, net->mass, L);
   bf_erg_reference(comm, lat, net->mass, pref, w0, f->g2_ref + o, f->gq_ref + o);
   f->zmax[k] = bf_zscore_max(ns, f->g2 + o, f->g2_err + o, f->g2_ref + o, NULL);
   bf_erg_fit(lat, pref, f->gq + o, f->gq_err + o, &f->m_eff[k], &f->m_err[k], &f->Z[k]);

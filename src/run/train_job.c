@@ -251,16 +251,18 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *j
   const bf_cosnet *net = job->cos;
   double A2 = net->amp * net->amp, s2 = job->sigma * job->sigma, m2 = net->mass * net->mass;
   int64_t n = job->ds->n, N = net->width, d = net->d;
-  double R = net->cutoff;
+  double R = net->cutoff, sum[8] = {0};
   job->scale = p->scale > 0 ? p->scale : n * A2 / (2 * s2 * (R * R / 4 + m2));
-  double *diag = BF_ALLOC(N, double);
-  bf_dataset part = *job->ds;
-  for (int j = 1; j <= 8; j++) {
-    part.n = j * n / 8 > 0 ? j * n / 8 : 1;
-    double theory = part.n * A2 / (2 * s2 * job->scale) - m2, sum = 0;
-    for (int64_t m = 0; m < job->ens->count; m++) {
-      const double *theta = job->ens->theta + m * job->ens->nparams;
-      bf_fisher_diagonal(&job->mod, theta, &part, job->sigma, diag);
+  double *J = BF_ALLOC(n * N, double), *diag = BF_ALLOC(N, double);
+  for (int64_t m = 0; m < job->ens->count; m++) {
+    const double *theta = job->ens->theta + m * job->ens->nparams;
+    bf_model_jacobian(&job->mod, theta, n, job->ds->x, J);
+    memset(diag, 0, sizeof(double) * N);
+    int64_t done = 0; /* one pass: the diagonal on prefix j is a running sum */
+    for (int j = 1; j <= 8; j++) {
+      int64_t nj = j * n / 8 > 0 ? j * n / 8 : 1;
+      for (; done < nj; done++)
+        for (int64_t i = 0; i < N; i++) diag[i] += J[done * N + i] * J[done * N + i] / s2;
       double pmax = 0;
       for (int64_t i = 0; i < N; i++) {
         if (diag[i] < job->scale) continue;
@@ -268,14 +270,18 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *j
         for (int c = 0; c < d; c++) b2 += theta[N + i * d + c] * theta[N + i * d + c];
         pmax = fmax(pmax, sqrt(b2));
       }
-      sum += pmax;
+      sum[j - 1] += pmax;
     }
-    MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, comm);
-    job->resolved[j - 1][0] = (double)part.n;
-    job->resolved[j - 1][1] = theory > 0 ? fmin(sqrt(theory), R) : 0;
-    job->resolved[j - 1][2] = sum / job->ens->members;
   }
-  free(diag);
+  MPI_Allreduce(MPI_IN_PLACE, sum, 8, MPI_DOUBLE, MPI_SUM, comm);
+  for (int j = 1; j <= 8; j++) {
+    double nj = (double)(j * n / 8 > 0 ? j * n / 8 : 1);
+    double theory = nj * A2 / (2 * s2 * job->scale) - m2;
+    job->resolved[j - 1][0] = nj;
+    job->resolved[j - 1][1] = theory > 0 ? fmin(sqrt(theory), R) : 0;
+    job->resolved[j - 1][2] = sum[j - 1] / job->ens->members;
+  }
+  free(J), free(diag);
 }
 
 bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p)

@@ -55,13 +55,13 @@ build/tools/%: tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDLIBS)
 
-# The main job: the free-field cos-net on 2 ranks.  --force: `make run`
-# is a demonstration and may be repeated.
+# The main job: BRG = ERG for the cos-net on 2 ranks (inputs/cosnet_erg.ini).
+# --force: `make run` is a demonstration and may be repeated.
 run: deps
 	$(MAKE) all
 	@mkdir -p results
-	$(MPIRUN) -np 2 $(BIN) run inputs/cosnet_free.ini --set run.output=results/cosnet_free.h5 --force
-	$(BIN) info results/cosnet_free.h5
+	$(MPIRUN) -np 2 $(BIN) run inputs/cosnet_erg.ini --set run.output=results/cosnet_erg.h5 --force
+	$(BIN) info results/cosnet_erg.h5
 
 check: deps
 	$(MAKE) all

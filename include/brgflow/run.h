@@ -67,6 +67,16 @@ typedef struct bf_train_job {
 bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p);
 void bf_train_job_destroy(bf_train_job **job);
 
+/* Prior tangent kernel E[J(x).J(y)] of the trained parameters between the
+ * rows of xa and xb (na x nb): NTK, NNGP (MLP readout) or N G2/sigma_a^2
+ * (cos-net, lattice momenta); 0 where none is known. */
+int bf_train_job_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                        const double *xa, int64_t na, const double *xb, int64_t nb,
+                        double *K);
+/* LAPACK dsyevd: A (n x n, symmetric) -> eigenvectors (column j = A[j n..]),
+ * eigenvalues w ascending. */
+void bf_sym_eigen(int n, double *A, double *w);
+
 /* One (basis, prescription) coarse-graining flow's results. */
 typedef struct bf_flow_result {
   char name[32]; /* "eigen_resample", ... */
@@ -79,6 +89,7 @@ typedef struct bf_flow_result {
   double lc, lc_lo, lc_hi;      /* Lambda_C and its bootstrap interval */
   int erg;                      /* cos-net on the full lattice: ERG checks */
   double *pcut, *m_eff, *m_err, *Z, *m_hat, *zeta, *zmax; /* K */
+  double *mse_inf, *var_inf;    /* infinite-width curves: K, K x n_test, or NULL */
   double *g2, *g2_err, *g2_ref, *gq, *gq_err, *gq_ref;    /* K x L^d */
 } bf_flow_result;
 

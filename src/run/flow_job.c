@@ -194,6 +194,62 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   free(mh), free(ml), free(qh), free(ql);
 }
 
+/* The infinite-width curves of SCIENCE.md 3 (posterior, resample): with
+ * K(X,X) = sum kappa_k u_k u_k^T the function-space prior kernel and s^2
+ * the trained parameters' prior variance, Fisher eigenvalues are
+ * kappa_k/(sigma^2 s^2), and at cutoff Lambda
+ *   mean(x) = sum_{lambda_k >= Lambda} (K(x,X)u_k)(u_k.Y)/(kappa_k + sigma^2)
+ *   var(x)  = K(x,x) - sum_{lambda_k >= Lambda} (K(x,X)u_k)^2/(kappa_k + sigma^2).
+ * The tangent kernel is K/s^2 in both supported cases. */
+static void infinite_width_curves(MPI_Comm comm, const bf_params *p,
+                                  const bf_train_job *job, bf_flow_result *f)
+{
+  const bf_dataset *ds = job->ds;
+  int n = (int)ds->n, nt = (int)ds->ntest, K = f->K;
+  double *T = BF_ALLOC((int64_t)n * n, double), *Tx = BF_ALLOC((int64_t)nt * n, double);
+  double *Txx = BF_ALLOC((int64_t)nt * nt, double), *w = BF_ALLOC(n, double);
+  if (!bf_train_job_kernel(comm, p, job, ds->x, n, ds->x, n, T) ||
+      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->x, n, Tx) ||
+      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, Txx)) {
+    free(T), free(Tx), free(Txx), free(w);
+    return;
+  }
+  double s2 = job->cos ? job->cos->sigma_a * job->cos->sigma_a / job->cos->width : 1.0;
+  double sig2 = job->sigma * job->sigma;
+  for (int64_t i = 0; i < (int64_t)n * n; i++) T[i] *= s2; /* function space */
+  for (int64_t i = 0; i < (int64_t)nt * n; i++) Tx[i] *= s2;
+  bf_sym_eigen(n, T, w);
+  double *ku = BF_ALLOC((int64_t)nt * n, double), *uy = BF_ALLOC(n, double);
+  for (int j = 0; j < n; j++) {
+    uy[j] = 0;
+    for (int a = 0; a < n; a++) uy[j] += T[(int64_t)j * n + a] * ds->y[a];
+    for (int x = 0; x < nt; x++) {
+      double s = 0;
+      for (int a = 0; a < n; a++) s += Tx[(int64_t)x * n + a] * T[(int64_t)j * n + a];
+      ku[(int64_t)x * n + j] = s;
+    }
+  }
+  f->mse_inf = BF_ALLOC(K, double);
+  f->var_inf = BF_ALLOC((int64_t)K * nt, double);
+  double lmax = w[n - 1] / (sig2 * s2);
+  for (int k = 0; k < K; k++) {
+    double Lambda = p->relative ? f->cut[k] * lmax : f->cut[k], mse = 0;
+    for (int x = 0; x < nt; x++) {
+      double mean = 0, var = Txx[(int64_t)x * nt + x] * s2;
+      for (int j = 0; j < n; j++) {
+        if (w[j] / (sig2 * s2) < Lambda) continue;
+        double kx = ku[(int64_t)x * n + j];
+        mean += kx * uy[j] / (w[j] + sig2);
+        var -= kx * kx / (w[j] + sig2);
+      }
+      f->var_inf[(int64_t)k * nt + x] = var;
+      mse += ((mean - ds->yt[x]) * (mean - ds->yt[x]) + var) / nt;
+    }
+    f->mse_inf[k] = mse;
+  }
+  free(T), free(Tx), free(Txx), free(w), free(ku), free(uy);
+}
+
 /* Uncoarsened test MSE of every member, on rank 0 (E). */
 static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
 {
@@ -235,6 +291,7 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       f->cut = BF_ALLOC(f->K, double);
       bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
       run_flow(comm, p, job, f);
+      if (p->method == BF_TRAIN_POSTERIOR && !f->prune) infinite_width_curves(comm, p, job, f);
       if (rank == 0) {
         f->mse0 = BF_ALLOC(job->ens->members, double);
         memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);
@@ -256,6 +313,7 @@ void bf_flow_results_destroy(bf_flow_result **rp, int n)
     free(f->pred_mean), free(f->pred_var), free(f->pcut), free(f->g2), free(f->g2_err);
     free(f->g2_ref), free(f->gq), free(f->gq_err), free(f->gq_ref), free(f->m_eff);
     free(f->m_err), free(f->Z), free(f->m_hat), free(f->zeta), free(f->zmax);
+    free(f->mse_inf), free(f->var_inf);
   }
   free(r);
   *rp = NULL;

@@ -406,6 +406,12 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
     W("pred_var", 2, kt, f->pred_var, "output^2", "ensemble predictive variance on the test points");
     if (f->basis == BF_BASIS_DIAGONAL)
       W("n_zero_info", 2, ke, f->n_zero, "-", "sloppy coordinates with I_AA = 0 exactly");
+    if (f->mse_inf) {
+      W("mse_infinite_width", 1, &K, f->mse_inf, "output^2",
+        "infinite-width test MSE (posterior, resample; SCIENCE.md 3)");
+      W("var_infinite_width", 2, kt, f->var_inf, "output^2",
+        "infinite-width predictive variance on the test points");
+    }
 #undef W
     bf_h5_attr_double(h, g, "critical_cutoff", f->lc);
     bf_h5_attr_double(h, g, "critical_cutoff_lo", f->lc_lo);

@@ -14,9 +14,9 @@
 /* Prior tangent kernel E[J(x).J(y)] of the trained parameters, between the
  * rows of xa (na) and xb (nb): the NTK (MLP, all), the NNGP kernel (MLP
  * readout), or N G2 / sigma_a^2 (cos-net readout, lattice momenta). */
-static int tangent_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                          const double *xa, int64_t na, const double *xb, int64_t nb,
-                          double *K)
+int bf_train_job_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                        const double *xa, int64_t na, const double *xb, int64_t nb,
+                        double *K)
 {
   int d = p->d;
   if (p->arch == BF_ARCH_COSNET) {
@@ -58,7 +58,7 @@ static int tangent_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job 
 }
 
 /* Symmetric eigen-decomposition (LAPACK): A (n x n) -> vectors in A, w. */
-static void sym_eigen(int n, double *A, double *w)
+void bf_sym_eigen(int n, double *A, double *w)
 {
   int lwork = -1, liwork = -1, iw, info;
   double wq;
@@ -83,9 +83,9 @@ static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
   int n = (int)ds->n, nt = (int)ds->ntest;
   double *KXX = BF_ALLOC((int64_t)n * n, double), *KxX = BF_ALLOC((int64_t)nt * n, double);
   double *Kxx = BF_ALLOC((int64_t)nt * nt, double), *w = BF_ALLOC(n, double);
-  if (!tangent_kernel(comm, p, job, ds->x, n, ds->x, n, KXX) ||
-      !tangent_kernel(comm, p, job, ds->xt, nt, ds->x, n, KxX) ||
-      !tangent_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, Kxx)) {
+  if (!bf_train_job_kernel(comm, p, job, ds->x, n, ds->x, n, KXX) ||
+      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->x, n, KxX) ||
+      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, Kxx)) {
     free(KXX), free(KxX), free(Kxx), free(w);
     return;
   }
@@ -98,7 +98,7 @@ static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
     for (int64_t k = 0; k < (int64_t)nt * n; k++) KxX[k] *= scale;
     for (int64_t k = 0; k < (int64_t)nt * nt; k++) Kxx[k] *= scale;
   }
-  sym_eigen(n, KXX, w); /* column-major: vector j is KXX[j*n .. j*n+n) */
+  bf_sym_eigen(n, KXX, w); /* column-major: vector j is KXX[j*n .. j*n+n) */
   double *coef = BF_CALLOC(n, double), *proj = BF_CALLOC(n, double);
   for (int j = 0; j < n; j++) {
     double uy = 0;

@@ -7,7 +7,9 @@
  *    dimensionless mass m_hat = m_eff/p increasing toward the IR.
  * 2. Eigen basis: the deviation from the momentum-shell reference is
  *    reported, and shrinks as N/M grows.
- * 3. A small paper_relu: GD-trained ReLU networks, coarse-grained in the
+ * 3. The posterior readout ensemble's flow approaches the infinite-width
+ *    curves (test MSE, predictive variance) as the width grows.
+ * 4. A small paper_relu: GD-trained ReLU networks, coarse-grained in the
  *    eigen basis by resampling, show a critical cutoff after a flat stretch,
  *    with a finite bootstrap interval. */
 #include "testutil.h"
@@ -118,7 +120,52 @@ static void test_small_paper_relu(void **state)
   bf_train_job_destroy(&job);
 }
 
+/* The readout-linear ensemble with exact posterior training, resampled in
+ * the eigen basis, approaches the infinite-width curves of SCIENCE.md 3:
+ * test MSE and predictive variance along the flow, closer as width grows. */
+static void curve_deviation(int width, double *dmse, double *dvar)
+{
+  bf_params p = {.seed = 6, .arch = BF_ARCH_MLP, .d = 1, .width = width, .depth = 1,
+                 .activation = 1, .sigma_w = 1.5, .sigma_b = 0.3, .members = 200,
+                 .trainable = BF_TRAIN_READOUT, .target = BF_TARGET_SIN, .n_train = 16,
+                 .n_test = 12, .noise = 0.1, .domain = 1, .data_points = BF_DATA_RANDOM,
+                 .method = BF_TRAIN_POSTERIOR, .solver = BF_SOLVER_AUTO,
+                 .basis = BF_BASIS_EIGEN, .groups = 1, .block = 8, .brg = 1,
+                 .lambda_min = 1e-5, .lambda_max = 1, .cutoffs = 8, .relative = 1,
+                 .brg_basis = BF_BASES_EIGEN, .prescription = BF_PRESC_RESAMPLE,
+                 .critical_tol = 0.1, .quadrature = BF_QUAD_AUTO, .order = 96};
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p);
+  bf_flow_result *f;
+  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, &f);
+  assert_non_null(f->mse_inf);
+  *dmse = *dvar = 0;
+  int nt = p.n_test;
+  for (int k = 0; k < f->K; k++) {
+    double mean = 0;
+    for (int m = 0; m < p.members; m++) mean += f->mse[k * p.members + m] / p.members;
+    *dmse = fmax(*dmse, fabs(mean - f->mse_inf[k]) / f->mse_inf[k]);
+    for (int x = 0; x < nt; x++) /* mean absolute deviation along the flow */
+      *dvar += fabs(f->pred_var[k * nt + x] - f->var_inf[k * nt + x]) / (f->K * nt);
+  }
+  bf_flow_results_destroy(&f, nf);
+  bf_train_job_destroy(&job);
+}
+
+static void test_posterior_flow_approaches_infinite_width(void **state)
+{
+  (void)state;
+  double m1, v1, m2, v2;
+  curve_deviation(8, &m1, &v1);
+  curve_deviation(1024, &m2, &v2);
+  FIGURE("flow vs infinite-width curves: max relative |MSE - MSE_inf| %.3f (N = 8), %.3f "
+         "(N = 1024); mean |var - var_inf| %.4f (N = 8), %.4f (N = 1024); both must halve",
+         m1, m2, v1, v2);
+  ASSERT_LE(m2, 0.5 * m1);
+  ASSERT_LE(v2, 0.5 * v1);
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_posterior_flow_approaches_infinite_width),
   cmocka_unit_test(test_brg_equals_erg),
   cmocka_unit_test(test_eigen_basis_alignment_improves),
   cmocka_unit_test(test_small_paper_relu),

@@ -16,6 +16,7 @@
 
 static const char *USAGE =
     "usage: mpirun -np K brgflow run INPUT.ini [--set section.key=value]... [--force]\n"
+    "                                [--restart OUTPUT.ckpt.h5]\n"
     "       mpirun -np K brgflow kernel INPUT.ini [--set ...]... [--force]\n"
     "       brgflow info FILE.h5\n"
     "       brgflow keys\n"
@@ -30,6 +31,8 @@ static const char *HELP =
     "                  correlators against their references, write an HDF5 result.\n"
     "                  --set section.key=value  override one input key (repeatable)\n"
     "                  --force                  replace an existing output file\n"
+    "                  --restart CKPT.h5        continue a run from its checkpoint (any\n"
+    "                                           number of ranks; same input)\n"
     "  kernel INPUT.ini  (arch = mlp) the infinite-width NNGP kernel and NTK at\n"
     "                  the [correlator] points only, no ensemble: fast theory side.\n"
     "  info FILE.h5    print what a result file holds: the input it was run with,\n"
@@ -39,6 +42,15 @@ static const char *HELP =
     "\n"
     "Input files are INI: [section] headers, `key = value` lines, any order; see\n"
     "docs/inputs.md.  Outputs are described in docs/outputs.md.\n"
+    "\n"
+    "Checkpoints and early termination: training, metric and flow runs write\n"
+    "OUTPUT.ckpt.h5 (and the previous generation OUTPUT.ckpt.prev.h5) after every\n"
+    "[run] checkpoint_every GD steps, after the metric and after every\n"
+    "coarse-graining step.  SIGTERM or SIGUSR1 (what Slurm sends before a time\n"
+    "limit), or a file OUTPUT.stop, stops the run cleanly at the next step boundary\n"
+    "with exit status 0 and a message naming the checkpoint.  Checkpoints are\n"
+    "removed when the result is complete.\n"
+    "\n"
     "Example:  mpirun -np 2 bin/brgflow run inputs/cosnet_free.ini --set run.seed=7\n"
     "Results do not depend on the number of ranks.  Exit status: 0 on success,\n"
     "1 on bad input or an unwritable output (one message naming file, line, key).\n";
@@ -50,6 +62,9 @@ static int parse_run_args(int argc, char **argv, bf_run_options *opt, char *err,
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--force")) {
       opt->force = 1;
+    } else if (!strcmp(argv[i], "--restart")) {
+      if (i + 1 >= argc) return snprintf(err, n, "--restart needs a checkpoint file"), -1;
+      opt->restart = argv[++i];
     } else if (!strcmp(argv[i], "--set")) {
       if (i + 1 >= argc) return snprintf(err, n, "--set needs section.key=value"), -1;
       if (opt->nsets == BF_MAX_SETS) return snprintf(err, n, "too many --set options"), -1;
@@ -86,6 +101,7 @@ int main(int argc, char **argv)
   /* Ranks are the parallelism; one BLAS thread each keeps cores free and
    * every dgemm's summation order fixed. */
   openblas_set_num_threads(1);
+  bf_session_install_signals();
   bf_log_start();
   MPI_Comm comm = MPI_COMM_WORLD;
   int rank, status = 0;

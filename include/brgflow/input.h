@@ -39,6 +39,7 @@ typedef struct bf_params {
   uint64_t seed;
   char output[BF_PATH_MAX];
   int save_theta; /* 1: write /ensemble/theta */
+  int checkpoint_every; /* GD steps between checkpoints; 0: none during GD */
   /* [network] */
   int arch; /* enum bf_arch */
   int d;
@@ -100,6 +101,7 @@ typedef struct bf_params {
 typedef struct bf_input {
   bf_params p;
   char path[BF_PATH_MAX]; /* the input file as given */
+  char restart[BF_PATH_MAX]; /* --restart checkpoint, or empty */
   char *text;             /* effective input: every key, after --set */
 } bf_input;
 
@@ -109,6 +111,7 @@ typedef struct bf_run_options {
   const char *sets[BF_MAX_SETS]; /* "section.key=value" */
   int nsets;
   int force; /* overwrite an existing output */
+  const char *restart; /* --restart CKPT.h5, or NULL */
 } bf_run_options;
 
 /* Collective: rank 0 reads and validates, then broadcasts.  On bad input,
@@ -121,6 +124,7 @@ enum bf_output_check {
   BF_OUTPUT_IGNORE = 0,  /* no file-system checks */
   BF_OUTPUT_REFUSE = 1,  /* an existing output is an error */
   BF_OUTPUT_REPLACE = 2, /* --force: an existing output will be replaced */
+  BF_OUTPUT_RESTART = 3, /* --restart: refuse an existing output, allow checkpoints */
 };
 
 /* Rank-local pieces, exposed for tests.  bf_input_parse returns 0, or -1
@@ -129,6 +133,10 @@ int bf_input_parse(const char *path, const char *text, const char *const *sets,
                    int nsets, int output_check, bf_params *p, char *err,
                    size_t errlen);
 char *bf_input_effective_text(const bf_params *p); /* malloc'd */
+/* The keys whose values differ between two effective texts, as
+ * "section.key, ..." (empty if none), ignoring keys that cannot change
+ * results (output, save_theta, checkpoint_every, fisher groups and block). */
+void bf_input_result_diff(const char *a, const char *b, char *out, size_t n);
 /* The key table as a Markdown table (docs/inputs.md is checked against it). */
 void bf_input_print_keys(FILE *out);
 

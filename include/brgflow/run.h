@@ -63,8 +63,36 @@ typedef struct bf_train_job {
   double scale;                 /* Lambda of resolved[] (0: not computed) */
 } bf_train_job;
 
-/* Collective: data, sample, train, infinite-width check, Fisher metric. */
-bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p);
+typedef struct bf_flow_result bf_flow_result;
+
+/* A run's checkpoint session: where it resumes from, and what it writes. */
+typedef struct bf_session {
+  const char *input_text; /* effective input, stored in every checkpoint */
+  struct bf_ckpt *resume; /* checkpoint to resume from, or NULL */
+  int stage;              /* resume stage: 0 training, 1 metric done, 2 flow */
+  int64_t train_step;     /* stage 0: next GD step */
+  int flow_index, flow_step; /* stage 2: flow and step to run next */
+} bf_session;
+
+/* Collective: data, sample, train, infinite-width check, Fisher metric;
+ * checkpoints along the way, resuming from s->resume. */
+bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s);
+/* Collective: a checkpoint of the whole state so far (stage as given). */
+void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
+                           const bf_train_job *job, int stage, int64_t train_step,
+                           const bf_flow_result *flows, int nflows,
+                           int flow_index, int flow_step);
+/* Collective, at step boundaries: SIGTERM/SIGUSR1 or OUTPUT.stop: all
+ * ranks agree (one allreduce); if so, say which checkpoint to restart from
+ * and exit 0 on every rank. */
+void bf_session_stop_point(MPI_Comm comm, const bf_params *p);
+void bf_session_install_signals(void);
+/* Restore from s->resume: parameters and training records; the metric;
+ * flow i's observables so far. */
+void bf_session_load_training(bf_session *s, bf_train_job *job);
+void bf_session_load_metric(bf_session *s, bf_train_job *job);
+void bf_session_load_flow(bf_session *s, const bf_train_job *job,
+                          bf_flow_result *f, int i);
 void bf_train_job_destroy(bf_train_job **job);
 
 /* Prior tangent kernel E[J(x).J(y)] of the trained parameters between the
@@ -78,7 +106,7 @@ int bf_train_job_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *j
 void bf_sym_eigen(int n, double *A, double *w);
 
 /* One (basis, prescription) coarse-graining flow's results. */
-typedef struct bf_flow_result {
+struct bf_flow_result {
   char name[32]; /* "eigen_resample", ... */
   int basis, prune, K;
   double *cut;                  /* K cutoffs (relative: x lambda_max) */
@@ -90,13 +118,14 @@ typedef struct bf_flow_result {
   int erg;                      /* cos-net on the full lattice: ERG checks */
   double *pcut, *m_eff, *m_err, *Z, *m_hat, *zeta, *zmax; /* K */
   double *mse_inf, *var_inf;    /* infinite-width curves: K, K x n_test, or NULL */
+  double *mse_loc, *nsl_loc, *nz_loc; /* this rank's members: count x K */
   double *g2, *g2_err, *g2_ref, *gq, *gq_err, *gq_ref;    /* K x L^d */
-} bf_flow_result;
+};
 
 /* Collective: every (basis, prescription) the input asks for; returns how
  * many results *out holds. */
 int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                bf_flow_result **out);
+                bf_session *s, bf_flow_result **out);
 void bf_flow_results_destroy(bf_flow_result **r, int n);
 
 /* Collective: the whole `brgflow run` for a validated input; returns 0. */

@@ -50,11 +50,13 @@ typedef struct bf_train_log {
 } bf_train_log;
 bf_train_log bf_train_schedule(const bf_params *p);
 
-/* Gradient descent on L = (1/2n) sum (f - y)^2 for one member, in place;
- * loss[r] = mean squared error at steps[r]; with snap (nrec x P), theta
- * there too (for the Fisher spectrum along training). */
+/* Gradient descent on L = (1/2n) sum (f - y)^2 for one member, in place,
+ * from step `from` to step `to` (a chunk: training resumes from
+ * checkpoints); loss[r] = mean squared error at steps[r]; with snap
+ * (nrec x P), theta there too (for the Fisher spectrum along training). */
 void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
-                 const bf_train_log *log, double *theta, double *loss, double *snap);
+                 const bf_train_log *log, double *theta, double *loss, double *snap,
+                 int from, int to);
 /* Exact Gaussian posterior sample of the trained parameters (linear models):
  * precision J^T J / sigma^2 + prior^-1, by Cholesky; draws from the member's
  * own stream. */

@@ -44,6 +44,9 @@ static const key_def KEYS[] = {
    "result file (HDF5); refused if it exists, unless --force"},
   {"run", "save_theta", T_ENUM, OFF(save_theta), "yes", "-", 0, 0, 0, "no|yes",
    "write every member's parameters to /ensemble/theta (E x P doubles)"},
+  {"run", "checkpoint_every", T_INT, OFF(checkpoint_every), "100", "-", 0, 1e9, 0,
+   NULL, "GD steps between checkpoints (0: none during training); a checkpoint "
+   "also follows the metric and every coarse-graining step"},
   {"network", "arch", T_ENUM, OFF(arch), "cosnet", "-", 0, 0, 0, "cosnet|mlp",
    "architecture: generalized cos-net (SCIENCE.md 1a) or deep MLP (1b)"},
   {"network", "d", T_INT, OFF(d), "1", "-", 1, 3, 0, NULL,
@@ -401,10 +404,17 @@ static int check_output(parse_ctx *c)
   char dir[BF_PATH_MAX], why[BF_PATH_MAX + 128];
   snprintf(dir, sizeof dir, "%s", out);
   const char *folder = dirname(dir);
-  if (c->output_check == BF_OUTPUT_REFUSE && access(out, F_OK) == 0)
+  if ((c->output_check == BF_OUTPUT_REFUSE || c->output_check == BF_OUTPUT_RESTART) &&
+      access(out, F_OK) == 0)
     return key_fail(c, k, out,
                     "file exists (use --force to replace it, or choose "
                     "another output)");
+  char ckpt[BF_PATH_MAX + 16];
+  snprintf(ckpt, sizeof ckpt, "%s.ckpt.h5", out);
+  if (c->output_check == BF_OUTPUT_REFUSE && access(ckpt, F_OK) == 0)
+    return key_fail(c, k, out,
+                    "an earlier run's checkpoint exists beside it: continue it with "
+                    "--restart, or start over with --force");
   if (access(folder, W_OK) != 0) {
     snprintf(why, sizeof why, "folder '%s' is not writable: %s", folder,
              strerror(errno));
@@ -644,6 +654,56 @@ static void print_cell(FILE *out, const char *text)
   }
 }
 
+/* "section.key" -> value pairs of an effective text, one per line. */
+static int text_pairs(const char *text, char keys[][96], char vals[][BF_PATH_MAX], int max)
+{
+  char section[64] = "", line[BF_PATH_MAX + 128];
+  int n = 0;
+  for (const char *s = text; *s && n < max;) {
+    const char *e = strchr(s, '\n');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    snprintf(line, sizeof line, "%.*s", (int)len, s);
+    s += len + (e ? 1 : 0);
+    char *eq = strchr(line, '=');
+    if (line[0] == '[') {
+      char *c = strchr(line, ']');
+      if (c) *c = '\0';
+      snprintf(section, sizeof section, "%.63s", line + 1);
+    } else if (eq && line[0] != '#') {
+      *eq = '\0';
+      char k[64];
+      trim_copy(line, eq, k, sizeof k);
+      snprintf(keys[n], 96, "%s.%s", section, k);
+      trim_copy(eq + 1, eq + 1 + strlen(eq + 1), vals[n], BF_PATH_MAX);
+      n++;
+    }
+  }
+  return n;
+}
+
+void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
+{
+  static const char *ignore[] = {"run.output", "run.save_theta", "run.checkpoint_every",
+                                 "fisher.groups", "fisher.block"};
+  enum { MAXK = 2 * (sizeof KEYS / sizeof KEYS[0]) };
+  char (*ka)[96] = calloc(MAXK, 96), (*kb)[96] = calloc(MAXK, 96);
+  char (*va)[BF_PATH_MAX] = calloc(MAXK, BF_PATH_MAX), (*vb)[BF_PATH_MAX] = calloc(MAXK, BF_PATH_MAX);
+  int na = text_pairs(a, ka, va, MAXK), nb = text_pairs(b, kb, vb, MAXK);
+  out[0] = '\0';
+  for (int i = 0; i < na; i++) {
+    int skip = 0;
+    for (size_t j = 0; j < sizeof ignore / sizeof ignore[0]; j++) skip |= !strcmp(ka[i], ignore[j]);
+    const char *other = NULL;
+    for (int j = 0; j < nb; j++)
+      if (!strcmp(ka[i], kb[j])) other = vb[j];
+    if (skip || (other && !strcmp(other, va[i]))) continue;
+    size_t len = strlen(out);
+    snprintf(out + len, n - len, "%s%s (%s -> %s)", len ? ", " : "", ka[i], va[i],
+             other ? other : "absent");
+  }
+  free(ka), free(kb), free(va), free(vb);
+}
+
 void bf_input_print_keys(FILE *out)
 {
   fprintf(out, "| section | key | default | unit | meaning |\n");
@@ -691,6 +751,7 @@ bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
   MPI_Comm_rank(comm, &rank);
   bf_input *in = BF_CALLOC(1, bf_input);
   snprintf(in->path, sizeof in->path, "%s", opt->input_path);
+  snprintf(in->restart, sizeof in->restart, "%s", opt->restart ? opt->restart : "");
   char err[2 * BF_PATH_MAX + 256] = "";
   int failed = 0;
   long long len = 0;
@@ -698,7 +759,8 @@ bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
     char *text = read_file(opt->input_path, err, sizeof err);
     failed = !text ||
              bf_input_parse(opt->input_path, text, opt->sets, opt->nsets,
-                            opt->force ? BF_OUTPUT_REPLACE : BF_OUTPUT_REFUSE,
+                            opt->force ? BF_OUTPUT_REPLACE
+                            : opt->restart ? BF_OUTPUT_RESTART : BF_OUTPUT_REFUSE,
                             &in->p, err, sizeof err);
     if (!failed) in->text = bf_input_effective_text(&in->p);
     free(text);

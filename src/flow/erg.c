@@ -40,12 +40,12 @@ void bf_erg_reference(MPI_Comm comm, const bf_lattice *lat, double m, double p,
   double V = pow(lat->L * lat->s, lat->d), m2 = m * m;
   int c[3];
   for (int64_t i = 0; i < lat->nsites; i++) {
-    /* q = 0 is kept by the momentum cutoff (p > 0) with its full weight in
-     * G_p^lat; only the fraction w0 survives pruning */
-    if (p > 0) g2ref[i] -= (1 - w0) / (V * m2);
+    /* the q = 0 mode enters with weight w0 whatever p: G_p^lat holds it
+     * fully when p > 0, not at all when p = 0 */
+    g2ref[i] += (p > 0 ? w0 - 1 : w0) / (V * m2);
     bf_lattice_coords(lat, i, c);
     double q2 = bf_lattice_q2(lat, c);
-    gqref[i] = q2 == 0 ? (p > 0 ? w0 / m2 : 0) : bf_below_cutoff(q2, p) ? 1 / (q2 + m2) : 0;
+    gqref[i] = q2 == 0 ? w0 / m2 : bf_below_cutoff(q2, p) ? 1 / (q2 + m2) : 0;
   }
 }
 

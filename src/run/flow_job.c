@@ -118,29 +118,38 @@ static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   (void)p;
 }
 
-/* One (basis, prescription) flow. */
-static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                     bf_flow_result *f)
+/* Every array of one flow, allocated before a resume fills it. */
+static void flow_alloc(const bf_train_job *job, bf_flow_result *f)
 {
+  int64_t K = f->K, nt = job->ds->ntest, count = job->ens->count;
+  f->mse_loc = BF_CALLOC(count * K + 1, double);
+  f->nsl_loc = BF_CALLOC(count * K + 1, double);
+  f->nz_loc = BF_CALLOC(count * K + 1, double);
+  f->pred_mean = BF_CALLOC(K * nt, double);
+  f->pred_var = BF_CALLOC(K * nt, double);
+  if (f->erg) erg_alloc(f, job->cos->lat.nsites);
+}
+
+/* One (basis, prescription) flow from step `start`; a checkpoint and a stop
+ * point after every step (flows[0..index] are the run's flows so far). */
+static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                     bf_flow_result *flows, int nflows, int index, int start,
+                     const bf_session *sess)
+{
+  bf_flow_result *f = &flows[index];
   const bf_ensemble *ens = job->ens;
   const bf_model *mod = &job->mod;
   int K = f->K, nt = (int)job->ds->ntest, erg = f->erg;
   int64_t P = ens->nparams;
   double *theta = BF_ALLOC(P, double), *draw = BF_ALLOC(mod->Pt, double);
   double *sd = BF_ALLOC(mod->Pt, double), *pred = BF_ALLOC(nt, double);
-  double *mse = BF_ALLOC(ens->count * K + 1, double), *nsl = BF_ALLOC(ens->count * K + 1, double);
-  double *nz = BF_ALLOC(ens->count * K + 1, double), *phi = NULL;
+  double *mse = f->mse_loc, *nsl = f->nsl_loc, *nz = f->nz_loc, *phi = NULL;
   double *mh = BF_ALLOC(nt, double), *ml = BF_ALLOC(nt, double);
   double *qh = BF_ALLOC(nt, double), *ql = BF_ALLOC(nt, double);
   bf_model_prior_sd(mod, sd);
-  if (erg) {
-    erg_alloc(f, job->cos->lat.nsites);
-    phi = BF_ALLOC(job->cos->lat.nsites, double);
-  }
-  f->pred_mean = BF_ALLOC(K * nt, double);
-  f->pred_var = BF_ALLOC(K * nt, double);
+  if (erg) phi = BF_ALLOC(job->cos->lat.nsites, double);
   double t0 = bf_elapsed();
-  for (int k = 0; k < K; k++) {
+  for (int k = start; k < K; k++) {
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
     bf_g2 *g2 = erg ? bf_g2_create(comm, &job->cos->lat, 1) : NULL;
@@ -185,12 +194,17 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     double spent = bf_elapsed() - t0;
     bf_log(comm, "flow %s: step %d/%d, Lambda = %.4g%s, sloppy %.1f, test MSE %.4g; "
            "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->relative ? " lambda_max" : "",
-           sums[1] / ens->members, sums[0] / ens->members, spent, spent / (k + 1) * (K - k - 1));
+           sums[1] / ens->members, sums[0] / ens->members, spent,
+           spent / (k + 1 - start) * (K - k - 1));
+    if (sess) {
+      bf_session_checkpoint(comm, p, sess, job, 2, p->steps, flows, nflows, index, k + 1);
+      bf_session_stop_point(comm, p);
+    }
   }
   f->mse = gather_steps(comm, ens, K, mse);
   f->n_sloppy = gather_steps(comm, ens, K, nsl);
   f->n_zero = gather_steps(comm, ens, K, nz);
-  free(theta), free(draw), free(sd), free(pred), free(mse), free(nsl), free(nz), free(phi);
+  free(theta), free(draw), free(sd), free(pred), free(phi);
   free(mh), free(ml), free(qh), free(ql);
 }
 
@@ -268,7 +282,7 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
 }
 
 int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                bf_flow_result **out)
+                bf_session *sess, bf_flow_result **out)
 {
   int rank;
   MPI_Comm_rank(comm, &rank);
@@ -281,26 +295,36 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   double *mse0 = baseline_mse(comm, job);
   int erg_ok = job->cos && job->cos->momenta == BF_MOMENTA_LATTICE &&
                p->data_points == BF_DATA_LATTICE && !p->relative;
-  for (int b = 0; b < nb; b++)
-    for (int q = 0; q < np; q++) {
-      bf_flow_result *f = &res[b * np + q];
-      f->basis = bases[b], f->prune = presc[q], f->K = p->cutoffs;
-      snprintf(f->name, sizeof f->name, "%s_%s", bases[b] == BF_BASIS_EIGEN ? "eigen" : "diagonal",
-               presc[q] ? "prune" : "resample");
-      f->erg = erg_ok;
-      f->cut = BF_ALLOC(f->K, double);
-      bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
-      run_flow(comm, p, job, f);
-      if (p->method == BF_TRAIN_POSTERIOR && !f->prune) infinite_width_curves(comm, p, job, f);
-      if (rank == 0) {
-        f->mse0 = BF_ALLOC(job->ens->members, double);
-        memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);
-        critical_cutoff(p, f, job->ens->members);
-      }
+  int nres = nb * np, resumed = sess && sess->resume && sess->stage == 2;
+  for (int i = 0; i < nres; i++) {
+    bf_flow_result *f = &res[i];
+    f->basis = bases[i / np], f->prune = presc[i % np], f->K = p->cutoffs;
+    snprintf(f->name, sizeof f->name, "%s_%s", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal",
+             f->prune ? "prune" : "resample");
+    f->erg = erg_ok;
+    f->cut = BF_ALLOC(f->K, double);
+    bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
+    flow_alloc(job, f);
+  }
+  for (int i = 0; i < nres; i++) {
+    bf_flow_result *f = &res[i];
+    int start = 0;
+    if (resumed && i <= sess->flow_index) { /* restored, then continued */
+      bf_session_load_flow(sess, job, f, i);
+      start = i < sess->flow_index ? f->K : sess->flow_step;
+      bf_log(comm, "flow %s: restored %d of %d steps from the checkpoint", f->name, start, f->K);
     }
+    run_flow(comm, p, job, res, nres, i, start, sess);
+    if (p->method == BF_TRAIN_POSTERIOR && !f->prune) infinite_width_curves(comm, p, job, f);
+    if (rank == 0) {
+      f->mse0 = BF_ALLOC(job->ens->members, double);
+      memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);
+      critical_cutoff(p, f, job->ens->members);
+    }
+  }
   free(mse0);
   *out = res;
-  return nb * np;
+  return nres;
 }
 
 void bf_flow_results_destroy(bf_flow_result **rp, int n)
@@ -313,7 +337,7 @@ void bf_flow_results_destroy(bf_flow_result **rp, int n)
     free(f->pred_mean), free(f->pred_var), free(f->pcut), free(f->g2), free(f->g2_err);
     free(f->g2_ref), free(f->gq), free(f->gq_err), free(f->gq_ref), free(f->m_eff);
     free(f->m_err), free(f->Z), free(f->m_hat), free(f->zeta), free(f->zmax);
-    free(f->mse_inf), free(f->var_inf);
+    free(f->mse_inf), free(f->var_inf), free(f->mse_loc), free(f->nsl_loc), free(f->nz_loc);
   }
   free(r);
   *rp = NULL;

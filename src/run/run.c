@@ -1,12 +1,14 @@
 /* run.c — `brgflow run`: the pipeline for one validated input.
  *
  *   bf_run  run the job the input names, print a summary, write the result */
+#include "brgflow/checkpoint.h"
 #include "brgflow/io.h"
 #include "brgflow/nnft.h"
 #include "brgflow/run.h"
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
@@ -453,17 +455,48 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
   printf("\n");
 }
 
+/* --restart: the newest verified generation, with the same results-changing
+ * input; else one message and a clean exit. */
+static void open_restart(MPI_Comm comm, const bf_input *in, bf_session *s)
+{
+  char used[2400], diff[4096];
+  s->resume = bf_ckpt_open_newest(comm, in->restart, used, sizeof used);
+  bf_fail_if(comm, !s->resume, "--restart %s: no usable checkpoint (%s)", in->restart, used);
+  char *old = bf_ckpt_get_string(s->resume, "input");
+  bf_input_result_diff(old, in->text, diff, sizeof diff);
+  free(old);
+  bf_fail_if(comm, diff[0] != '\0',
+             "--restart %s: the input differs from the checkpoint's in keys that change "
+             "results: %s", used, diff);
+  s->stage = (int)bf_ckpt_get_int(s->resume, "stage");
+  s->train_step = bf_ckpt_get_int(s->resume, "train_step");
+  s->flow_index = (int)bf_ckpt_get_int(s->resume, "flow_index");
+  s->flow_step = (int)bf_ckpt_get_int(s->resume, "flow_step");
+  bf_log(comm, "restart from %s: stage %d (%s)", used, s->stage,
+         s->stage == 0 ? "training" : s->stage == 1 ? "metric done" : "flow");
+}
+
 static int run_trained(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
-  bf_train_job *job = bf_train_job_run(comm, p);
+  bf_session sess = {.input_text = in->text};
+  if (in->restart[0]) open_restart(comm, in, &sess);
+  bf_train_job *job = bf_train_job_run(comm, p, &sess);
   print_train_summary(comm, p, job);
   bf_flow_result *flows = NULL;
-  int nflows = p->brg ? bf_flow_run(comm, p, job, &flows) : 0;
+  int nflows = p->brg ? bf_flow_run(comm, p, job, &sess, &flows) : 0;
   print_flows(comm, p, flows, nflows);
   double t = bf_elapsed();
   write_train_result(comm, in, job, flows, nflows);
   bf_log(comm, "write: %s (%.2f s)", p->output, bf_elapsed() - t);
+  bf_ckpt_close(&sess.resume);
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) { /* the result is complete: its checkpoints are spent */
+    char path[1100], prev[1100], tmp[1100];
+    bf_ckpt_names(p->output, path, prev, tmp, sizeof path);
+    unlink(path), unlink(prev), unlink(tmp);
+  }
   bf_flow_results_destroy(&flows, nflows);
   bf_train_job_destroy(&job);
   return 0;

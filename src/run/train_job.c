@@ -153,29 +153,43 @@ static void predictive(MPI_Comm comm, bf_train_job *job)
   free(s), free(sl), free(q), free(ql), free(f);
 }
 
-static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job)
+/* Training records and snapshots, allocated before a resume fills them. */
+static void train_alloc(const bf_params *p, bf_train_job *job)
 {
   bf_ensemble *ens = job->ens;
   job->loss = BF_CALLOC(ens->count * job->log.nrec + 1, double);
   int flow = p->method == BF_TRAIN_GD && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
-  if (flow) job->snap = BF_ALLOC(ens->count * job->log.nrec * ens->nparams, double);
+  if (flow) job->snap = BF_CALLOC(ens->count * job->log.nrec * ens->nparams + 1, double);
+}
+
+/* GD in chunks of checkpoint_every steps, all local members per chunk, a
+ * checkpoint and a stop point between chunks; or posterior samples. */
+static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
+                          bf_session *s)
+{
+  bf_ensemble *ens = job->ens;
   double t0 = bf_elapsed();
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  for (int64_t m = 0; m < ens->count; m++) {
-    double *theta = ens->theta + m * ens->nparams;
-    if (p->method == BF_TRAIN_GD)
-      bf_train_gd(&job->mod, p, job->ds, &job->log, theta, job->loss + m * job->log.nrec,
-                  flow ? job->snap + m * job->log.nrec * ens->nparams : NULL);
-    else if (p->method == BF_TRAIN_POSTERIOR)
-      bf_train_posterior(&job->mod, p, job->ds, ens->first + m, theta);
-    if (rank == 0 && ens->count >= 10 && (m + 1) % (ens->count / 10) == 0 && m + 1 < ens->count) {
-      double spent = bf_elapsed() - t0;
-      bf_log(MPI_COMM_SELF, "train: %lld/%lld local members, %.2f s, ~%.2f s left",
-             (long long)(m + 1), (long long)ens->count, spent,
-             spent / (m + 1) * (ens->count - m - 1));
+  if (p->method == BF_TRAIN_POSTERIOR)
+    for (int64_t m = 0; m < ens->count; m++)
+      bf_train_posterior(&job->mod, p, job->ds, ens->first + m, ens->theta + m * ens->nparams);
+  if (p->method != BF_TRAIN_GD) return;
+  int chunk = p->checkpoint_every > 0 ? p->checkpoint_every : p->steps;
+  int from = s && s->resume ? (int)s->train_step : 0;
+  do {
+    int to = chunk > 0 && from + chunk < p->steps ? from + chunk : p->steps;
+    for (int64_t m = 0; m < ens->count; m++)
+      bf_train_gd(&job->mod, p, job->ds, &job->log, ens->theta + m * ens->nparams,
+                  job->loss + m * job->log.nrec,
+                  job->snap ? job->snap + m * job->log.nrec * ens->nparams : NULL, from, to);
+    double spent = bf_elapsed() - t0;
+    bf_log(comm, "train: step %d/%d, %.2f s, ~%.2f s left", to, p->steps, spent,
+           spent / (to - from > 0 ? to : 1) * (p->steps - to));
+    if (to < p->steps && s) {
+      bf_session_checkpoint(comm, p, s, job, 0, to, NULL, 0, 0, 0);
+      bf_session_stop_point(comm, p);
     }
-  }
+    from = to;
+  } while (from < p->steps);
 }
 
 /* Spectra of `count` parameter vectors per rank (stride P), group by group:
@@ -210,34 +224,33 @@ static void spectra(const bf_grid *g, const bf_params *p, bf_train_job *job,
 }
 
 /* The metric of every trained member, and along training (IR -> UV). */
+/* Which metric arrays the run wants; allocated before a resume fills them. */
+static void metric_alloc(const bf_params *p, bf_train_job *job)
+{
+  const bf_ensemble *ens = job->ens;
+  int64_t k = job->k;
+  int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
+  int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
+  if (p->basis == BF_BASIS_DIAGONAL || flow_diag)
+    job->diag = BF_ALLOC(ens->count * job->mod.Pt + 1, double);
+  if (!(p->basis == BF_BASIS_EIGEN || flow_eigen || p->relative)) return;
+  job->lambda = BF_ALLOC(ens->count * k + 1, double);
+  if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod.Pt + 1, double);
+  if (job->snap) job->flow_lambda = BF_ALLOC(ens->count * job->log.nrec * k + 1, double);
+}
+
 static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 {
   bf_ensemble *ens = job->ens;
   bf_grid *g = bf_grid_create(comm, p->groups);
-  int64_t k = job->k, P = ens->nparams;
-  int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
-  int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
-  if (p->basis == BF_BASIS_DIAGONAL || flow_diag) {
-    job->diag = BF_ALLOC(ens->count * job->mod.Pt + 1, double);
-    for (int64_t m = 0; m < ens->count; m++)
-      bf_fisher_diagonal(&job->mod, ens->theta + m * P, job->ds, job->sigma,
-                         job->diag + m * job->mod.Pt);
+  for (int64_t m = 0; job->diag && m < ens->count; m++)
+    bf_fisher_diagonal(&job->mod, ens->theta + m * ens->nparams, job->ds, job->sigma,
+                       job->diag + m * job->mod.Pt);
+  if (job->lambda) spectra(g, p, job, ens->count, ens->theta, job->lambda, job->evec);
+  if (job->flow_lambda) { /* snapshots: member-major, nrec per member */
+    spectra(g, p, job, ens->count * job->log.nrec, job->snap, job->flow_lambda, NULL);
+    bf_log(comm, "metric along training: %d records per member", job->log.nrec);
   }
-  int eigen = p->basis == BF_BASIS_EIGEN || flow_eigen || p->relative;
-  if (!eigen) { /* diagonal basis only: no spectra wanted */
-    bf_grid_destroy(&g);
-    return;
-  }
-  job->lambda = BF_ALLOC(ens->count * k + 1, double);
-  if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod.Pt + 1, double);
-  spectra(g, p, job, ens->count, ens->theta, job->lambda, job->evec);
-  if (job->snap) { /* snapshots: member-major, nrec per member */
-    int64_t nrec = job->log.nrec;
-    job->flow_lambda = BF_ALLOC(ens->count * nrec * k + 1, double);
-    spectra(g, p, job, ens->count * nrec, job->snap, job->flow_lambda, NULL);
-    bf_log(comm, "metric along training: %lld records per member", (long long)nrec);
-  }
-  (void)P;
   bf_grid_destroy(&g);
 }
 
@@ -284,7 +297,7 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *j
   free(J), free(diag);
 }
 
-bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p)
+bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
 {
   bf_train_job *job = BF_CALLOC(1, bf_train_job);
   if (p->arch == BF_ARCH_COSNET)
@@ -306,7 +319,10 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p)
          (long long)job->ds->ntest, p->members, (long long)job->mod.P,
          (long long)job->mod.Pt, bf_elapsed() - t);
   t = bf_elapsed();
-  train_members(comm, p, job);
+  train_alloc(p, job);
+  int resumed = s && s->resume;
+  if (resumed) bf_session_load_training(s, job);
+  if (!resumed || s->stage == 0) train_members(comm, p, job, s);
   predictive(comm, job);
   bf_log(comm, "train: %s, %.2f s", p->method == BF_TRAIN_GD ? "gradient descent"
          : p->method == BF_TRAIN_POSTERIOR ? "exact posterior" : "none (prior)",
@@ -328,11 +344,21 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p)
     job->solver = bf_fisher_choose(p->solver, job->ds->n, job->mod.Pt);
     job->k = job->ds->n < job->mod.Pt ? job->ds->n : job->mod.Pt;
     t = bf_elapsed();
+    metric_alloc(p, job);
+    if (resumed && s->stage >= 1) {
+      bf_session_load_metric(s, job);
+      bf_log(comm, "metric: restored from the checkpoint");
+      return job;
+    }
     metric(comm, p, job);
     if (job->cos) resolved_momentum(comm, p, job);
     bf_log(comm, "metric: %s, %lld eigenvalues per member, %.2f s",
            job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", (long long)job->k,
            bf_elapsed() - t);
+    if (s && p->brg) { /* the flow's starting point */
+      bf_session_checkpoint(comm, p, s, job, 1, p->steps, NULL, 0, 0, 0);
+      bf_session_stop_point(comm, p);
+    }
   }
   return job;
 }

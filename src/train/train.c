@@ -55,7 +55,8 @@ static void gradient(const bf_model *mod, const double *theta, const bf_dataset 
 }
 
 void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
-                 const bf_train_log *log, double *theta, double *loss, double *snap)
+                 const bf_train_log *log, double *theta, double *loss, double *snap,
+                 int from, int to)
 {
   int64_t n = ds->n;
   double *f = BF_ALLOC(n, double), *grad = BF_ALLOC(mod->P, double), *J = NULL;
@@ -65,13 +66,15 @@ void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
   }
   double *g = mod->linear ? grad : grad + mod->t0; /* trained block of grad */
   int rec = 0;
-  for (int step = 0; step <= p->steps; step++) {
+  while (rec < log->nrec && log->steps[rec] < from) rec++;
+  for (int step = from; step <= to; step++) {
     gradient(mod, theta, ds, J, f, grad);
-    while (rec < log->nrec && log->steps[rec] == step) {
+    /* step `to` is recorded by the next chunk, unless it is the last */
+    while ((step < to || to == p->steps) && rec < log->nrec && log->steps[rec] == step) {
       if (snap) memcpy(snap + rec * mod->P, theta, sizeof(double) * mod->P);
       loss[rec++] = mse(f, ds->y, n);
     }
-    if (step == p->steps) break;
+    if (step == to) break;
     for (int64_t k = 0; k < mod->Pt; k++) theta[mod->t0 + k] -= p->lr * g[k];
   }
   free(f);

@@ -36,9 +36,9 @@ static void test_brg_equals_erg(void **state)
 {
   (void)state;
   bf_params p = erg_params(256, BF_BASES_DIAGONAL);
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p);
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, &f);
+  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
   assert_int_equal(nf, 1);
   assert_true(f->erg);
   double prev_hat = 0;
@@ -63,9 +63,9 @@ static double eigen_deviation(int width)
 {
   bf_params p = erg_params(width, BF_BASES_EIGEN);
   p.members = 100;
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p);
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, &f);
+  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
   int64_t ns = job->cos->lat.nsites;
   double dev = 0;
   for (int k = 0; k < f->K; k++) {
@@ -102,9 +102,9 @@ static void test_small_paper_relu(void **state)
                  .block = 16, .brg = 1, .lambda_min = 1e-6, .lambda_max = 1, .cutoffs = 13,
                  .relative = 1, .brg_basis = BF_BASES_EIGEN, .prescription = BF_PRESC_RESAMPLE,
                  .critical_tol = 0.1, .bootstrap = 200, .quadrature = BF_QUAD_AUTO, .order = 96};
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p);
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, &f);
+  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
   double mse0 = 0;
   for (int m = 0; m < p.members; m++) mse0 += f->mse0[m] / p.members;
   for (int k = 0; k < f->K; k++) {
@@ -134,9 +134,9 @@ static void curve_deviation(int width, double *dmse, double *dvar)
                  .lambda_min = 1e-5, .lambda_max = 1, .cutoffs = 8, .relative = 1,
                  .brg_basis = BF_BASES_EIGEN, .prescription = BF_PRESC_RESAMPLE,
                  .critical_tol = 0.1, .quadrature = BF_QUAD_AUTO, .order = 96};
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p);
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, &f);
+  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
   assert_non_null(f->mse_inf);
   *dmse = *dvar = 0;
   int nt = p.n_test;

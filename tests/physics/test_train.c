@@ -34,8 +34,8 @@ static double worst_z(const bf_train_job *job)
 
 static void check_shrinks(bf_params narrow, bf_params wide, const char *what)
 {
-  bf_train_job *a = bf_train_job_run(MPI_COMM_WORLD, &narrow);
-  bf_train_job *b = bf_train_job_run(MPI_COMM_WORLD, &wide);
+  bf_train_job *a = bf_train_job_run(MPI_COMM_WORLD, &narrow, NULL);
+  bf_train_job *b = bf_train_job_run(MPI_COMM_WORLD, &wide, NULL);
   assert_non_null(a->ref_mean);
   FIGURE("%s: max |mean - ref| = %.4f at N = %d, %.4f at N = %d; wide max z = %.2f (tol 4)",
          what, a->dev_mean, narrow.width, b->dev_mean, wide.width, worst_z(b));
@@ -86,7 +86,7 @@ static void test_cosnet_resolved_momentum(void **state)
   p.mass = 0.5, p.cutoff = 1.5, p.sigma_a = 1.0, p.momenta = BF_MOMENTA_LATTICE;
   p.d = 2, p.sites = 12, p.spacing = 1.0, p.data_points = BF_DATA_LATTICE;
   p.noise = 0.2, p.members = 8, p.solver = BF_SOLVER_AUTO;
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p);
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
   double ptheory = job->resolved[7][1], want = 0, unit = 2 * M_PI / 12;
   for (int a = -6; a <= 6; a++)
     for (int b = -6; b <= 6; b++) {

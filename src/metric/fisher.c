@@ -203,6 +203,15 @@ static void gather_top(const bf_grid *g, const dmat *Z, int nb, int nvec, double
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, out, nvec * size, MPI_DOUBLE, MPI_SUM, g->comm));
 }
 
+/* The block size actually used: at most the input's, and small enough that
+ * every process of the grid owns a block (PDSYEVD fails otherwise). */
+static int effective_block(const bf_grid *g, int size, int nb)
+{
+  int procs = g->nprow > g->npcol ? g->nprow : g->npcol;
+  int most = (size + procs - 1) / procs;
+  return nb < most ? nb : most > 0 ? most : 1;
+}
+
 /* The metric's matrix (P x P primal or n x n dual), filled and scaled. */
 static dmat metric_matrix(const bf_grid *g, const bf_model *mod, const double *theta,
                           const bf_dataset *ds, double sigma, int solver, int nb)
@@ -266,6 +275,7 @@ void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
   int n = (int)ds->n, P = (int)mod->Pt;
   int size = solver == BF_SOLVER_PRIMAL ? P : n;
   BF_ASSERT(nvec <= (n < P ? n : P));
+  nb = effective_block(g, n < P ? n : P, nb);
   dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
   dmat Z = dmat_make(g, size, size, nb);
   double *w = BF_ALLOC(size, double);
@@ -290,6 +300,7 @@ void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
 {
   int n = (int)ds->n, P = (int)mod->Pt;
   int k = n < P ? n : P, size = solver == BF_SOLVER_PRIMAL ? P : n;
+  nb = effective_block(g, k, nb);
   double *w = BF_ALLOC(size, double);
   dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
   eigen(g, &A, w, NULL);

@@ -178,8 +178,11 @@ static void eigen(const bf_grid *g, dmat *A, double *w, dmat *Z)
       free(work);
       free(iwork);
     } else {
-      lwork = (int)wq + 1;
-      liwork = iwq + 1;
+      /* PDSYEVD's query underestimates on some grids (PDORMTR then rejects
+       * LWORK: seen on 2 x 2); add PDORMTR's own bound as a margin */
+      int nb = A->desc[5];
+      lwork = (int)wq + 4 * (A->n + nb) * nb + 2 * nb * nb + 1024;
+      liwork = iwq + 1024;
     }
   }
   BF_ASSERT(info == 0 && m == A->n);

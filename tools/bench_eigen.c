@@ -1,7 +1,8 @@
 /* bench_eigen.c — ScaLAPACK symmetric eigensolvers timed side by side on the
  * same matrix and process grid: PDSYEVR (eigenvalues only, and with vectors)
- * against PDSYEVD (always with vectors).  brgflow uses PDSYEVR: it is the
- * one that can skip the vectors, which the spectra-only metric stage wants.
+ * against PDSYEVD (always with vectors).  brgflow picks by these numbers:
+ * PDSYEVR without vectors on one process, PDSYEVD on grids and whenever
+ * vectors are wanted (src/metric/fisher.c, eigen()).
  *   mpirun -np K build/tools/bench_eigen [N] [NB] */
 #include "brgflow/metric.h"
 #include "brgflow/scalapack.h"

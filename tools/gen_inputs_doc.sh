@@ -40,7 +40,12 @@ error looks like.  The physics the keys describe is in
     bin/brgflow keys        # the key table below, from the binary itself
 
 `brgflow run` samples the ensemble the input describes, measures its
-correlators and writes the result.  `brgflow kernel` needs `[network] arch =
+correlators and writes the result.  When `[train] method` is not `none` or
+`[fisher] solver` is not `none`, `brgflow run` instead builds a data set,
+trains every member on it (gradient descent, or exact posterior samples),
+compares the ensemble with its infinite-width limit and computes every
+member's Fisher information metric (SCIENCE.md section 2): a *training run*,
+with a result file of its own (docs/outputs.md).  `brgflow kernel` needs `[network] arch =
 mlp`: it computes only the infinite-width NNGP kernel and NTK at the
 `[correlator]` points (no ensemble, no sampling) and writes them; it reads,
 checks and overrides the input exactly as `run` does.
@@ -51,6 +56,8 @@ Examples (the shipped inputs, with overrides):
         --set run.seed=7 --set run.output=results/seed7.h5
     mpirun -np 2 bin/brgflow run inputs/mlp_relu.ini --set network.depth=3
     bin/brgflow kernel inputs/mlp_relu.ini --set run.output=kernels.h5
+    mpirun -np 2 bin/brgflow run inputs/mlp_train.ini --set train.steps=1000
+    mpirun -np 2 bin/brgflow run inputs/cosnet_posterior.ini --set lattice.sites=16
 
 ## Syntax
 
@@ -118,23 +125,41 @@ unit `[lattice] spacing` is measured in -- for the MLP, the unit of the
 inputs x; `1/length` is its inverse; `-` is dimensionless).  Which keys each
 architecture uses, and the valid range of each key, follow the table.
 
-The `[data]`, `[train]` and `[fisher]` sections (training and the Fisher
-metric, SCIENCE.md section 2) are listed in the table but not yet described
-in the prose of this page, which covers the prior ensembles: `[train]
-method = none` and `[fisher] solver = none`, their defaults.
+The `[data]`, `[train]` and `[fisher]` sections describe training and the
+Fisher metric (SCIENCE.md section 2); with their defaults (`[train] method =
+none`, `[fisher] solver = none`) a run is the prior ensemble of the other
+sections.  They are described after the architectures, in "What the keys
+mean together: training and the Fisher metric".
 
 HEADER
 
 printf '%s\n' "$table"
 
+# Keys newer than the prose of this page: say so only while they exist.
+later=$(printf '%s\n' "$table" | awk -F'|' '
+  $2 ~ /\[brg\]/ { brg = 1 }
+  $2 ~ /\[run\]/ && $3 ~ /checkpoint_every/ { ck = 1 }
+  END { if (brg) printf "the `[brg]` section (the coarse-graining flow, SCIENCE.md sections 3 and 4)";
+        if (brg && ck) printf " and ";
+        if (ck) printf "`[run] checkpoint_every` (checkpoints and restarts)" }')
+if [[ -n "$later" ]]; then
+  printf '\n%s %s\n' "Not yet described in the prose of this page:" "$later."
+  printf '%s\n' "Their rows in the table above are the reference until then."
+  if printf '%s\n' "$table" | grep -q '^| \[brg\]'; then
+    printf '%s\n' "The cross-key rules of \`[brg]\` are listed under \"Rules that involve more than one key\"."
+  fi
+fi
+
 cat <<'FOOTER'
 
 ### Which keys a run uses
 
-`[network] arch` chooses the architecture.  Every key is read, checked
-against its range and written to the effective input whatever the
-architecture, but a run uses only the keys of its own architecture; the
-keys of the other one are ignored (they change nothing in the result).
+`[network] arch` chooses the architecture, and `[train] method` and
+`[fisher] solver` choose between a prior run (both `none`, the defaults) and
+a training run (either not `none`).  Every key is read, checked against its
+range and written to the effective input whatever the kind of run, but a
+run uses only the keys of its own kind; the others are ignored (they change
+nothing in the result).  A prior run:
 
 | key | arch = cosnet | arch = mlp (`run`) | `brgflow kernel` |
 |---|---|---|---|
@@ -147,6 +172,31 @@ keys of the other one are ignored (they change nothing in the result).
 | `[correlator] points`, `count`, `from`, `to`, `direction`, `list` | ignored | used | used |
 | `[correlator] quadruples`, `blocks` | ignored | used | checked, unused |
 | `[kernel] quadrature`, `order` | ignored | used | used |
+| `[data] *`, `[train] *`, `[fisher] *` | checked, unused | checked, unused | checked, unused |
+
+A training run (`[train] method` or `[fisher] solver` not `none`; `brgflow
+kernel` never trains):
+
+| key | arch = cosnet | arch = mlp |
+|---|---|---|
+| `[run] seed`, `output`, `save_theta` | used | used |
+| `[network] arch`, `d`, `width` | used | used |
+| `[network] depth`, `activation`, `sigma_w`, `sigma_b`, `parameterization` | ignored | used |
+| `[cosnet] *` | used | ignored |
+| `[lattice] sites`, `spacing` | used (lattice momenta, `[data] points = lattice`) | used only for `[data] points = lattice` |
+| `[ensemble] members` | used | used |
+| `[correlator] *` | ignored | checked, unused |
+| `[kernel] quadrature`, `order` | ignored | used (`target = gp`, the infinite-width references) |
+| `[data] *` | used (`target = gp` is refused) | used |
+| `[train] method`, `lr`, `steps`, `record_every` | used | used |
+| `[train] trainable` | ignored (the readout a is trained) | used |
+| `[fisher] solver`, `basis`, `sigma`, `groups`, `block` | used | used |
+| `[fisher] scale` | used | ignored |
+
+Within `[data]`, `[train]` and `[fisher]` some keys matter only for some
+choices (`lr`, `steps`, `record_every` only for `method = gd`; `file` only
+for `target = file`; `n_train` and `domain` not for `points = lattice`):
+see "What the keys mean together: training and the Fisher metric".
 
 Two consequences of "read and checked, but ignored":
 
@@ -156,7 +206,11 @@ Two consequences of "read and checked, but ignored":
   applied only to that architecture: the Nyquist and lattice-size rules only
   for `arch = cosnet`, and the `[correlator]` strings (`direction`, `list`,
   `quadruples`) are parsed only for `arch = mlp` (a cos-net run does not
-  look inside them);
+  look inside them).  The rules of `[data]`, `[train]` and `[fisher]`
+  apply to every run, prior runs and `brgflow kernel` included:
+  `--set data.points=grid` stops `inputs/cosnet_free.ini` (the default
+  `n_train = 32` is not a square), and a `target = file` must be readable
+  even when nothing is trained;
 * `brgflow kernel` ignores `parameterization`: the NNGP kernel is the same
   for both (docs/theory.md, section g), and `K_ntk` is always the NTK of the
   NTK parameterization.  It does not depend on `width` (the infinite-width
@@ -197,7 +251,25 @@ non-empty and at most 1023 characters.
 | `[correlator] quadruples` | string | `auto`, or 1 to 64 quadruples separated by `;`, each 4 comma-separated integers 0 .. n-1 (n = number of points) |
 | `[correlator] blocks` | integer | 2 .. 1024 |
 | `[kernel] quadrature` | choice | `auto` or `hermite` |
-| `[kernel] order` | integer | 4 .. 1024 |
+| `[kernel] order` | integer | 4 .. 2048 |
+| `[data] target` | choice | `sin`, `poly`, `gp` or `file`; `gp` only with `arch = mlp` |
+| `[data] file` | path | non-empty, at most 1023 characters; with `target = file`: not `none`, and a readable file |
+| `[data] n_train` | integer | 1 .. 10^7; with `points = grid`: m^d for an integer m |
+| `[data] n_test` | integer | 1 .. 10^6 |
+| `[data] noise` | real | >= 0; > 0 for `method = posterior`, and for `[fisher] solver` not `none` unless `[fisher] sigma` > 0 |
+| `[data] domain` | real | > 0 |
+| `[data] points` | choice | `grid`, `random` or `lattice` |
+| `[train] method` | choice | `none`, `gd` or `posterior`; `posterior` with `arch = mlp` needs `trainable = readout` |
+| `[train] trainable` | choice | `all` or `readout` |
+| `[train] lr` | real | > 0 |
+| `[train] steps` | integer | 0 .. 10^9 |
+| `[train] record_every` | integer | 0 .. 10^9 |
+| `[fisher] solver` | choice | `none`, `auto`, `primal` or `dual` |
+| `[fisher] basis` | choice | `eigen` or `diagonal` |
+| `[fisher] sigma` | real | >= 0 |
+| `[fisher] scale` | real | >= 0 |
+| `[fisher] groups` | integer | 1 .. 10^6; at run time at most the number of MPI ranks (when `solver` is not `none`) |
+| `[fisher] block` | integer | 1 .. 4096 (an upper bound: see `[fisher] block` below) |
 
 ### What the keys mean together: the cos-net (`arch = cosnet`)
 
@@ -282,31 +354,174 @@ non-empty and at most 1023 characters.
   with P = N d + N + (L - 1)(N^2 + N) + N + 1, to `/ensemble/theta`; the
   shipped input says `no` (4000 x 4417 doubles would be 141 MB).
 
+### What the keys mean together: training and the Fisher metric
+
+Training runs IR -> UV (SCIENCE.md section 2): a data set, every member
+trained on it, the trained ensemble against its infinite-width limit, then
+the Fisher information metric I = J^T J / sigma^2 of every trained member,
+J_{alpha A} = df(x_alpha)/dtheta_A over the *trained* parameters.  The
+derivations are in docs/theory.md, section i; the file in docs/outputs.md
+("Training runs").
+
+**`[data]`: the data set.**  Every rank builds the same data from random
+streams of a data pseudo-member, so data never depends on the number of
+ranks and is never sent around (a `file` is read on rank 0 and broadcast).
+
+* `points`, the n training inputs x_alpha:
+  * `random` (default): n = `n_train` points uniform in
+    [-`domain`, `domain`]^d;
+  * `grid`: the m^d points of a regular grid on [-`domain`, `domain`]^d,
+    coordinate j = `domain` (2 c_j/(m - 1) - 1), c_j = 0 .. m-1, in
+    row-major order (last coordinate fastest); n = `n_train` must be m^d for
+    an integer m (any n in d = 1); m = 1 is the origin;
+  * `lattice`: the L^d sites x = (c_1 s, ..., c_d s), c_j = 0 .. L-1, of
+    `[lattice]` (L = `sites`, s = `spacing`), row-major; n = L^d, and
+    `n_train` and `domain` are unused for them.  For the cos-net with
+    lattice momenta this is the full periodic lattice, on which the
+    features of distinct momenta are exactly orthogonal: the diagonal
+    Fisher metric and the resolved momentum are then exact (theory,
+    section i).
+* `n_test` test inputs, always uniform in [-`domain`, `domain`]^d
+  (whatever `points`, also for `lattice`), with noise-free targets.
+* `target`, the function y(x); with u = (x_1 + ... + x_d)/sqrt(d):
+  * `sin`: y = sin(pi u);
+  * `poly`: y = u^3 - u;
+  * `gp`: one draw of the MLP's own infinite-width NNGP, jointly at the
+    training and test points, with the kernel of `[network]` and
+    `[kernel]` (the same for both parameterizations; a jitter of
+    1e-10 (1 + K_ii) on the diagonal); `arch = mlp` only;
+  * `file`: the HDF5 file `file`, with a float64 dataset `/x` of shape
+    (rows, d) -- two-dimensional also for d = 1 -- and `/y` of shape
+    (rows,); rows 0 .. n-1 are the training set and the next `n_test` rows
+    the test set, so rows >= n + n_test (further rows are ignored).  The
+    inputs come from the file: `domain` and the positions of `points`
+    are not used, but `points` still sets n (`n_train`, or L^d for
+    `lattice`).
+* `noise` sigma: every training target gets sigma z added, z standard
+  normal (also a `file`'s targets); test targets never.  The same sigma is
+  the likelihood width y ~ N(f(x), sigma^2): of the posterior
+  (`method = posterior`, which needs sigma > 0) and of the Fisher metric
+  unless `[fisher] sigma` > 0.
+
+**`[train]`: training.**  Each member starts from its own prior draw (the
+prior ensemble of `[network]`/`[cosnet]`); only the *trained* parameters
+move, the others keep their prior values.
+
+* `trainable` (MLP): `all`, every weight and bias; `readout`, only the
+  last layer W^{L+1}, b^{L+1} (N + 1 parameters, the end of theta).  The
+  cos-net always trains its readout a (N parameters) and keeps b and c;
+  for it the key is ignored.
+* `method = none`: no training (with `[fisher] solver`, the metric of the
+  prior draws).
+* `method = gd`: full-batch gradient descent on
+
+      L = (1/2n) sum_alpha (f(x_alpha) - y_alpha)^2,
+      theta_T <- theta_T - lr grad L,   grad L = (1/n) J^T (f - y),
+
+  `steps` times (t = `steps` may be 0).  The recorded loss is the
+  mean squared error (1/n) sum (f - y)^2 = 2L.  In the linear
+  (infinite-width) regime the residual along an eigenvector of the tangent
+  kernel Theta(X, X) with eigenvalue lambda shrinks by (1 - lr lambda/n)
+  per step, so `lr` must stay below 2n/lambda_max.
+* `record_every` r (gd): the training MSE (and, with a Fisher spectrum,
+  that spectrum) is recorded at steps 0, r, 2r, ... and at the last step
+  t; r = 0 records step 0 and step t only (one record if t = 0).  With
+  r > 0 and a Fisher spectrum, each member's spectrum is computed at every
+  record (`/train/fisher_eigenvalues`): that costs one metric per record
+  and member, and a copy of theta per record and member in memory.
+* `method = posterior`: one exact sample per member from the Gaussian
+  posterior of the trained parameters, prior N(0, S) (S the prior
+  variances: sigma_a^2/N for the cos-net readout; 1 in the NTK
+  parameterization; sigma_w^2/N and sigma_b^2 for the standard one) and
+  likelihood y ~ N(f, sigma^2), sigma = `[data] noise`.  Exact only for a
+  model linear in the trained parameters -- the cos-net readout, or the MLP
+  with `trainable = readout` -- so an MLP with `trainable = all` is
+  refused.  `lr`, `steps` and `record_every` are unused.
+
+After training, the ensemble's predictive mean and variance at the test
+points are compared with the infinite-width limit where brgflow knows it
+(the NTK prediction for gd, the GP posterior for posterior; docs/outputs.md
+says when).
+
+**`[fisher]`: the metric.**
+
+* `solver`: `none` skips the metric; otherwise each member gets the
+  k = min(n, P_T) largest eigenvalues of I = J^T J / sigma^2, descending
+  (P_T = number of trained parameters; the other P_T - k eigenvalues are 0).
+  `primal` forms the P_T x P_T matrix I (PDSYRK); `dual` forms the n x n
+  Gram matrix G = J J^T / sigma^2 (the empirical NTK over sigma^2, same
+  nonzero spectrum; for an MLP trained in all layers it is built from
+  per-layer products without forming J); `auto` takes `primal` if
+  P_T <= n, else `dual`.  The matrix is distributed block-cyclically over
+  a BLACS process grid and diagonalized with ScaLAPACK.
+* `basis`: `eigen` computes the spectrum above; `diagonal` computes
+  instead the diagonal I_AA of every trained parameter (rank-local, no
+  ScaLAPACK, J never stored beyond 256 points at a time), and no spectrum
+  unless the `[brg]` flow needs one.
+* `sigma`: the likelihood width of I; 0 (default) means `[data] noise`.
+  I scales as 1/sigma^2.
+* `scale` (cos-net): the information scale Lambda at which
+  `/train/resolved_momentum` reports the momentum the data resolves,
+  p(Lambda) = sqrt(n A^2/(2 sigma^2 Lambda) - m^2), for the first
+  n/8, 2n/8, ..., n training points.  0 (default) means
+  Lambda = n A^2/(2 sigma^2 (R^2/4 + m^2)): the scale at which the full
+  data set resolves exactly p = R/2.  Ignored for the MLP.
+* `groups` G: the ranks are split into G groups of contiguous ranks; each
+  group forms the most nearly square BLACS grid nprow x npcol of its ranks
+  (nprow <= npcol) and computes the metrics of the members its ranks hold,
+  one member at a time (the owner broadcasts theta to the group).  G = 1:
+  every metric is distributed over all ranks (large matrices); G = number
+  of ranks: every rank alone on a 1 x 1 grid (many small matrices).  More
+  groups than ranks is refused at run time (collectively, exit status 1),
+  and only when `solver` is not `none`.  The results do not depend on G.
+* `block`: the largest ScaLAPACK block size nb (nb x nb blocks of the
+  block-cyclic layout; in `primal`, also the number of points per block
+  row of J).  The block actually used is the smaller of `block` and
+  ceil(k / max(nprow, npcol)), k = min(n, P_T), so that every process of
+  the grid owns a block (ScaLAPACK's PDSYEVD fails otherwise); a small
+  problem on a large grid therefore gets small blocks whatever `block`
+  says.  The results do not depend on it beyond rounding.
+
 ## Rules that involve more than one key
 
 Checked on rank 0 after the file and every `--set` are applied, before any
-work is done, in this order:
+work is done, in this order (the training rules 1 to 7 apply to every run,
+whatever `method` and `solver`):
 
-1. **Correlator points** (`arch = mlp` only): the points from
+1. **Posterior needs a linear model**: `[train] method = posterior` with
+   `arch = mlp` needs `[train] trainable = readout` (the cos-net always
+   trains its readout, in which it is linear).
+2. **Posterior needs a likelihood**: `method = posterior` needs
+   `[data] noise > 0`.
+3. **The metric needs a likelihood**: `[fisher] solver` other than `none`
+   needs `[fisher] sigma > 0` or `[data] noise > 0`.
+4. **GP targets**: `[data] target = gp` needs `arch = mlp` (the draw
+   comes from the MLP's NNGP kernel).
+5. **Data file**: `target = file` needs `[data] file` other than `none`,
+   naming a file that rank 0 can read (`access(R_OK)`).  Its contents are
+   checked when the data are read (see "Errors found while running").
+6. **The flow** (`[brg] flow = yes`): needs `[fisher] solver` other than
+   `none`, and `[brg] lambda_min < lambda_max`.
+7. **Grid data**: `[data] points = grid` needs `n_train = m^d` for an
+   integer m (m is n_train^(1/d) rounded; in d = 1 every n_train is one).
+8. **Correlator points** (`arch = mlp` only): the points from
    `points = grid` (`direction`: 1 to d numbers, not all zero) or
    `points = list` (2 to 256 points of exactly d numbers each; the default
    `list = none` is refused), then `quadruples` (indices below the number of
    points, which a shorter `list` can violate).
-2. **Nyquist** (`arch = cosnet`, `momenta = lattice` only):
+9. **Nyquist** (`arch = cosnet`, `momenta = lattice` only):
    `cutoff < pi/spacing`.  Lattice momenta above pi/s do not exist, so a
    larger cutoff would silently mean "all momenta".  With
    `momenta = continuum` there is no such limit.
-3. **Lattice size** (`arch = cosnet` only): `sites^d <= 2^30` (about 10^9
+10. **Lattice size** (`arch = cosnet` only): `sites^d <= 2^30` (about 10^9
    lattice points).
-4. **Output** (`[run] output`):
+11. **Output** (`[run] output`):
    * it must not exist, unless `--force` is given;
    * the folder that will hold it must exist and be writable (checked with
      `access(W_OK)` on rank 0; the folder is not created for you).
 
 The rules are checked only when every single key is valid; the first
 failure is reported.  `brgflow kernel` then also requires `arch = mlp`.
-The `[data]`, `[train]` and `[fisher]` sections have rules of their own,
-checked before these (not yet described here).
 
 ## Errors
 
@@ -356,13 +571,63 @@ which leaves the file's quadruples on line 32 pointing past the two points):
     brgflow: error: --set correlator.quadruples=0,1,2,8: [correlator] quadruples = '0,1,2,8': each quadruple needs 4 comma-separated point indices 0..7
     brgflow: error: --set correlator.blocks=1: [correlator] blocks = '1': out of range: must be >= 2 and <= 1024
     brgflow: error: --set kernel.quadrature=gauss: [kernel] quadrature = 'gauss': must be one of auto|hermite
-    brgflow: error: --set kernel.order=2000: [kernel] order = '2000': out of range: must be >= 4 and <= 1024
+    brgflow: error: --set kernel.order=4000: [kernel] order = '4000': out of range: must be >= 4 and <= 2048
     brgflow: error: inputs/mlp_relu.ini: [correlator] list (default none) = 'none': each point needs d = 2 comma-separated numbers
     brgflow: error: inputs/mlp_relu.ini:32: [correlator] quadruples = '0,0,0,0; 7,7,7,7; 0,0,7,7; 0,1,2,3': each quadruple needs 4 comma-separated point indices 0..1
 
 and `brgflow kernel` on a cos-net input:
 
     brgflow: error: inputs/cosnet_free.ini: [network] arch: `brgflow kernel` needs arch = mlp
+
+Training and metric keys (`inputs/mlp_train.ini`, or
+`inputs/cosnet_posterior.ini` where the message names it, with the
+overrides shown; the posterior-noise one with `--set train.method=posterior
+--set train.trainable=readout` as well, the Fisher-sigma one with
+`--set data.noise=0` alone, the data-file one with `--set data.target=file`
+as well, the `lambda_min` one with `--set brg.flow=yes` as well):
+
+    brgflow: error: --set train.method=posterior: [train] method = 'posterior': exact posterior samples need a model linear in the trained parameters: set [train] trainable = readout
+    brgflow: error: --set data.noise=0: [data] noise = '0': method = posterior needs noise > 0 (the likelihood width)
+    brgflow: error: inputs/mlp_train.ini: [fisher] sigma (default 0) = '0': the Fisher metric needs sigma > 0, or [data] noise > 0
+    brgflow: error: --set data.target=gp: [data] target = 'gp': target = gp draws from the MLP's NNGP kernel: needs arch = mlp
+    brgflow: error: inputs/mlp_train.ini: [data] file (default none) = 'none': target = file needs [data] file = PATH
+    brgflow: error: --set data.file=/tmp/none.h5: [data] file = '/tmp/none.h5': No such file or directory
+    brgflow: error: --set brg.flow=yes: [brg] flow = 'yes': the flow needs the Fisher metric: set [fisher] solver
+    brgflow: error: --set brg.lambda_min=2: [brg] lambda_min = '2': must be below lambda_max
+    brgflow: error: inputs/cosnet_posterior.ini: [data] n_train (default 32) = '32': points = grid needs n_train = m^d for an integer m
+    brgflow: error: --set data.target=cos: [data] target = 'cos': must be one of sin|poly|gp|file
+    brgflow: error: --set data.points=sobol: [data] points = 'sobol': must be one of grid|random|lattice
+    brgflow: error: --set data.n_train=0: [data] n_train = '0': out of range: must be >= 1 and <= 1e+07
+    brgflow: error: --set data.n_test=0: [data] n_test = '0': out of range: must be >= 1 and <= 1e+06
+    brgflow: error: --set data.noise=-0.1: [data] noise = '-0.1': out of range: must be >= 0
+    brgflow: error: --set data.domain=0: [data] domain = '0': out of range: must be > 0
+    brgflow: error: --set train.method=adam: [train] method = 'adam': must be one of none|gd|posterior
+    brgflow: error: --set train.trainable=last: [train] trainable = 'last': must be one of all|readout
+    brgflow: error: --set train.lr=0: [train] lr = '0': out of range: must be > 0
+    brgflow: error: --set train.steps=-1: [train] steps = '-1': out of range: must be >= 0 and <= 1e+09
+    brgflow: error: --set fisher.solver=lanczos: [fisher] solver = 'lanczos': must be one of none|auto|primal|dual
+    brgflow: error: --set fisher.basis=full: [fisher] basis = 'full': must be one of eigen|diagonal
+    brgflow: error: --set fisher.sigma=-1: [fisher] sigma = '-1': out of range: must be >= 0
+    brgflow: error: --set fisher.groups=0: [fisher] groups = '0': out of range: must be >= 1 and <= 1e+06
+    brgflow: error: --set fisher.block=5000: [fisher] block = '5000': out of range: must be >= 1 and <= 4096
+
+(The `brg.flow=yes` example also needs `--set fisher.solver=none`, since
+`inputs/mlp_train.ini` sets a solver; the grid example is
+`inputs/cosnet_posterior.ini --set data.points=grid`, d = 2.)
+
+**Errors found while running.**  Two kinds of training-run error can only
+be seen once the run has started; they have the same form and stop every
+rank with exit status 1 before any result is written.  The data file is
+read first, before sampling; the number of groups is checked only when the
+metric starts, i.e. after training.  On 2 ranks with
+`--set fisher.groups=3`, and with a data file whose `/x` and `/y` are too
+short (here 24 rows, where `n_train + n_test` = 40 are needed) or missing
+(the HDF5 library prints its own diagnostics before the message in that
+case):
+
+    brgflow: error: [fisher] groups = 3: more groups than the 2 MPI ranks
+    brgflow: error: [data] file = 'xy.h5': /x is 24 x 1 and /y 24 long; need 40 x 1
+    brgflow: error: [data] file = 'other.h5': needs datasets /x and /y
 
 Errors that are not about one value have the same one-line form:
 
@@ -459,4 +724,135 @@ explicit points instead, e.g.
 `--set correlator.points=list --set 'correlator.list=0,0;1,0;0,1;1,1'`
 (and `--set correlator.quadruples=auto`, since the file's indices go up
 to 7).
+
+### Training by gradient descent: `inputs/mlp_train.ini`
+
+64 one-hidden-layer tanh networks of width 256 in d = 1 (P = 769
+parameters, all trained) learn a noisy sine from 24 random points by 400
+full-batch gradient-descent steps; the ensemble mean on 16 test points is
+held against the infinite-width NTK prediction, and every member's Fisher
+spectrum (24 eigenvalues: P > n, so `auto` picks the dual) is computed at
+the end and at every record (steps 0, 100, ..., 400):
+
+    mpirun -np 2 bin/brgflow run inputs/mlp_train.ini
+
+    [run]
+    seed   = 3
+    output = mlp_train.h5
+    save_theta = no
+
+    [network]
+    arch       = mlp
+    d          = 1
+    depth      = 1
+    width      = 256
+    activation = tanh
+    sigma_w    = 1.5
+    sigma_b    = 0.2
+
+    [ensemble]
+    members = 64
+
+    [data]
+    target  = sin
+    n_train = 24
+    n_test  = 16
+    noise   = 0.05
+    points  = random
+
+    [train]
+    method = gd
+    lr     = 0.5
+    steps  = 400
+    record_every = 100
+
+    [fisher]
+    solver = auto       ; P = 769 > n = 24: the dual (n x n Gram)
+    basis  = eigen
+    groups = 1
+
+It prints (a few seconds on 2 ranks):
+
+    training MSE (ensemble mean): step 0: 1.2815, step 400: 0.0080519
+    infinite-width check on 16 test points: max |mean - NTK| = 0.0165
+    Fisher (dual, sigma = 0.05): ensemble-mean top eigenvalues: 1.406e+04 1326 138.6 103.7 6.558
+
+The same numbers come out at 1 to 4 ranks and with `--set
+fisher.groups=2` (the eigenvalues to about 1e-15 of the largest).  The
+infinite-width references need `parameterization = ntk` (the default).
+Variations: `--set train.trainable=readout` trains only the last layer
+(the reference then uses the NNGP kernel, the last layer's tangent kernel,
+though the summary and `/train/reference_mean` still call it the NTK
+prediction); `--set train.method=posterior --set train.trainable=readout`
+samples the exact posterior of the last layer instead (the reference is
+the GP posterior); `--set fisher.solver=primal` forms the 769 x 769 metric
+instead of the 24 x 24 Gram (the same 24 eigenvalues).
+
+### The exact posterior of the cos-net: `inputs/cosnet_posterior.ini`
+
+64 cos-nets of width 512 on the full 12 x 12 periodic lattice (n = 144
+training points, every site), readout a sampled from its exact posterior,
+held against the GP posterior whose kernel is the lattice propagator G2;
+the diagonal Fisher metric of every member, and the momentum the data
+resolve at a fixed information scale as the data grow:
+
+    mpirun -np 2 bin/brgflow run inputs/cosnet_posterior.ini
+
+    [run]
+    seed   = 5
+    output = cosnet_posterior.h5
+
+    [network]
+    arch  = cosnet
+    d     = 2
+    width = 512
+
+    [cosnet]
+    mass    = 0.5
+    cutoff  = 1.5
+    sigma_a = 1.0
+    momenta = lattice
+
+    [lattice]
+    sites   = 12
+    spacing = 1.0
+
+    [ensemble]
+    members = 64
+
+    [data]
+    points = lattice        ; n = 144 sites: the exact alignment of SCIENCE.md 2
+    target = sin
+    noise  = 0.2
+    n_test = 16
+
+    [train]
+    method = posterior
+
+    [fisher]
+    solver = auto           ; P = 512 > n = 144: dual
+    basis  = diagonal       ; also /fisher/diag
+
+It prints (well under a second):
+
+    infinite-width check on 16 test points: max |mean - GP| = 0.03307, max |var - GP| = 0.003075
+    resolved momentum at information scale 769.2 as the data grows (IR -> UV):
+           n       p theory     p ensemble
+          18         0.0000         0.0000
+          36         0.0000         0.0000
+          54         0.2339         0.0000
+          72         0.3953         0.0000
+          90         0.5078         0.5236
+         108         0.5995         0.5236
+         126         0.6789         0.5236
+         144         0.7500         0.7405
+
+Lambda = 769.2 is the default `[fisher] scale`, at which the full lattice
+resolves p = R/2 = 0.75; the largest lattice momentum 2 pi |k|/12 up to
+0.75 is 2 pi sqrt(2)/12 = 0.7405, which every member resolves exactly
+(row n = 144).  The partial data sets (the first n sites in row-major
+order) are not full lattices, and there the formula is only approximate.
+With `basis = diagonal` the run computes I_AA (`/fisher/diag`) and no
+eigenvalues; `--set fisher.basis=eigen` gives the spectrum instead (144
+eigenvalues per member, dual since P_T = 512 > 144).
 FOOTER

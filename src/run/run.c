@@ -272,8 +272,10 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
                    "ensemble predictive variance on the test points");
   if (job->ref_mean) {
     bf_h5_write_root(h, "/train/reference_mean", 1, &t1, job->ref_mean, "output",
-                     p->method == BF_TRAIN_GD ? "infinite-width NTK prediction"
-                                              : "GP posterior mean");
+                     p->method != BF_TRAIN_GD ? "GP posterior mean"
+                     : p->trainable == BF_TRAIN_READOUT || job->cos
+                         ? "infinite-width prediction of readout GD (NNGP kernel)"
+                         : "infinite-width NTK prediction");
     if (job->ref_var)
       bf_h5_write_root(h, "/train/reference_var", 1, &t1, job->ref_var, "output^2",
                        "GP posterior variance");
@@ -283,11 +285,13 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   if (p->save_theta)
     write_rows(h, job->ens, "/ensemble/theta", job->ens->nparams, job->ens->theta, "-",
                "trained parameters per member (flattening as in docs/outputs.md)");
-  if (job->lambda) {
+  if (job->lambda)
     write_rows(h, job->ens, "/fisher/eigenvalues", job->k, job->lambda, "1/parameter^2",
                "Fisher eigenvalues per member, descending, k = min(n, P_trained)");
+  if (p->solver != BF_SOLVER_NONE) {
     bf_h5_attr_string(h, "/fisher", "solver",
-                      job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual");
+                      !job->lambda ? "none (diagonal basis only)"
+                      : job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual");
     bf_h5_attr_double(h, "/fisher", "sigma", job->sigma);
     bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod.t0);
   }

@@ -336,8 +336,12 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
         if (job->ref_var)
           job->dev_var = fmax(job->dev_var, fabs(job->test_var[x] - job->ref_var[x]));
       }
-      bf_log(comm, "infinite-width check: max |mean - ref| = %.3g, max |var - ref| = %.3g "
-             "(%.2f s)", job->dev_mean, job->dev_var, bf_elapsed() - t);
+      if (job->ref_var)
+        bf_log(comm, "infinite-width check: max |mean - ref| = %.3g, max |var - ref| = %.3g "
+               "(%.2f s)", job->dev_mean, job->dev_var, bf_elapsed() - t);
+      else
+        bf_log(comm, "infinite-width check: max |mean - ref| = %.3g (%.2f s)", job->dev_mean,
+               bf_elapsed() - t);
     }
   }
   if (p->solver != BF_SOLVER_NONE) {
@@ -352,9 +356,12 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
     }
     metric(comm, p, job);
     if (job->cos) resolved_momentum(comm, p, job);
-    bf_log(comm, "metric: %s, %lld eigenvalues per member, %.2f s",
-           job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", (long long)job->k,
-           bf_elapsed() - t);
+    if (job->lambda)
+      bf_log(comm, "metric: %s, %lld eigenvalues per member, %.2f s",
+             job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", (long long)job->k,
+             bf_elapsed() - t);
+    else
+      bf_log(comm, "metric: diagonal I_AA per member, %.2f s", bf_elapsed() - t);
     if (s && p->brg) { /* the flow's starting point */
       bf_session_checkpoint(comm, p, s, job, 1, p->steps, NULL, 0, 0, 0);
       bf_session_stop_point(comm, p);

@@ -45,14 +45,15 @@ static const char *HELP =
     "\n"
     "Checkpoints and early termination: training, metric and flow runs write\n"
     "OUTPUT.ckpt.h5 (and the previous generation OUTPUT.ckpt.prev.h5) after every\n"
-    "[run] checkpoint_every GD steps, after the metric and after every\n"
+    "[run] checkpoint_every GD steps, after the metric (flow runs) and after every\n"
     "coarse-graining step.  SIGTERM or SIGUSR1 (what Slurm sends before a time\n"
     "limit), or a file OUTPUT.stop, stops the run cleanly at the next step boundary\n"
     "with exit status 0 and a message naming the checkpoint.  Checkpoints are\n"
     "removed when the result is complete.\n"
     "\n"
     "Example:  mpirun -np 2 bin/brgflow run inputs/cosnet_free.ini --set run.seed=7\n"
-    "Results do not depend on the number of ranks.  Exit status: 0 on success,\n"
+    "Results do not depend on the number of ranks (eigen-basis flows: to ~1e-5,\n"
+    "the rounding of near-null eigenvectors; docs/theory.md).  Exit status: 0 on success,\n"
     "1 on bad input or an unwritable output (one message naming file, line, key).\n";
 
 static int parse_run_args(int argc, char **argv, bf_run_options *opt, char *err,
@@ -101,7 +102,6 @@ int main(int argc, char **argv)
   /* Ranks are the parallelism; one BLAS thread each keeps cores free and
    * every dgemm's summation order fixed. */
   openblas_set_num_threads(1);
-  bf_session_install_signals();
   bf_log_start();
   MPI_Comm comm = MPI_COMM_WORLD;
   int rank, status = 0;

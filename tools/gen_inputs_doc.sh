@@ -36,6 +36,7 @@ error looks like.  The physics the keys describe is in
 ## Synopsis
 
     mpirun -np K bin/brgflow run INPUT.ini [--set section.key=value]... [--force]
+                                           [--restart OUTPUT.ckpt.h5]
     mpirun -np K bin/brgflow kernel INPUT.ini [--set section.key=value]... [--force]
     bin/brgflow keys        # the key table below, from the binary itself
 
@@ -45,7 +46,11 @@ correlators and writes the result.  When `[train] method` is not `none` or
 trains every member on it (gradient descent, or exact posterior samples),
 compares the ensemble with its infinite-width limit and computes every
 member's Fisher information metric (SCIENCE.md section 2): a *training run*,
-with a result file of its own (docs/outputs.md).  `brgflow kernel` needs `[network] arch =
+with a result file of its own (docs/outputs.md).  With `[brg] flow = yes`
+a training run then coarse-grains every trained member shell by shell in
+information (SCIENCE.md sections 3 and 4): a *flow run*.  Training and flow
+runs write checkpoints and can be stopped and restarted (`--restart`,
+below).  `brgflow kernel` needs `[network] arch =
 mlp`: it computes only the infinite-width NNGP kernel and NTK at the
 `[correlator]` points (no ensemble, no sampling) and writes them; it reads,
 checks and overrides the input exactly as `run` does.
@@ -58,6 +63,14 @@ Examples (the shipped inputs, with overrides):
     bin/brgflow kernel inputs/mlp_relu.ini --set run.output=kernels.h5
     mpirun -np 2 bin/brgflow run inputs/mlp_train.ini --set train.steps=1000
     mpirun -np 2 bin/brgflow run inputs/cosnet_posterior.ini --set lattice.sites=16
+    mpirun -np 2 bin/brgflow run inputs/cosnet_erg.ini --set run.output=erg.h5
+    mpirun -np 2 bin/brgflow run inputs/paper_relu.ini \
+        --set ensemble.members=16 --set train.steps=500
+    mpirun -np 3 bin/brgflow run inputs/paper_relu.ini \
+        --restart paper_relu.h5.ckpt.h5          # continue a stopped run
+
+`make run` runs `inputs/cosnet_erg.ini` on 2 ranks (output
+`results/cosnet_erg.h5`, with `--force`).
 
 ## Syntax
 
@@ -113,10 +126,129 @@ mention.
 ## `--force`
 
 Without `--force`, `brgflow run` refuses to start when the output file
-already exists.  With `--force`, an existing output is replaced -- but only
+already exists, and a fresh run (no `--restart`) also when an earlier run's
+checkpoint `OUTPUT.ckpt.h5` exists beside it (continue that run with
+`--restart`, or start over with `--force`).  With `--force`, an existing
+output is replaced -- but only
 at the very end: results are written to `OUTPUT.partial` and renamed to
 `OUTPUT` when complete, so the old result stays intact until the new one is
-finished (see `docs/outputs.md`).  The same holds for `brgflow kernel`.
+finished (see `docs/outputs.md`); an old checkpoint is overwritten by the
+new run's checkpoints.  The same holds for `brgflow kernel`.
+
+## Checkpoints, `--restart` and stopping early
+
+A training or flow run (`[train] method` or `[fisher] solver` not `none`)
+saves its whole state so far, the effective input included, to a
+*checkpoint*:
+
+* during gradient descent, after every `[run] checkpoint_every` steps
+  (stage 0; not after the last step, and none with `checkpoint_every = 0`
+  or for `method = posterior` / `none`, which have no steps);
+* after the Fisher metric, when `[brg] flow = yes` (stage 1);
+* after every coarse-graining step of every flow (stage 2).
+
+Prior runs and `brgflow kernel` write none.  A checkpoint is
+`OUTPUT.ckpt.h5`; the one before it is kept as `OUTPUT.ckpt.prev.h5`, and
+a new one is written as `OUTPUT.ckpt.tmp.h5` and renamed, so a complete,
+checksummed checkpoint exists at every instant, even if the job is killed
+while writing one (docs/outputs.md, "Checkpoint files"; docs/theory.md,
+section l).  They are removed when the result file is complete.  The
+`checkpoint:` lines of the log say when each was written and how long it
+took.
+
+**Stopping early.**  SIGTERM or SIGUSR1 delivered to the ranks, or a file
+`OUTPUT.stop` (`[run] output` plus `.stop`, looked for by rank 0), stops
+the run at the next step boundary: after the checkpoint of the GD chunk,
+the metric or the flow step that was running, every rank stops with exit
+status 0, rank 0 deletes `OUTPUT.stop` and prints
+
+    brgflow: stop requested (signal or OUTPUT.stop): stopped after the last completed step.
+    brgflow: checkpoint: OUTPUT.ckpt.h5
+    brgflow: continue with: brgflow run INPUT --restart OUTPUT.ckpt.h5
+
+No result file is written.  The signal only sets a flag; the ranks agree
+on it at the step boundaries, so the time from the signal to the stop is
+at most one GD chunk (`checkpoint_every` steps), the whole metric stage, or
+one flow step, plus one checkpoint write.  Runs with no step boundaries --
+prior ensembles, `brgflow kernel`, and training runs without GD
+checkpoints and without a flow -- ignore SIGTERM and SIGUSR1 and run to
+the end (under Slurm, until the SIGKILL that follows a time limit).  Slurm
+sends SIGTERM to every task at a time limit, and earlier with
+`--signal=TERM@SECONDS` (see `jobs/paper_relu.slurm`).  Under `mpirun`,
+`kill -USR1 MPIRUN_PID` reaches the ranks (Open MPI forwards SIGUSR1 and
+SIGUSR2; a SIGTERM to `mpirun` itself ends the job without a stop), and so
+does `touch OUTPUT.stop`.  A stale `OUTPUT.stop` left from before a run
+makes that run stop at its first boundary.
+
+**`--restart CKPT`** (normally `CKPT` = `OUTPUT.ckpt.h5`, as the stop
+message says) continues the run from the newest verified checkpoint, on any
+number of ranks:
+
+1. `CKPT` is used if its `complete` mark is there and every dataset
+   matches its checksum; otherwise its previous generation
+   (`CKPT` with `.ckpt.h5` replaced by `.ckpt.prev.h5`; `CKPT.prev` for a
+   name not ending in `.ckpt.h5`) is tried, after a log line saying why
+   `CKPT` was refused.  If neither is usable the run stops with one message
+   naming both and why.
+2. The effective input of this run (the input file with its `--set`
+   overrides, defaults filled in) is compared key by key with the input
+   stored in the checkpoint.  Every key that differs is refused, named with
+   both values, except five that change nothing computed or only its
+   rounding: `run.output`, `run.save_theta`, `run.checkpoint_every`,
+   `fisher.groups` and `fisher.block` (the last two set the process grid
+   of the metric, like the number of ranks: see below).  So restart with
+   the same input file and the same
+   `--set` options as the first run (the stored input is printed by
+   `h5dump -a /input OUTPUT.ckpt.h5`).
+3. `[run] output` must not exist (unless `--force`); a checkpoint beside it
+   is expected, of course.
+4. The run resumes where the checkpoint was taken: gradient descent from
+   the next step (stage 0), the flows from their start with the trained
+   ensemble and the metric restored (stage 1), or the flow and step that
+   were next, with the steps before restored (stage 2).  The data set, the
+   prior draws and the cheap checks are rebuilt; the log says
+   `restart from CKPT: stage N (...)` and, per flow, how many steps were
+   restored.
+5. It writes new checkpoints under its own `[run] output` (which may differ
+   from the first run's) and removes them at the end; a `CKPT` under
+   another name is left alone.
+
+The result equals that of an uninterrupted run: bitwise after a restart in
+the flow stage, at any number of ranks (the metric is restored, not
+recomputed).  A restart in the training stage recomputes the metric on the
+new run's process grid; with a different number of ranks (or groups) the
+eigen-basis flow then agrees with the uninterrupted run to about 1e-5
+relative -- as two uninterrupted runs at different rank counts do --
+because eigenvectors with eigenvalues near the null floor are fixed only to
+rounding over lambda (docs/theory.md, section l).  The diagonal basis, the
+training records and the eigenvalues agree to rounding or exactly.
+
+A session, with real messages (paths shortened):
+
+    $ mpirun -np 2 bin/brgflow run inputs/cosnet_erg.ini --set run.output=erg.h5
+    ...
+    [    4.40 s] checkpoint: erg.h5.ckpt.h5 (stage 2, 0.09 s)
+    brgflow: stop requested (signal or erg.h5.stop): stopped after the last completed step.
+    brgflow: checkpoint: erg.h5.ckpt.h5
+    brgflow: continue with: brgflow run INPUT --restart erg.h5.ckpt.h5
+    $ mpirun -np 2 bin/brgflow run inputs/cosnet_erg.ini --set run.output=erg.h5
+    brgflow: error: --set run.output=erg.h5: [run] output = 'erg.h5': an earlier run's checkpoint exists beside it: continue it with --restart, or start over with --force
+    $ mpirun -np 2 bin/brgflow run inputs/cosnet_erg.ini --set run.output=erg.h5 \
+          --set cosnet.mass=0.6 --set brg.count=9 --set fisher.block=16 --restart erg.h5.ckpt.h5
+    brgflow: error: --restart erg.h5.ckpt.h5: the input differs from the checkpoint's in keys that change results: cosnet.mass (0.5 -> 0.59999999999999998), brg.count (8 -> 9)
+    $ mpirun -np 3 bin/brgflow run inputs/cosnet_erg.ini --set run.output=erg.h5 --restart erg.h5.ckpt.h5
+    [    0.05 s] restart from erg.h5.ckpt.h5: stage 2 (flow)
+    ...
+    [    0.21 s] metric: restored from the checkpoint
+    ...
+    [    0.30 s] flow diagonal_prune: restored 2 of 8 steps from the checkpoint
+    [    0.78 s] flow diagonal_prune: step 3/8, Lambda = 30.1, sloppy 228.1, test MSE 0.683; 0.47 s, ~2.36 s left
+
+(the last run's `/erg` and `/brg` datasets are bitwise those of an
+uninterrupted 2-rank run; `fisher.block` differed and was accepted).  A
+missing checkpoint:
+
+    brgflow: error: --restart none.h5.ckpt.h5: no usable checkpoint (none.h5.ckpt.h5: missing; none.h5.ckpt.prev.h5: missing)
 
 ## Keys
 
@@ -134,21 +266,6 @@ mean together: training and the Fisher metric".
 HEADER
 
 printf '%s\n' "$table"
-
-# Keys newer than the prose of this page: say so only while they exist.
-later=$(printf '%s\n' "$table" | awk -F'|' '
-  $2 ~ /\[brg\]/ { brg = 1 }
-  $2 ~ /\[run\]/ && $3 ~ /checkpoint_every/ { ck = 1 }
-  END { if (brg) printf "the `[brg]` section (the coarse-graining flow, SCIENCE.md sections 3 and 4)";
-        if (brg && ck) printf " and ";
-        if (ck) printf "`[run] checkpoint_every` (checkpoints and restarts)" }')
-if [[ -n "$later" ]]; then
-  printf '\n%s %s\n' "Not yet described in the prose of this page:" "$later."
-  printf '%s\n' "Their rows in the table above are the reference until then."
-  if printf '%s\n' "$table" | grep -q '^| \[brg\]'; then
-    printf '%s\n' "The cross-key rules of \`[brg]\` are listed under \"Rules that involve more than one key\"."
-  fi
-fi
 
 cat <<'FOOTER'
 
@@ -173,6 +290,7 @@ nothing in the result).  A prior run:
 | `[correlator] quadruples`, `blocks` | ignored | used | checked, unused |
 | `[kernel] quadrature`, `order` | ignored | used | used |
 | `[data] *`, `[train] *`, `[fisher] *` | checked, unused | checked, unused | checked, unused |
+| `[run] checkpoint_every`, `[brg] *` | checked, unused | checked, unused | checked, unused |
 
 A training run (`[train] method` or `[fisher] solver` not `none`; `brgflow
 kernel` never trains):
@@ -192,6 +310,8 @@ kernel` never trains):
 | `[train] trainable` | ignored (the readout a is trained) | used |
 | `[fisher] solver`, `basis`, `sigma`, `groups`, `block` | used | used |
 | `[fisher] scale` | used | ignored |
+| `[run] checkpoint_every` | used (`method = gd`) | used (`method = gd`) |
+| `[brg] *` (with `flow = yes`) | used; the ERG checks need lattice momenta and `[data] points = lattice` | used |
 
 Within `[data]`, `[train]` and `[fisher]` some keys matter only for some
 choices (`lr`, `steps`, `record_every` only for `method = gd`; `file` only
@@ -227,6 +347,7 @@ non-empty and at most 1023 characters.
 | `[run] seed` | unsigned 64-bit integer | 0 .. 2^64-1 (decimal) |
 | `[run] output` | path | non-empty, at most 1023 characters; see the output rules below |
 | `[run] save_theta` | choice | `no` or `yes` |
+| `[run] checkpoint_every` | integer | 0 .. 10^9 |
 | `[network] arch` | choice | `cosnet` or `mlp` |
 | `[network] d` | integer | 1 .. 3 |
 | `[network] width` | integer | 1 .. 10^9 |
@@ -270,6 +391,15 @@ non-empty and at most 1023 characters.
 | `[fisher] scale` | real | >= 0 |
 | `[fisher] groups` | integer | 1 .. 10^6; at run time at most the number of MPI ranks (when `solver` is not `none`) |
 | `[fisher] block` | integer | 1 .. 4096 (an upper bound: see `[fisher] block` below) |
+| `[brg] flow` | choice | `no` or `yes`; `yes` needs `[fisher] solver` other than `none` |
+| `[brg] lambda_min` | real | > 0; below `lambda_max` (with `flow = yes`) |
+| `[brg] lambda_max` | real | > 0 |
+| `[brg] count` | integer | 1 .. 100000 |
+| `[brg] relative` | choice | `no` or `yes` |
+| `[brg] basis` | choice | `eigen`, `diagonal` or `both` |
+| `[brg] prescription` | choice | `resample`, `prune` or `both` |
+| `[brg] critical_tol` | real | > 0 |
+| `[brg] bootstrap` | integer | 0 .. 10^6 (below 2: no interval) |
 
 ### What the keys mean together: the cos-net (`arch = cosnet`)
 
@@ -482,6 +612,90 @@ says when).
   problem on a large grid therefore gets small blocks whatever `block`
   says.  The results do not depend on it beyond rounding.
 
+### What the keys mean together: the coarse-graining flow (`[brg]`)
+
+With `[brg] flow = yes`, a training run goes on after the metric to
+coarse-grain every trained member shell by shell in information
+(SCIENCE.md sections 3 and 4; derivations in docs/theory.md, sections j
+and k; the file in docs/outputs.md, "`/brg`" and "`/erg`").
+
+* `basis` x `prescription` chooses the flows: `both` means both, and the
+  flows run one after the other in the order `eigen_resample`,
+  `eigen_prune`, `diagonal_resample`, `diagonal_prune` (those asked for).
+  Each is written to `/brg/BASIS_PRESCRIPTION/`, or to `/brg` itself when
+  only one flow runs.
+* `count` K, `lambda_min`, `lambda_max`: the cutoffs are log-spaced,
+  Lambda_k = lambda_min (lambda_max/lambda_min)^(k/(K-1)), k = 0 .. K-1
+  (just lambda_min for K = 1).  Every step starts again from the trained
+  parameters theta*: step k is the coarse graining at Lambda_k, not a
+  further coarse graining of step k-1.
+* `relative = no`: the cutoffs are in the unit of the metric,
+  1/parameter^2 (`[fisher] sigma` sets the scale: I ~ 1/sigma^2).
+  `relative = yes`: each member's cutoff is Lambda_k times its own largest
+  Fisher eigenvalue (eigen basis) or its largest diagonal entry I_AA
+  (diagonal basis), so one grid suits every member; the file's `cutoffs`
+  then have the unit `lambda_max`.  `relative = yes` makes the run compute
+  the spectrum even for a diagonal-only flow (it is written to
+  `/fisher/eigenvalues` but the diagonal flow does not use it).
+* `basis = eigen`: the sloppy directions at Lambda are the member's Fisher
+  eigenvectors with 0 < lambda < Lambda -- directions the data resolve, but
+  weakly.  Eigenvalues at or below 1e-12 times the member's largest are
+  the null space of J; it is left at theta* (`/brg` attribute
+  `null_space`).  The run computes the k = min(n, P_T) eigenvectors of
+  every member whatever `[fisher] basis` says (k x P_T doubles per member,
+  held by the member's rank and stored in every checkpoint).
+  `basis = diagonal`: the sloppy directions are the trained coordinates
+  with I_AA < Lambda, the reference's proxy; coordinates with I_AA = 0
+  exactly (e.g. ReLU units dead on all training inputs) are sloppy at
+  every Lambda > 0 and are counted separately (`n_zero_info`).  The run
+  computes `/fisher/diag` for it whatever `[fisher] basis` says.
+* `prescription = resample`: the sloppy part of theta* is replaced by a
+  fresh draw from the prior (stiff part kept); the draw of member m at step
+  k comes from m's own random stream, so it does not depend on the rank
+  layout or on the other steps.  `prune`: the sloppy part is set to the
+  prior mean 0 (mode elimination).
+* The measurements per step: each member's number of sloppy directions and
+  test MSE on the `[data] n_test` test points (noise-free targets), and the
+  ensemble's predictive mean and variance there.  The uncoarsened test MSE
+  of every member is the baseline MSE_0.
+* `critical_tol` delta: the critical cutoff Lambda_C is the first Lambda_k
+  whose ensemble-mean test MSE exceeds (1 + delta) times the ensemble-mean
+  MSE_0; `nan` if no cutoff of the grid does (extend `lambda_max`), and
+  `lambda_min` itself if the first step already does (the grid starts too
+  high, or the prescription hurts at once: see `inputs/paper_relu.ini`).
+* `bootstrap` B: the 95% interval of Lambda_C from B resamples of the E
+  members with replacement (percentile interval; a resample whose MSE never
+  crosses the threshold counts as Lambda_C = infinity, so the upper end is
+  `inf` when more than 2.5% of the resamples do not cross).  B < 2: no
+  interval (`nan`).
+
+**The ERG checks** (SCIENCE.md 4) are added to every flow when all of these
+hold: `[network] arch = cosnet`, `[cosnet] momenta = lattice`,
+`[data] points = lattice` (the full periodic lattice) and
+`[brg] relative = no`.  Then each step also measures the coarse-grained
+ensemble's G2 on the lattice and its power spectrum, against the free
+field with the cutoff p(Lambda) = sqrt(n A^2/(2 sigma^2 Lambda) - m^2), fits
+the mass, and the run prints a table per flow (`inputs/cosnet_erg.ini`
+below); the results go to `/erg`.  If a condition fails the checks are
+skipped without a message.  The exact statement BRG = ERG is the
+diagonal basis with `prune` (docs/theory.md, section k); the eigen basis
+is held against the same references with the cutoff p(Lambda M/N), and
+its deviation is reported, not hidden.  `[data] target`, `noise` and
+`[train] method` still matter: the noise sigma sets the information
+scale, and with `method = none` the ensemble is the prior free field.
+
+**The infinite-width curves** (`/brg/.../mse_infinite_width`,
+`var_infinite_width`) are added to each `resample` flow of a `[train]
+method = posterior` run whose prior kernel brgflow knows (the cos-net with
+lattice momenta; the MLP with `parameterization = ntk`).
+
+`[run] checkpoint_every` only sets how often gradient descent is
+checkpointed (and so how soon a stop request is honoured during it); the
+metric and every flow step are always followed by a checkpoint in a flow
+run.  Checkpoints cost one collective HDF5 write of the whole state
+(the members' parameters, and the eigenvectors and GD snapshots when the
+run holds them): see the `checkpoint:` lines of the log for the time.
+
 ## Rules that involve more than one key
 
 Checked on rank 0 after the file and every `--set` are applied, before any
@@ -501,7 +715,10 @@ whatever `method` and `solver`):
    naming a file that rank 0 can read (`access(R_OK)`).  Its contents are
    checked when the data are read (see "Errors found while running").
 6. **The flow** (`[brg] flow = yes`): needs `[fisher] solver` other than
-   `none`, and `[brg] lambda_min < lambda_max`.
+   `none` (the shells are defined by the metric), and
+   `[brg] lambda_min < lambda_max`.  (The ERG checks are not a rule: when
+   their conditions -- cos-net, lattice momenta, `[data] points =
+   lattice`, `relative = no` -- do not all hold, they are skipped.)
 7. **Grid data**: `[data] points = grid` needs `n_train = m^d` for an
    integer m (m is n_train^(1/d) rounded; in d = 1 every n_train is one).
 8. **Correlator points** (`arch = mlp` only): the points from
@@ -516,7 +733,10 @@ whatever `method` and `solver`):
 10. **Lattice size** (`arch = cosnet` only): `sites^d <= 2^30` (about 10^9
    lattice points).
 11. **Output** (`[run] output`):
-   * it must not exist, unless `--force` is given;
+   * it must not exist, unless `--force` is given (also with `--restart`);
+   * for a fresh run (no `--restart`), `OUTPUT.ckpt.h5` must not exist
+     either, unless `--force` is given: it belongs to an earlier run that
+     could be continued;
    * the folder that will hold it must exist and be writable (checked with
      `access(W_OK)` on rank 0; the folder is not created for you).
 
@@ -614,6 +834,26 @@ as well, the `lambda_min` one with `--set brg.flow=yes` as well):
 (The `brg.flow=yes` example also needs `--set fisher.solver=none`, since
 `inputs/mlp_train.ini` sets a solver; the grid example is
 `inputs/cosnet_posterior.ini --set data.points=grid`, d = 2.)
+
+Flow and checkpoint keys (`inputs/cosnet_erg.ini`, which sets
+`flow = yes`, with the override shown; the solver one with `--set
+fisher.solver=none`, reported at the file's line of `flow`):
+
+    brgflow: error: inputs/cosnet_erg.ini:45: [brg] flow = 'yes': the flow needs the Fisher metric: set [fisher] solver
+    brgflow: error: --set brg.lambda_min=400: [brg] lambda_min = '400': must be below lambda_max
+    brgflow: error: --set brg.lambda_min=0: [brg] lambda_min = '0': out of range: must be > 0
+    brgflow: error: --set brg.count=0: [brg] count = '0': out of range: must be >= 1 and <= 100000
+    brgflow: error: --set brg.basis=spectral: [brg] basis = 'spectral': must be one of eigen|diagonal|both
+    brgflow: error: --set brg.prescription=drop: [brg] prescription = 'drop': must be one of resample|prune|both
+    brgflow: error: --set brg.relative=maybe: [brg] relative = 'maybe': must be one of no|yes
+    brgflow: error: --set brg.critical_tol=0: [brg] critical_tol = '0': out of range: must be > 0
+    brgflow: error: --set brg.bootstrap=-1: [brg] bootstrap = '-1': out of range: must be >= 0 and <= 1e+06
+    brgflow: error: --set run.checkpoint_every=-1: [run] checkpoint_every = '-1': out of range: must be >= 0 and <= 1e+09
+
+The checkpoint and `--restart` messages are shown in "Checkpoints,
+`--restart` and stopping early" above; `--restart` without a file name is
+
+    brgflow: error: --restart needs a checkpoint file
 
 **Errors found while running.**  Two kinds of training-run error can only
 be seen once the run has started; they have the same form and stop every
@@ -855,4 +1095,226 @@ order) are not full lattices, and there the formula is only approximate.
 With `basis = diagonal` the run computes I_AA (`/fisher/diag`) and no
 eigenvalues; `--set fisher.basis=eigen` gives the spectrum instead (144
 eigenvalues per member, dual since P_T = 512 > 144).
+
+### BRG = ERG: `inputs/cosnet_erg.ini`
+
+1000 prior cos-nets (width 512) on the full 16 x 16 periodic lattice
+(n = 256 training points, every site), coarse-grained in the diagonal
+basis by pruning at 8 cutoffs from 12 to 300: each step removes exactly the
+units with |q| > p(Lambda), so the ensemble is the free field with cutoff
+p, Wilson's momentum-shell step (SCIENCE.md 4; docs/theory.md, section k).
+This is what `make run` runs:
+
+    mpirun -np 2 bin/brgflow run inputs/cosnet_erg.ini
+
+    [run]
+    seed   = 1
+    output = cosnet_erg.h5
+    save_theta = no
+
+    [network]
+    arch  = cosnet
+    d     = 2
+    width = 512
+
+    [cosnet]
+    mass    = 0.5
+    cutoff  = 2.0
+    sigma_a = 1.0
+    momenta = lattice
+
+    [lattice]
+    sites   = 16
+    spacing = 1.0
+
+    [ensemble]
+    members = 1000
+
+    [data]
+    points = lattice        ; n = 256 sites: the exact alignment
+    target = sin
+    noise  = 1.0            ; the likelihood width sets the information scale
+    n_test = 16
+
+    [train]
+    method = none           ; the prior ensemble: its G2 is the free propagator
+
+    [fisher]
+    solver = auto
+    basis  = diagonal
+
+    [brg]
+    flow         = yes
+    basis        = diagonal
+    prescription = prune
+    lambda_min   = 12       ; p(12) = 2.55 > R: the full ensemble (only phase-pruned q = 0 units)
+    lambda_max   = 300      ; p(300) = 0.14: the IR end, one |q| shell left
+    count        = 8
+
+It prints (about 6 s on 2 ranks):
+
+    resolved momentum at information scale 64.8 as the data grows (IR -> UV):
+           n       p theory     p ensemble
+          32         0.0000         0.0000
+          64         0.2500         0.3903
+          96         0.4677         0.3927
+         128         0.6124         0.5554
+         160         0.7289         0.7714
+         192         0.8292         0.7854
+         224         0.9186         0.8781
+         256         1.0000         0.8781
+
+    flow diagonal_prune: critical cutoff Lambda_C = nan (bootstrap 95%: inf .. inf)
+          Lambda  p(Lambda)     sloppy    max z              m_eff    m_hat
+              12     2.0000        0.5     2.38     0.4994 +- 0.0101    0.250
+           19.01     2.0000        0.7     2.41     0.4994 +- 0.0101    0.250
+            30.1     1.5623      228.1     2.42     0.5038 +- 0.0127    0.322
+           47.68     1.2037      329.6     2.39     0.5196 +- 0.0159    0.432
+           75.51     0.9070      380.8     2.18     0.5344 +- 0.0202    0.589
+           119.6     0.6537      456.8     2.21     0.5909 +- 0.0652    0.904
+           189.4     0.4215      482.8     2.50        nan +-   nan      nan
+             300     0.1414      508.6     2.05        nan +-   nan      nan
+
+The columns: the cutoff Lambda (1/parameter^2); the momentum cutoff
+p(Lambda) = sqrt(n A^2/(2 sigma^2 Lambda) - m^2), capped at R = 2 (the
+ensemble has no momenta above R); the mean number of pruned units per
+member (of N = 512); the largest |G2 - G2_ref|/stderr over all 256
+displacements, G2_ref the lattice propagator with cutoff p (values of 2 to
+3 are what 256 correlated standard-normal deviates give); and the mass
+fitted to the power spectrum, 1/G(q) = (q^2 + m_eff^2)/Z over the kept
+momenta 0 < |q| <= p, with its fit error, and the dimensionless mass
+m_hat = m_eff/p.  The mass does not run: m_eff stays m = 0.5 within about
+two fit errors, while m_hat grows toward the IR (the mass is relevant).
+At the first two cutoffs p(Lambda) > R: only q = 0 units whose phase makes
+their information small are pruned (0.5 and 0.7 per member; docs/theory.md,
+section k).  At the last two the kept momenta have a single |q| (the
+smallest lattice momentum 2 pi/16 = 0.39), too few for the two-parameter
+fit, which then gives `nan`.  The prior ensemble's test MSE only falls as
+modes are removed (its predictions shrink toward 0), so no critical cutoff
+is reached: `nan`, and the bootstrap interval `inf .. inf`.  As the input's
+comments say, p(12) > R = 2 (reported as p = R) and p(300) = 0.14 (the
+largest lattice momentum below R is 1.96).  On the resolved-momentum rows see
+`inputs/cosnet_posterior.ini` above: only the full lattice (n = 256)
+is exact, where theory p = 1 gives the largest lattice momentum below it,
+2 pi sqrt(5)/16 = 0.878.
+
+Variations: `--set brg.basis=both --set brg.prescription=both` runs all
+four flows (ERG checks for each, in `/erg/BASIS_PRESCRIPTION/`);
+`--set brg.basis=eigen` holds the eigen basis against the momentum-shell
+references with the cutoff p(Lambda M/N) and shows its finite-N/M
+deviation.
+
+### The reference's experiment: `inputs/paper_relu.ini`
+
+64 one-hidden-layer ReLU networks of width 1024 (P = 3073 parameters, all
+trained) learn a noisy sine on a 64-point grid by 2000 gradient-descent
+steps; the 64 Fisher eigenvalues and eigenvectors of every member come from
+the dual; then all four flows run on 22 cutoffs from 1e-7 to 1 in units of
+each member's largest eigenvalue (Howard et al. 2025; SCIENCE.md 3):
+
+    mpirun -np 2 bin/brgflow run inputs/paper_relu.ini       # about 2 minutes
+    mpirun -np 2 bin/brgflow run inputs/paper_relu.ini \
+        --set ensemble.members=16 --set train.steps=500       # a quick look
+
+    [run]
+    seed   = 2024
+    output = paper_relu.h5
+    save_theta = no
+
+    [network]
+    arch       = mlp
+    d          = 1
+    depth      = 1
+    width      = 1024
+    activation = relu
+    sigma_w    = 1.4142135623730951   ; sqrt 2: the ReLU critical scale
+    sigma_b    = 0.1
+
+    [ensemble]
+    members = 64
+
+    [data]
+    target  = sin
+    n_train = 64
+    n_test  = 64
+    noise   = 0.05
+    points  = grid
+    domain  = 1.0
+
+    [train]
+    method = gd
+    lr     = 0.5
+    steps  = 2000
+
+    [fisher]
+    solver = auto          ; P = 3073 > n = 64: the dual
+    basis  = eigen
+
+    [brg]
+    flow         = yes
+    relative     = yes     ; cutoffs in units of each member's largest eigenvalue
+    lambda_min   = 1e-7
+    lambda_max   = 1
+    count        = 22
+    basis        = both
+    prescription = both
+    critical_tol = 0.1
+    bootstrap    = 500
+
+Training takes 90 of the 114 s on 2 ranks (checkpoints every 100 steps,
+the default `checkpoint_every`), the metric 1.5 s, each flow about 6 s.
+It prints:
+
+    training MSE (ensemble mean): step 0: 1.1393, step 2000: 0.059214
+    infinite-width check on 64 test points: max |mean - NTK| = 0.3202
+    Fisher (dual, sigma = 0.05): ensemble-mean top eigenvalues: 1.935e+04 1.725e+04 170.9 57.3 12.75
+
+    flow eigen_resample: critical cutoff Lambda_C = 4.642e-05 lambda_max (bootstrap 95%: 2.154e-05 .. 4.642e-05)
+
+    flow eigen_prune: critical cutoff Lambda_C = 0.0001 lambda_max (bootstrap 95%: 0.0001 .. 0.0001)
+
+    flow diagonal_resample: critical cutoff Lambda_C = 1e-07 lambda_max (bootstrap 95%: 1e-07 .. 1e-07)
+
+    flow diagonal_prune: critical cutoff Lambda_C = 0.0004642 lambda_max (bootstrap 95%: 0.0004642 .. 0.0004642)
+
+and, per step, a log line with the ensemble-mean sloppy count and test
+MSE.  Those lines, side by side (MSE_0 = 0.0627, so the threshold is
+0.0690):
+
+      Lambda/lambda_max   eigen: sloppy  resample    prune   diagonal: sloppy  resample    prune
+             1e-07              4.0    0.06363    0.06282           165.1    0.09827    0.06269
+         2.154e-07              4.7    0.06363    0.06282           169.6    0.09764    0.06269
+         4.642e-07              5.4    0.06414    0.06284           176.0    0.09606    0.06269
+             1e-06              6.3    0.06519     0.0629           184.2    0.09775    0.06269
+         2.154e-06              7.1    0.06457    0.06301           196.6    0.09596    0.06269
+         4.642e-06              7.7    0.06513    0.06319           216.0    0.09516     0.0627
+             1e-05              8.6    0.06573     0.0635           244.8     0.0966    0.06272
+         2.154e-05             14.6     0.0679    0.06389           286.4    0.09879    0.06279
+         4.642e-05             20.0    0.07709    0.06614           346.4    0.09735    0.06296
+            0.0001             24.1    0.09554    0.07233           432.3      0.103    0.06359
+         0.0002154             26.7     0.1254    0.09747           555.8     0.1051    0.06567
+         0.0004642             29.5     0.1812     0.1588           729.5     0.1246    0.07347
+             0.001             30.8     0.2039     0.1933           953.6     0.1428     0.1006
+          0.002154             30.8     0.2033     0.1933          1208.7     0.2277     0.1823
+          0.004642             31.8     0.5105     0.4669          1448.1     0.3602     0.2967
+              0.01             32.8     0.5068     0.4676          1669.0     0.3987     0.3141
+           0.02154             32.8     0.5209     0.4676          1929.2     0.5333     0.3303
+           0.04642             32.8     0.5136     0.4676          2260.3     0.6526     0.4004
+               0.1             32.8     0.5422     0.4676          2628.5     0.9051     0.5201
+            0.2154             32.8     0.5197     0.4676          2923.0      1.309     0.5367
+            0.4642             32.8     0.5352     0.4676          3054.2      1.488     0.4961
+                 1             33.8      1.105     0.5412          3072.0      1.329     0.4961
+
+What it shows.  The test MSE stays flat below a critical cutoff and rises
+past it, in both bases when pruning and in the eigen basis when
+resampling.  The eigen basis coarse-grains at most 33.8 of the 64 data
+directions even at Lambda = lambda_max: the rest have eigenvalues below
+the null floor 1e-12 lambda_max and are left at theta*.  The diagonal
+basis with `resample` crosses the threshold at the first cutoff: about 157
+of the sloppy coordinates have I_AA = 0 exactly (`n_zero_info`: the
+weights of ReLU units dead on every training input), and a fresh prior
+draw brings those units back to life; pruning them changes nothing.  The
+infinite-width check is far from 0 here (0.32 at N = 1024, 64 members);
+why has not been established, so this input is not evidence for the NTK
+limit (`inputs/mlp_train.ini` is).
 FOOTER

@@ -119,6 +119,8 @@ struct bf_flow_result {
   double *pcut, *m_eff, *m_err, *Z, *m_hat, *zeta, *zmax; /* K */
   double *mse_inf, *var_inf;    /* infinite-width curves: K, K x n_test, or NULL */
   double *mse_loc, *nsl_loc, *nz_loc; /* this rank's members: count x K */
+  int npts;                     /* MLP: correlator points (0 for the cos-net) */
+  double *g2pts;                /* MLP: G2 at the correlator points, K x n x n */
   double *g2, *g2_err, *g2_ref, *gq, *gq_err, *gq_ref;    /* K x L^d */
 };
 

@@ -163,7 +163,8 @@ static const key_def KEYS[] = {
   {"brg", "count", T_INT, OFF(cutoffs), "16", "-", 1, 100000, 0, NULL,
    "number K of log-spaced cutoffs"},
   {"brg", "relative", T_ENUM, OFF(relative), "no", "-", 0, 0, 0, "no|yes",
-   "cutoffs in units of each member's largest Fisher eigenvalue"},
+   "cutoffs in units of each member's largest Fisher eigenvalue (eigen basis) "
+   "or largest I_AA (diagonal basis)"},
   {"brg", "basis", T_ENUM, OFF(brg_basis), "eigen", "-", 0, 0, 0,
    "eigen|diagonal|both",
    "eigen: Fisher eigenvectors with 0 < lambda < Lambda; diagonal: "

@@ -52,6 +52,19 @@ static void fail(bf_ckpt *c, int bad, const char *what)
   }
 }
 
+/* Ranks agree on failure before every collective step: a rank that alone
+ * skipped a collective HDF5 call would leave the others waiting forever. */
+static int any_failed(bf_ckpt *c)
+{
+  int all;
+  BF_MPI(MPI_Allreduce(&c->failed, &all, 1, MPI_INT, MPI_MAX, c->comm));
+  if (all && !c->failed) {
+    c->failed = 1;
+    snprintf(c->what, sizeof c->what, "a collective write failed (disk full or I/O error)");
+  }
+  return all;
+}
+
 static hid_t fapl(MPI_Comm comm)
 {
   hid_t f = H5Pcreate(H5P_FILE_ACCESS);
@@ -85,7 +98,7 @@ void bf_ckpt_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
                   int64_t first, int64_t count, const double *data)
 {
   uint64_t sum = checksum(c->comm, first * ncols, count * ncols, data);
-  if (c->failed) return;
+  if (any_failed(c)) return;
   hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)(ncols > 0 ? ncols : 1)};
   hsize_t start[2] = {(hsize_t)first, 0}, block[2] = {(hsize_t)count, dims[1]};
   hid_t fs = H5Screate_simple(2, dims, NULL), lc = H5Pcreate(H5P_LINK_CREATE);
@@ -101,6 +114,7 @@ void bf_ckpt_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
   H5Pset_dxpl_mpio(xf, H5FD_MPIO_COLLECTIVE);
   if (ds >= 0) fail(c, H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, fs, xf, data) < 0, "cannot write (disk full?)");
   if (ds >= 0) put_checksum(c, ds, sum), H5Dclose(ds);
+  any_failed(c);
   H5Pclose(xf), H5Sclose(ms), H5Sclose(fs), H5Pclose(lc);
 }
 
@@ -114,7 +128,7 @@ void bf_ckpt_whole(bf_ckpt *c, const char *name, int64_t n, const double *data)
 
 static void put_attr(bf_ckpt *c, const char *name, hid_t type, const void *v)
 {
-  if (c->failed) return;
+  if (any_failed(c)) return;
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(c->file, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
   fail(c, a < 0 || H5Awrite(a, type, v) < 0, "cannot write an attribute");
@@ -142,7 +156,7 @@ void bf_ckpt_commit(bf_ckpt **cp)
   MPI_Comm_rank(c->comm, &rank);
   bf_ckpt_attr_int(c, "complete", 1); /* last: a reader needs it */
   if (c->file >= 0) {
-    fail(c, H5Fflush(c->file, H5F_SCOPE_GLOBAL) < 0, "cannot flush (disk full?)");
+    if (!any_failed(c)) fail(c, H5Fflush(c->file, H5F_SCOPE_GLOBAL) < 0, "cannot flush (disk full?)");
     fail(c, H5Fclose(c->file) < 0, "cannot close (disk full?)");
   }
   BF_MPI(MPI_Allreduce(&c->failed, &bad, 1, MPI_INT, MPI_MAX, c->comm));

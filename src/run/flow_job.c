@@ -128,6 +128,7 @@ static void flow_alloc(const bf_train_job *job, bf_flow_result *f)
   f->pred_mean = BF_CALLOC(K * nt, double);
   f->pred_var = BF_CALLOC(K * nt, double);
   if (f->erg) erg_alloc(f, job->cos->lat.nsites);
+  if (job->mlp) f->g2pts = BF_CALLOC(K * f->npts * f->npts, double);
 }
 
 /* One (basis, prescription) flow from step `start`; a checkpoint and a stop
@@ -148,8 +149,14 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   double *qh = BF_ALLOC(nt, double), *ql = BF_ALLOC(nt, double);
   bf_model_prior_sd(mod, sd);
   if (erg) phi = BF_ALLOC(job->cos->lat.nsites, double);
+  int npt = f->npts;
+  double *xc = BF_ALLOC(npt * p->d + 1, double), *fc = BF_ALLOC(npt + 1, double);
+  double *gh = BF_ALLOC(npt * npt + 1, double), *gl = BF_ALLOC(npt * npt + 1, double);
+  for (int i = 0; i < npt; i++)
+    for (int j = 0; j < p->d; j++) xc[i * p->d + j] = p->x[i][j];
   double t0 = bf_elapsed();
   for (int k = start; k < K; k++) {
+    memset(gh, 0, sizeof(double) * npt * npt), memset(gl, 0, sizeof(double) * npt * npt);
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
     bf_g2 *g2 = erg ? bf_g2_create(comm, &job->cos->lat, 1) : NULL;
@@ -179,6 +186,16 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
         bf_cosnet_field_grid(job->cos, theta, job->cos->lat.L, job->cos->lat.s, phi);
         bf_g2_add_member(g2, phi);
       }
+      if (npt) { /* G2 at the correlator points */
+        bf_model_predict(mod, theta, npt, xc, fc);
+        for (int i = 0; i < npt; i++)
+          for (int j = 0; j < npt; j++) bf_dd_add(&gh[i * npt + j], &gl[i * npt + j], fc[i] * fc[j]);
+      }
+    }
+    if (npt) {
+      bf_dd_allreduce(comm, npt * npt, gh, gl);
+      for (int i = 0; i < npt * npt; i++)
+        f->g2pts[(int64_t)k * npt * npt + i] = (gh[i] + gl[i]) / ens->members;
     }
     bf_dd_allreduce(comm, nt, mh, ml);
     bf_dd_allreduce(comm, nt, qh, ql);
@@ -204,7 +221,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   f->mse = gather_steps(comm, ens, K, mse);
   f->n_sloppy = gather_steps(comm, ens, K, nsl);
   f->n_zero = gather_steps(comm, ens, K, nz);
-  free(theta), free(draw), free(sd), free(pred), free(phi);
+  free(theta), free(draw), free(sd), free(pred), free(phi), free(xc), free(fc), free(gh), free(gl);
   free(mh), free(ml), free(qh), free(ql);
 }
 
@@ -302,6 +319,7 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     snprintf(f->name, sizeof f->name, "%s_%s", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal",
              f->prune ? "prune" : "resample");
     f->erg = erg_ok;
+    f->npts = job->mlp ? p->npoints : 0;
     f->cut = BF_ALLOC(f->K, double);
     bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
     flow_alloc(job, f);
@@ -315,12 +333,17 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       bf_log(comm, "flow %s: restored %d of %d steps from the checkpoint", f->name, start, f->K);
     }
     run_flow(comm, p, job, res, nres, i, start, sess);
-    if (p->method == BF_TRAIN_POSTERIOR && !f->prune) infinite_width_curves(comm, p, job, f);
+    if (p->method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
+      infinite_width_curves(comm, p, job, f);
     if (rank == 0) {
       f->mse0 = BF_ALLOC(job->ens->members, double);
       memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);
       critical_cutoff(p, f, job->ens->members);
     }
+    /* every rank writes the attributes: all must hold rank 0's values */
+    double crit[4] = {f->crit, f->lc, f->lc_lo, f->lc_hi};
+    BF_MPI(MPI_Bcast(crit, 4, MPI_DOUBLE, 0, comm));
+    f->crit = (int)crit[0], f->lc = crit[1], f->lc_lo = crit[2], f->lc_hi = crit[3];
   }
   free(mse0);
   *out = res;
@@ -338,6 +361,7 @@ void bf_flow_results_destroy(bf_flow_result **rp, int n)
     free(f->g2_ref), free(f->gq), free(f->gq_err), free(f->gq_ref), free(f->m_eff);
     free(f->m_err), free(f->Z), free(f->m_hat), free(f->zeta), free(f->zmax);
     free(f->mse_inf), free(f->var_inf), free(f->mse_loc), free(f->nsl_loc), free(f->nz_loc);
+    free(f->g2pts);
   }
   free(r);
   *rp = NULL;

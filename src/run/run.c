@@ -312,6 +312,14 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   if (job->diag)
     write_rows(h, job->ens, "/fisher/diag", job->mod.Pt, job->diag, "1/parameter^2",
                "diagonal Fisher I_AA of the trained parameters, per member");
+  if (nflows && job->mlp) { /* the points of /brg/.../G2 */
+    hsize_t xd2[2] = {(hsize_t)p->npoints, (hsize_t)p->d};
+    double *x = BF_ALLOC(p->npoints * p->d, double);
+    for (int i = 0; i < p->npoints; i++)
+      for (int j = 0; j < p->d; j++) x[i * p->d + j] = p->x[i][j];
+    bf_h5_write_root(h, "/nnft/x", 2, xd2, x, "length", "correlator points x_i");
+    free(x);
+  }
   if (nflows) write_flows(h, p, job, flows, nflows);
   bf_h5_commit(&h);
 }
@@ -412,6 +420,11 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
     W("pred_var", 2, kt, f->pred_var, "output^2", "ensemble predictive variance on the test points");
     if (f->basis == BF_BASIS_DIAGONAL)
       W("n_zero_info", 2, ke, f->n_zero, "-", "sloppy coordinates with I_AA = 0 exactly");
+    if (f->npts) {
+      hsize_t g2d[3] = {K, (hsize_t)f->npts, (hsize_t)f->npts};
+      W("G2", 3, g2d, f->g2pts, "output^2",
+        "ensemble G2 at the [correlator] points (/nnft/x), per step");
+    }
     if (f->mse_inf) {
       W("mse_infinite_width", 1, &K, f->mse_inf, "output^2",
         "infinite-width test MSE (posterior, resample; SCIENCE.md 3)");
@@ -484,6 +497,9 @@ static int run_trained(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
   bf_session sess = {.input_text = in->text};
+  /* only runs with step boundaries can stop cleanly: the others keep the
+   * default action of SIGTERM */
+  bf_session_install_signals();
   if (in->restart[0]) open_restart(comm, in, &sess);
   bf_train_job *job = bf_train_job_run(comm, p, &sess);
   print_train_summary(comm, p, job);

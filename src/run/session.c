@@ -73,6 +73,7 @@ static void put_flow(bf_ckpt *c, const bf_train_job *job, const bf_flow_result *
   ROWS("n_zero", f->nz_loc);
   WHOLE("pred_mean", f->pred_mean, K * nt);
   WHOLE("pred_var", f->pred_var, K * nt);
+  if (f->npts) WHOLE("g2pts", f->g2pts, K * f->npts * f->npts);
   if (f->erg) {
     int64_t ns = job->cos->lat.nsites;
     WHOLE("pcut", f->pcut, K), WHOLE("m_eff", f->m_eff, K), WHOLE("m_err", f->m_err, K);
@@ -167,6 +168,7 @@ void bf_session_load_flow(bf_session *s, const bf_train_job *job, bf_flow_result
   ROWS("n_zero", f->nz_loc);
   WHOLE("pred_mean", f->pred_mean, K * nt);
   WHOLE("pred_var", f->pred_var, K * nt);
+  if (f->npts) WHOLE("g2pts", f->g2pts, K * f->npts * f->npts);
   if (f->erg) {
     int64_t ns = job->cos->lat.nsites;
     WHOLE("pcut", f->pcut, K), WHOLE("m_eff", f->m_eff, K), WHOLE("m_err", f->m_err, K);

@@ -299,6 +299,11 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *j
 
 bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
 {
+  int size;
+  MPI_Comm_size(comm, &size);
+  bf_fail_if(comm, p->solver != BF_SOLVER_NONE && p->groups > size,
+             "[fisher] groups = %d: more groups than the %d MPI rank%s", p->groups, size,
+             size > 1 ? "s" : "");
   bf_train_job *job = BF_CALLOC(1, bf_train_job);
   if (p->arch == BF_ARCH_COSNET)
     job->cos = bf_cosnet_create(p);

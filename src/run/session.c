@@ -62,28 +62,46 @@ static void rows(bf_ckpt *c, const bf_ensemble *ens, const char *name, int64_t n
   if (ncols > 0) bf_ckpt_rows(c, name, ens->members, ncols, ens->first, ens->count, data);
 }
 
-static void put_flow(bf_ckpt *c, const bf_train_job *job, const bf_flow_result *f, int i)
+/* A flow's arrays in a checkpoint: per-member rows (count x K) or whole
+ * arrays; one table serves writing and reading. */
+typedef struct flow_array {
+  const char *name;
+  double *data;
+  int64_t len; /* whole arrays: length; rows: 0 (K columns) */
+} flow_array;
+
+static int flow_arrays(const bf_train_job *job, const bf_flow_result *f, flow_array *a)
 {
-  char name[64];
-  int64_t K = f->K, nt = job->ds->ntest;
-#define ROWS(n, d) (snprintf(name, sizeof name, "/flow%d/" n, i), rows(c, job->ens, name, K, d))
-#define WHOLE(n, d, len) (snprintf(name, sizeof name, "/flow%d/" n, i), bf_ckpt_whole(c, name, len, d))
-  ROWS("mse", f->mse_loc);
-  ROWS("n_sloppy", f->nsl_loc);
-  ROWS("n_zero", f->nz_loc);
-  WHOLE("pred_mean", f->pred_mean, K * nt);
-  WHOLE("pred_var", f->pred_var, K * nt);
-  if (f->npts) WHOLE("g2pts", f->g2pts, K * f->npts * f->npts);
+  int64_t K = f->K, nt = job->ds->ntest, n = 0;
+  flow_array rows[] = {{"mse", f->mse_loc, 0}, {"n_sloppy", f->nsl_loc, 0},
+                       {"n_zero", f->nz_loc, 0}, {"pred_mean", f->pred_mean, K * nt},
+                       {"pred_var", f->pred_var, K * nt}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) a[n++] = rows[i];
+  if (f->npts) a[n++] = (flow_array){"g2pts", f->g2pts, K * f->npts * f->npts};
   if (f->erg) {
     int64_t ns = job->cos->lat.nsites;
-    WHOLE("pcut", f->pcut, K), WHOLE("m_eff", f->m_eff, K), WHOLE("m_err", f->m_err, K);
-    WHOLE("Z", f->Z, K), WHOLE("m_hat", f->m_hat, K), WHOLE("zeta", f->zeta, K);
-    WHOLE("zmax", f->zmax, K), WHOLE("g2", f->g2, K * ns), WHOLE("g2_err", f->g2_err, K * ns);
-    WHOLE("g2_ref", f->g2_ref, K * ns), WHOLE("gq", f->gq, K * ns);
-    WHOLE("gq_err", f->gq_err, K * ns), WHOLE("gq_ref", f->gq_ref, K * ns);
+    flow_array erg[] = {{"pcut", f->pcut, K}, {"m_eff", f->m_eff, K}, {"m_err", f->m_err, K},
+                        {"Z", f->Z, K}, {"m_hat", f->m_hat, K}, {"zeta", f->zeta, K},
+                        {"zmax", f->zmax, K}, {"g2", f->g2, K * ns}, {"g2_err", f->g2_err, K * ns},
+                        {"g2_ref", f->g2_ref, K * ns}, {"gq", f->gq, K * ns},
+                        {"gq_err", f->gq_err, K * ns}, {"gq_ref", f->gq_ref, K * ns}};
+    for (size_t i = 0; i < sizeof erg / sizeof erg[0]; i++) a[n++] = erg[i];
   }
-#undef ROWS
-#undef WHOLE
+  return (int)n;
+}
+
+static void put_flow(bf_ckpt *c, const bf_train_job *job, const bf_flow_result *f, int i)
+{
+  flow_array a[32];
+  char name[64];
+  int n = flow_arrays(job, f, a);
+  for (int j = 0; j < n; j++) {
+    snprintf(name, sizeof name, "/flow%d/%s", i, a[j].name);
+    if (a[j].len)
+      bf_ckpt_whole(c, name, a[j].len, a[j].data);
+    else
+      rows(c, job->ens, name, f->K, a[j].data);
+  }
 }
 
 void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
@@ -156,27 +174,14 @@ void bf_session_load_metric(bf_session *s, bf_train_job *job)
 
 void bf_session_load_flow(bf_session *s, const bf_train_job *job, bf_flow_result *f, int i)
 {
+  flow_array a[32];
   char name[64];
-  int64_t K = f->K, nt = job->ds->ntest;
-  const bf_ensemble *ens = job->ens;
-#define ROWS(n, d) (snprintf(name, sizeof name, "/flow%d/" n, i), \
-                    bf_ckpt_read_rows(s->resume, name, K, ens->first, ens->count, d))
-#define WHOLE(n, d, len) (snprintf(name, sizeof name, "/flow%d/" n, i), \
-                          bf_ckpt_read_whole(s->resume, name, len, d))
-  ROWS("mse", f->mse_loc);
-  ROWS("n_sloppy", f->nsl_loc);
-  ROWS("n_zero", f->nz_loc);
-  WHOLE("pred_mean", f->pred_mean, K * nt);
-  WHOLE("pred_var", f->pred_var, K * nt);
-  if (f->npts) WHOLE("g2pts", f->g2pts, K * f->npts * f->npts);
-  if (f->erg) {
-    int64_t ns = job->cos->lat.nsites;
-    WHOLE("pcut", f->pcut, K), WHOLE("m_eff", f->m_eff, K), WHOLE("m_err", f->m_err, K);
-    WHOLE("Z", f->Z, K), WHOLE("m_hat", f->m_hat, K), WHOLE("zeta", f->zeta, K);
-    WHOLE("zmax", f->zmax, K), WHOLE("g2", f->g2, K * ns), WHOLE("g2_err", f->g2_err, K * ns);
-    WHOLE("g2_ref", f->g2_ref, K * ns), WHOLE("gq", f->gq, K * ns);
-    WHOLE("gq_err", f->gq_err, K * ns), WHOLE("gq_ref", f->gq_ref, K * ns);
+  int n = flow_arrays(job, f, a);
+  for (int j = 0; j < n; j++) {
+    snprintf(name, sizeof name, "/flow%d/%s", i, a[j].name);
+    if (a[j].len)
+      bf_ckpt_read_whole(s->resume, name, a[j].len, a[j].data);
+    else
+      bf_ckpt_read_rows(s->resume, name, f->K, job->ens->first, job->ens->count, a[j].data);
   }
-#undef ROWS
-#undef WHOLE
 }

@@ -527,8 +527,9 @@ ranks and is never sent around (a `file` is read on rank 0 and broadcast).
     inputs come from the file: `domain` and the positions of `points`
     are not used, but `points` still sets n (`n_train`, or L^d for
     `lattice`).
-* `noise` sigma: every training target gets sigma z added, z standard
-  normal (also a `file`'s targets); test targets never.  The same sigma is
+* `noise` sigma: every synthetic training target gets sigma z added, z
+  standard normal; a `file`'s targets are used as they are (real data
+  carries its own noise); test targets never.  The same sigma is
   the likelihood width y ~ N(f(x), sigma^2): of the posterior
   (`method = posterior`, which needs sigma > 0) and of the Fisher metric
   unless `[fisher] sigma` > 0.

@@ -691,16 +691,22 @@ void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
   char (*va)[BF_PATH_MAX] = calloc(MAXK, BF_PATH_MAX), (*vb)[BF_PATH_MAX] = calloc(MAXK, BF_PATH_MAX);
   int na = text_pairs(a, ka, va, MAXK), nb = text_pairs(b, kb, vb, MAXK);
   out[0] = '\0';
-  for (int i = 0; i < na; i++) {
-    int skip = 0;
-    for (size_t j = 0; j < sizeof ignore / sizeof ignore[0]; j++) skip |= !strcmp(ka[i], ignore[j]);
-    const char *other = NULL;
-    for (int j = 0; j < nb; j++)
-      if (!strcmp(ka[i], kb[j])) other = vb[j];
-    if (skip || (other && !strcmp(other, va[i]))) continue;
-    size_t len = strlen(out);
-    snprintf(out + len, n - len, "%s%s (%s -> %s)", len ? ", " : "", ka[i], va[i],
-             other ? other : "absent");
+  /* both directions: a key either text lacks differs too */
+  for (int pass = 0; pass < 2; pass++) {
+    char (*k1)[96] = pass ? kb : ka, (*k2)[96] = pass ? ka : kb;
+    char (*v1)[BF_PATH_MAX] = pass ? vb : va, (*v2)[BF_PATH_MAX] = pass ? va : vb;
+    int n1 = pass ? nb : na, n2 = pass ? na : nb;
+    for (int i = 0; i < n1; i++) {
+      int skip = 0;
+      for (size_t j = 0; j < sizeof ignore / sizeof ignore[0]; j++) skip |= !strcmp(k1[i], ignore[j]);
+      const char *other = NULL;
+      for (int j = 0; j < n2; j++)
+        if (!strcmp(k1[i], k2[j])) other = v2[j];
+      if (skip || (other && !strcmp(other, v1[i])) || (pass && other)) continue;
+      size_t len = strlen(out);
+      snprintf(out + len, n - len, "%s%s (%s -> %s)", len ? ", " : "", k1[i],
+               pass ? "absent" : v1[i], pass ? v1[i] : other ? other : "absent");
+    }
   }
   free(ka), free(kb), free(va), free(vb);
 }

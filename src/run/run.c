@@ -525,6 +525,9 @@ static int run_trained(MPI_Comm comm, const bf_input *in)
 int bf_run(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
+  bf_fail_if(comm, in->restart[0] && p->method == BF_TRAIN_NONE && p->solver == BF_SOLVER_NONE,
+             "--restart %s: this run (no training, no metric) writes no checkpoints; "
+             "run it without --restart", in->restart);
   if (p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE) {
     bf_log(comm, "brgflow %s: %s ensemble of %d, training and metric", BF_VERSION,
            p->arch == BF_ARCH_MLP ? "mlp" : "cosnet", p->members);

@@ -94,6 +94,7 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
   double *x = BF_ALLOC(need * d, double), *y = BF_ALLOC(need, double);
   char why[256] = "";
   if (rank == 0) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* a missing dataset is reported below */
     hid_t f = H5Fopen(p->data_file, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t dx = f >= 0 ? H5Dopen2(f, "/x", H5P_DEFAULT) : -1;
     hid_t dy = f >= 0 ? H5Dopen2(f, "/y", H5P_DEFAULT) : -1;
@@ -152,8 +153,10 @@ bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
     for (int64_t k = 0; k < ds->n; k++) ds->y[k] = formula(p, ds->x + k * p->d);
     for (int64_t k = 0; k < ds->ntest; k++) ds->yt[k] = formula(p, ds->xt + k * p->d);
   }
+  /* synthetic targets get the likelihood's noise; a file's data has its own */
   bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_NOISE);
-  for (int64_t k = 0; k < ds->n; k++) ds->y[k] += p->noise * bf_rng_normal(&s, (uint64_t)k);
+  for (int64_t k = 0; p->target != BF_TARGET_FILE && k < ds->n; k++)
+    ds->y[k] += p->noise * bf_rng_normal(&s, (uint64_t)k);
   return ds;
 }
 

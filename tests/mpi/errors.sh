@@ -61,3 +61,16 @@ check "kernel: writes K_nngp and K_ntk, no ensemble" bash -c \
   "'$BIN' info '$dir/kernel.h5' | grep -q '/nnft/K_ntk ' && ! '$BIN' info '$dir/kernel.h5' | grep -q /ensemble/theta"
 expect_refusal kernel_cosnet "\[network\] arch: \`brgflow kernel\` needs arch = mlp" \
   kernel inputs/cosnet_free.ini --set run.output="$dir/kc.h5"
+
+# [data] target = file: /x and /y of an HDF5 file (made here from a run's
+# own /data arrays with h5copy); first n_train rows train, next n_test test.
+TR=(inputs/mlp_train.ini --set ensemble.members=4 --set train.steps=10 --set fisher.solver=none)
+mpi 1 "$BIN" run "${TR[@]}" --set data.n_train=40 --set run.output="$dir/src.h5" > /dev/null 2>&1
+h5copy -i "$dir/src.h5" -o "$dir/data.h5" -s /data/x_train -d /x &&
+  h5copy -i "$dir/src.h5" -o "$dir/data.h5" -s /data/y_train -d /y
+mpi 2 "$BIN" run "${TR[@]}" --set data.target=file --set data.file="$dir/data.h5" \
+  --set data.n_train=24 --set data.n_test=16 --set run.output="$dir/fromfile.h5" > "$dir/fromfile.log" 2>&1
+check "target = file: the run reads /x and /y" test -f "$dir/fromfile.h5"
+h5copy -i "$dir/src.h5" -o "$dir/xonly.h5" -s /data/x_train -d /x
+expect_refusal datafile "\[data\] file = '$dir/xonly.h5': needs datasets /x and /y" \
+  run "${TR[@]}" --set data.target=file --set data.file="$dir/xonly.h5" --set run.output="$dir/bad.h5"

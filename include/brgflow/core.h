@@ -76,6 +76,12 @@ void bf_block_range(int64_t total, int nranks, int rank, int64_t *first,
  * number of ranks to far below double precision. */
 void bf_dd_add(double *hi, double *lo, double x);
 void bf_dd_allreduce(MPI_Comm comm, int64_t n, double *hi, double *lo);
+/* Collective: from this rank's double-double sums of x (s) and x^2 (q) over
+ * E samples in all, the mean and unbiased variance of each of n entries.
+ * The accumulators are left as they were. */
+void bf_dd_moments(MPI_Comm comm, int64_t n, int64_t E, const double *s_hi,
+                   const double *s_lo, const double *q_hi, const double *q_lo,
+                   double *mean, double *var);
 
 /* ---- periodic lattice geometry (src/core/lattice.c) ---------------------
  * L^d sites of spacing s, indexed row-major (last axis fastest).  Momenta

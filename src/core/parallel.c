@@ -3,6 +3,7 @@
  *   bf_block_range    contiguous balanced block of [0,total) for one rank
  *   bf_dd_add         add a double into a double-double accumulator
  *   bf_dd_allreduce   sum double-double accumulators over a communicator
+ *   bf_dd_moments     mean and unbiased variance from summed x and x^2
  *
  * Why double-double: an ensemble sum split over K ranks is added in a
  * K-dependent order.  Carrying the rounding error (Knuth's TwoSum) keeps the
@@ -10,7 +11,9 @@
  * 1, 2 or 3 ranks, even where the sum nearly cancels. */
 #include "brgflow/core.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void bf_block_range(int64_t total, int nranks, int rank, int64_t *first,
                     int64_t *count)
@@ -73,4 +76,24 @@ void bf_dd_allreduce(MPI_Comm comm, int64_t n, double *hi, double *lo)
   free(buf);
   MPI_Op_free(&op);
   MPI_Type_free(&pair);
+}
+
+void bf_dd_moments(MPI_Comm comm, int64_t n, int64_t E, const double *s_hi,
+                   const double *s_lo, const double *q_hi, const double *q_lo,
+                   double *mean, double *var)
+{
+  double *s = BF_ALLOC(n, double), *sl = BF_ALLOC(n, double);
+  double *q = BF_ALLOC(n, double), *ql = BF_ALLOC(n, double);
+  memcpy(s, s_hi, n * sizeof(double));
+  memcpy(sl, s_lo, n * sizeof(double));
+  memcpy(q, q_hi, n * sizeof(double));
+  memcpy(ql, q_lo, n * sizeof(double));
+  bf_dd_allreduce(comm, n, s, sl);
+  bf_dd_allreduce(comm, n, q, ql);
+  for (int64_t i = 0; i < n; i++) {
+    double m = (s[i] + sl[i]) / E;
+    mean[i] = m;
+    var[i] = fmax(((q[i] + ql[i]) - E * m * m) / (E - 1), 0.0); /* unbiased */
+  }
+  free(s), free(sl), free(q), free(ql);
 }

@@ -156,25 +156,8 @@ void bf_g2_finish(bf_g2 *g, double *mean, double *err)
   int64_t n = g->lat.nsites, E = 0;
   BF_MPI(MPI_Allreduce(&g->added, &E, 1, MPI_INT64_T, MPI_SUM, g->comm));
   BF_ASSERT(E >= 2);
-  double *s = BF_ALLOC(n, double), *sl = BF_ALLOC(n, double);
-  double *q = BF_ALLOC(n, double), *ql = BF_ALLOC(n, double);
-  memcpy(s, g->sum_hi, n * sizeof(double));
-  memcpy(sl, g->sum_lo, n * sizeof(double));
-  memcpy(q, g->sq_hi, n * sizeof(double));
-  memcpy(ql, g->sq_lo, n * sizeof(double));
-  bf_dd_allreduce(g->comm, n, s, sl);
-  bf_dd_allreduce(g->comm, n, q, ql);
-  for (int64_t r = 0; r < n; r++) {
-    double m = (s[r] + sl[r]) / E;
-    /* unbiased variance over members; standard error of the mean */
-    double var = ((q[r] + ql[r]) - E * m * m) / (E - 1);
-    mean[r] = m;
-    err[r] = sqrt(fmax(var, 0.0) / E);
-  }
-  free(s);
-  free(sl);
-  free(q);
-  free(ql);
+  bf_dd_moments(g->comm, n, E, g->sum_hi, g->sum_lo, g->sq_hi, g->sq_lo, mean, err);
+  for (int64_t r = 0; r < n; r++) err[r] = sqrt(err[r] / E); /* standard error */
 }
 
 /* <|phi~(q)|^2>/V with phi~(q) = s^d sum_x phi(x) e^{-iqx}, on all L^d
@@ -184,14 +167,8 @@ void bf_g2_power_finish(bf_g2 *g, double *mean, double *err)
   BF_ASSERT(g->periodic);
   int64_t E = 0, n = g->ncplx;
   BF_MPI(MPI_Allreduce(&g->added, &E, 1, MPI_INT64_T, MPI_SUM, g->comm));
-  double *s = BF_ALLOC(n, double), *sl = BF_ALLOC(n, double);
-  double *q = BF_ALLOC(n, double), *ql = BF_ALLOC(n, double);
-  memcpy(s, g->pw_hi, n * sizeof(double));
-  memcpy(sl, g->pw_lo, n * sizeof(double));
-  memcpy(q, g->pw2_hi, n * sizeof(double));
-  memcpy(ql, g->pw2_lo, n * sizeof(double));
-  bf_dd_allreduce(g->comm, n, s, sl);
-  bf_dd_allreduce(g->comm, n, q, ql);
+  double *pm = BF_ALLOC(n, double), *pv = BF_ALLOC(n, double);
+  bf_dd_moments(g->comm, n, E, g->pw_hi, g->pw_lo, g->pw2_hi, g->pw2_lo, pm, pv);
   const bf_lattice *lat = &g->lat;
   double sd = pow(lat->s, lat->d), scale = sd * sd / pow(lat->L * lat->s, lat->d);
   int L = lat->L, half = L / 2 + 1, c[3];
@@ -201,11 +178,10 @@ void bf_g2_power_finish(bf_g2 *g, double *mean, double *err)
       for (int j = 0; j < lat->d; j++) c[j] = (L - c[j]) % L;
     int64_t h = 0;
     for (int j = 0; j < lat->d; j++) h = h * (j == lat->d - 1 ? half : L) + c[j];
-    double m = (s[h] + sl[h]) / E, var = ((q[h] + ql[h]) - E * m * m) / (E - 1);
-    mean[i] = scale * m;
-    err[i] = scale * sqrt(fmax(var, 0) / E);
+    mean[i] = scale * pm[h];
+    err[i] = scale * sqrt(pv[h] / E);
   }
-  free(s), free(sl), free(q), free(ql);
+  free(pm), free(pv);
 }
 
 double bf_zscore_max(int64_t n, const double *mean, const double *err,

@@ -197,13 +197,8 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       for (int i = 0; i < npt * npt; i++)
         f->g2pts[(int64_t)k * npt * npt + i] = (gh[i] + gl[i]) / ens->members;
     }
-    bf_dd_allreduce(comm, nt, mh, ml);
-    bf_dd_allreduce(comm, nt, qh, ql);
-    for (int x = 0; x < nt; x++) {
-      double mean = (mh[x] + ml[x]) / ens->members;
-      f->pred_mean[k * nt + x] = mean;
-      f->pred_var[k * nt + x] = ((qh[x] + ql[x]) - ens->members * mean * mean) / (ens->members - 1);
-    }
+    bf_dd_moments(comm, nt, ens->members, mh, ml, qh, ql, f->pred_mean + k * nt,
+                  f->pred_var + k * nt);
     if (erg) erg_step(comm, p, job, f, k, g2);
     bf_g2_destroy(&g2);
     double sums[2] = {step_mse, step_sloppy};
@@ -237,18 +232,10 @@ static void infinite_width_curves(MPI_Comm comm, const bf_params *p,
 {
   const bf_dataset *ds = job->ds;
   int n = (int)ds->n, nt = (int)ds->ntest, K = f->K;
-  double *T = BF_ALLOC((int64_t)n * n, double), *Tx = BF_ALLOC((int64_t)nt * n, double);
-  double *Txx = BF_ALLOC((int64_t)nt * nt, double), *w = BF_ALLOC(n, double);
-  if (!bf_train_job_kernel(comm, p, job, ds->x, n, ds->x, n, T) ||
-      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->x, n, Tx) ||
-      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, Txx)) {
-    free(T), free(Tx), free(Txx), free(w);
-    return;
-  }
+  double *T, *Tx, *Txx;
+  if (!bf_train_job_kernels(comm, p, job, 1, &T, &Tx, &Txx)) return;
   double s2 = job->cos ? job->cos->sigma_a * job->cos->sigma_a / job->cos->width : 1.0;
-  double sig2 = job->sigma * job->sigma;
-  for (int64_t i = 0; i < (int64_t)n * n; i++) T[i] *= s2; /* function space */
-  for (int64_t i = 0; i < (int64_t)nt * n; i++) Tx[i] *= s2;
+  double sig2 = job->sigma * job->sigma, *w = BF_ALLOC(n, double);
   bf_sym_eigen(n, T, w);
   double *ku = BF_ALLOC((int64_t)nt * n, double), *uy = BF_ALLOC(n, double);
   for (int j = 0; j < n; j++) {
@@ -266,7 +253,7 @@ static void infinite_width_curves(MPI_Comm comm, const bf_params *p,
   for (int k = 0; k < K; k++) {
     double Lambda = p->relative ? f->cut[k] * lmax : f->cut[k], mse = 0;
     for (int x = 0; x < nt; x++) {
-      double mean = 0, var = Txx[(int64_t)x * nt + x] * s2;
+      double mean = 0, var = Txx[(int64_t)x * nt + x];
       for (int j = 0; j < n; j++) {
         if (w[j] / (sig2 * s2) < Lambda) continue;
         double kx = ku[(int64_t)x * n + j];

@@ -57,6 +57,29 @@ int bf_train_job_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *j
   return 1;
 }
 
+int bf_train_job_kernels(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                         int function_space, double **XX, double **xX, double **xx)
+{
+  const bf_dataset *ds = job->ds;
+  int64_t n = ds->n, nt = ds->ntest;
+  *XX = BF_ALLOC(n * n, double), *xX = BF_ALLOC(nt * n, double), *xx = BF_ALLOC(nt * nt, double);
+  if (!bf_train_job_kernel(comm, p, job, ds->x, n, ds->x, n, *XX) ||
+      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->x, n, *xX) ||
+      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, *xx)) {
+    free(*XX), free(*xX), free(*xx);
+    *XX = *xX = *xx = NULL;
+    return 0;
+  }
+  /* the prior kernel in function space is the trained parameters' prior
+   * variance times the tangent kernel: sigma_a^2/N for the cos-net (giving
+   * G2), 1 for the MLP readout in the NTK parameterization */
+  double s2 = function_space && job->cos ? job->cos->sigma_a * job->cos->sigma_a / job->cos->width : 1.0;
+  for (int64_t k = 0; s2 != 1.0 && k < n * n; k++) (*XX)[k] *= s2;
+  for (int64_t k = 0; s2 != 1.0 && k < nt * n; k++) (*xX)[k] *= s2;
+  for (int64_t k = 0; s2 != 1.0 && k < nt * nt; k++) (*xx)[k] *= s2;
+  return 1;
+}
+
 /* Symmetric eigen-decomposition (LAPACK): A (n x n) -> vectors in A, w. */
 void bf_sym_eigen(int n, double *A, double *w)
 {
@@ -81,23 +104,10 @@ static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 {
   const bf_dataset *ds = job->ds;
   int n = (int)ds->n, nt = (int)ds->ntest;
-  double *KXX = BF_ALLOC((int64_t)n * n, double), *KxX = BF_ALLOC((int64_t)nt * n, double);
-  double *Kxx = BF_ALLOC((int64_t)nt * nt, double), *w = BF_ALLOC(n, double);
-  if (!bf_train_job_kernel(comm, p, job, ds->x, n, ds->x, n, KXX) ||
-      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->x, n, KxX) ||
-      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, Kxx)) {
-    free(KXX), free(KxX), free(Kxx), free(w);
+  double *KXX, *KxX, *Kxx;
+  if (!bf_train_job_kernels(comm, p, job, p->method == BF_TRAIN_POSTERIOR, &KXX, &KxX, &Kxx))
     return;
-  }
-  double s2 = p->noise * p->noise;
-  if (p->method == BF_TRAIN_POSTERIOR && job->cos) {
-    /* the cos-net's prior kernel in function space is (sigma_a^2/N) times its
-     * tangent kernel: G2 itself */
-    double scale = job->cos->sigma_a * job->cos->sigma_a / job->cos->width;
-    for (int64_t k = 0; k < (int64_t)n * n; k++) KXX[k] *= scale;
-    for (int64_t k = 0; k < (int64_t)nt * n; k++) KxX[k] *= scale;
-    for (int64_t k = 0; k < (int64_t)nt * nt; k++) Kxx[k] *= scale;
-  }
+  double s2 = p->noise * p->noise, *w = BF_ALLOC(n, double);
   bf_sym_eigen(n, KXX, w); /* column-major: vector j is KXX[j*n .. j*n+n) */
   double *coef = BF_CALLOC(n, double), *proj = BF_CALLOC(n, double);
   for (int j = 0; j < n; j++) {
@@ -141,15 +151,9 @@ static void predictive(MPI_Comm comm, bf_train_job *job)
       bf_dd_add(&q[x], &ql[x], f[x] * f[x]);
     }
   }
-  bf_dd_allreduce(comm, nt, s, sl);
-  bf_dd_allreduce(comm, nt, q, ql);
   job->test_mean = BF_ALLOC(nt, double);
   job->test_var = BF_ALLOC(nt, double);
-  for (int64_t x = 0; x < nt; x++) {
-    double mean = (s[x] + sl[x]) / E;
-    job->test_mean[x] = mean;
-    job->test_var[x] = ((q[x] + ql[x]) - E * mean * mean) / (E - 1);
-  }
+  bf_dd_moments(comm, nt, E, s, sl, q, ql, job->test_mean, job->test_var);
   free(s), free(sl), free(q), free(ql), free(f);
 }
 

@@ -12,7 +12,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-dir="$OUT/ckpt"; rm -rf "$dir"; mkdir -p "$dir"
+dir="$OUT/ckpt"; umount "$dir/small" 2>/dev/null; rm -rf "$dir"; mkdir -p "$dir"
 ERG=(inputs/cosnet_erg.ini --set ensemble.members=1200 --set lattice.sites=12)
 DATASETS="/erg/G2 /erg/Gq /erg/m_eff /brg/test_mse /brg/pred_mean /fisher/diag"
 

@@ -30,28 +30,26 @@ static double mse(const double *f, const double *y, int64_t n)
   return s / n;
 }
 
-/* grad of L in the trained parameters: (1/n) J^T (f - y). */
+/* grad of L in the trained parameters: (1/n) J^T (f - y).  The buffers
+ * (tape for non-linear models, residual r) come from the caller: this runs
+ * at every step of every member. */
 static void gradient(const bf_model *mod, const double *theta, const bf_dataset *ds,
-                     const double *J, double *f, double *grad)
+                     const double *J, bf_mlp_tape *t, double *r, double *f, double *grad)
 {
   int64_t n = ds->n;
-  double *r = BF_ALLOC(n, double);
-  if (mod->arch == BF_ARCH_MLP && !mod->linear) {
-    bf_mlp_tape *t = bf_mlp_tape_create(mod->mlp, n);
+  if (t) {
     bf_mlp_record(mod->mlp, theta, n, ds->x, t);
     for (int64_t k = 0; k < n; k++) {
       f[k] = t->a[mod->mlp->depth + 1][k];
       r[k] = (f[k] - ds->y[k]) / n;
     }
     bf_mlp_vjp(mod->mlp, t, r, grad);
-    bf_mlp_tape_destroy(&t);
   } else { /* linear: f = f_rest + J theta_t, J fixed */
     bf_model_predict(mod, theta, n, ds->x, f);
     for (int64_t k = 0; k < n; k++) r[k] = (f[k] - ds->y[k]) / n;
     cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mod->Pt, 1.0, J,
                 (int)mod->Pt, r, 1, 0.0, grad, 1);
   }
-  free(r);
 }
 
 void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
@@ -60,15 +58,19 @@ void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
 {
   int64_t n = ds->n;
   double *f = BF_ALLOC(n, double), *grad = BF_ALLOC(mod->P, double), *J = NULL;
+  double *r = BF_ALLOC(n, double);
+  bf_mlp_tape *t = NULL;
   if (mod->linear) {
     J = BF_ALLOC(n * mod->Pt, double);
     bf_model_jacobian(mod, theta, n, ds->x, J);
+  } else {
+    t = bf_mlp_tape_create(mod->mlp, n);
   }
   double *g = mod->linear ? grad : grad + mod->t0; /* trained block of grad */
   int rec = 0;
   while (rec < log->nrec && log->steps[rec] < from) rec++;
   for (int step = from; step <= to; step++) {
-    gradient(mod, theta, ds, J, f, grad);
+    gradient(mod, theta, ds, J, t, r, f, grad);
     /* step `to` is recorded by the next chunk, unless it is the last */
     while ((step < to || to == p->steps) && rec < log->nrec && log->steps[rec] == step) {
       if (snap) memcpy(snap + rec * mod->P, theta, sizeof(double) * mod->P);
@@ -80,6 +82,8 @@ void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
   free(f);
   free(grad);
   free(J);
+  free(r);
+  bf_mlp_tape_destroy(&t);
 }
 
 void bf_train_posterior(const bf_model *mod, const bf_params *p,

@@ -16,11 +16,10 @@ typedef struct bf_g2 bf_g2; /* opaque: FFT plans and accumulators */
 
 bf_g2 *bf_g2_create(MPI_Comm comm, const bf_lattice *lat, int periodic);
 void bf_g2_destroy(bf_g2 **g);
-/* The points where each member's field must be evaluated (npts x d): the
- * grid box {n s : n in [0,B)^d}, B = bf_g2_box_sites(g). */
-const double *bf_g2_points(const bf_g2 *g, int64_t *npts);
+/* Each member's field is needed on the grid box {n s : n in [0,B)^d}
+ * (B^d sites, row-major), B = bf_g2_box_sites(g): L, or 2L when open. */
 int bf_g2_box_sites(const bf_g2 *g);
-/* Add one member's field, given on bf_g2_points. */
+/* Add one member's field, given on the grid box (bf_g2_box_sites). */
 void bf_g2_add_member(bf_g2 *g, const double *phi);
 /* Collective: reduce over ranks into mean and standard error (L^d each). */
 void bf_g2_finish(bf_g2 *g, double *mean, double *err);

@@ -2,8 +2,8 @@
  *
  *   bf_g2_create      box, evaluation points and FFT plans (built once)
  *   bf_g2_destroy     free them
- *   bf_g2_points      where a member's field is needed
- *   bf_g2_box_sites   sites per axis of that grid box
+ *   bf_g2_box_sites   sites per axis B of the grid box a member's field is
+ *                     needed on: {n s : n in [0,B)^d}
  *   bf_g2_add_member  translation-average one member's f(x) f(x+r)
  *   bf_g2_finish      reduce over ranks: mean and standard error
  *   bf_zscore_max     largest |mean - ref| / err
@@ -29,7 +29,6 @@ struct bf_g2 {
   int B;            /* box sites per axis: L or 2L */
   int64_t nbox;     /* B^d */
   int64_t ncplx;    /* complex coefficients of an r2c transform */
-  double *x;        /* nbox x d evaluation points */
   double *rbuf;     /* real FFT buffer */
   fftw_complex *fphi, *fpsi;
   fftw_plan fwd_phi, fwd_psi, inv;
@@ -48,12 +47,7 @@ bf_g2 *bf_g2_create(MPI_Comm comm, const bf_lattice *lat, int periodic)
   bf_lattice box = bf_lattice_make(lat->d, g->B, lat->s);
   g->nbox = box.nsites;
   g->ncplx = g->nbox / g->B * (g->B / 2 + 1);
-  g->x = BF_ALLOC(g->nbox * lat->d, double);
-  int n[3], dims[3];
-  for (int64_t i = 0; i < g->nbox; i++) {
-    bf_lattice_coords(&box, i, n);
-    for (int j = 0; j < lat->d; j++) g->x[i * lat->d + j] = n[j] * lat->s;
-  }
+  int dims[3];
   for (int j = 0; j < lat->d; j++) dims[j] = g->B;
   g->rbuf = fftw_alloc_real((size_t)g->nbox);
   g->fphi = fftw_alloc_complex((size_t)g->ncplx);
@@ -85,7 +79,6 @@ void bf_g2_destroy(bf_g2 **gp)
   fftw_free(g->rbuf);
   fftw_free(g->fphi);
   fftw_free(g->fpsi);
-  free(g->x);
   free(g->sum_hi);
   free(g->sum_lo);
   free(g->sq_hi);
@@ -97,12 +90,6 @@ void bf_g2_destroy(bf_g2 **gp)
   MPI_Comm_free(&g->comm);
   free(g);
   *gp = NULL;
-}
-
-const double *bf_g2_points(const bf_g2 *g, int64_t *npts)
-{
-  *npts = g->nbox;
-  return g->x;
 }
 
 int bf_g2_box_sites(const bf_g2 *g) { return g->B; }

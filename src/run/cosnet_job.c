@@ -14,9 +14,8 @@ static void measure_g2(bf_cosnet_job *job, MPI_Comm comm)
 {
   bf_ensemble *ens = job->ens;
   bf_g2 *g2 = bf_g2_create(comm, &job->lat, job->net->momenta == BF_MOMENTA_LATTICE);
-  int64_t npts;
-  bf_g2_points(g2, &npts);
   int B = bf_g2_box_sites(g2);
+  int64_t npts = bf_lattice_make(job->lat.d, B, job->lat.s).nsites;
   double *phi = BF_ALLOC(npts, double), t0 = bf_elapsed();
   int64_t every = ens->count / 10 > 0 ? ens->count / 10 : 1;
   for (int64_t m = 0; m < ens->count; m++) {

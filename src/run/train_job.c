@@ -237,7 +237,9 @@ static void metric_alloc(const bf_params *p, bf_train_job *job)
   int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
   if (p->basis == BF_BASIS_DIAGONAL || flow_diag)
     job->diag = BF_ALLOC(ens->count * job->mod.Pt + 1, double);
-  if (!(p->basis == BF_BASIS_EIGEN || flow_eigen || p->relative)) return;
+  /* relative cutoffs read lambda_max from the spectrum only in the eigen
+   * basis (flow_eigen); the diagonal basis takes it from I_AA */
+  if (!(p->basis == BF_BASIS_EIGEN || flow_eigen)) return;
   job->lambda = BF_ALLOC(ens->count * k + 1, double);
   if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod.Pt + 1, double);
   if (job->snap) job->flow_lambda = BF_ALLOC(ens->count * job->log.nrec * k + 1, double);

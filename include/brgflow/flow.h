@@ -9,12 +9,13 @@
 #ifndef BRGFLOW_FLOW_H
 #define BRGFLOW_FLOW_H
 
-#include "brgflow/train.h"
+#include "brgflow/nn.h"
 
-/* The prior draw of the trained block that `resample` uses at step k:
- * from the member's own stream, so a step is reproducible on its own. */
+/* The prior draw of the trained block that `resample` uses: one per member
+ * and flow, from the member's own stream, so that the coarse-grained
+ * parameters move continuously along the flow (docs/theory.md k). */
 void bf_flow_prior_draw(const bf_model *mod, const double *sd, uint64_t seed,
-                        int64_t member, int step, double *draw);
+                        int64_t member, double *draw);
 
 /* Diagonal basis: returns the number of sloppy coordinates; *n_zero counts
  * those with I_AA = 0 exactly (units dead on all data). theta_out = full P. */
@@ -29,6 +30,20 @@ int64_t bf_coarse_eigen(const bf_model *mod, const double *theta_star,
                         int64_t k, const double *lambda, const double *V,
                         double Lambda, int prune, const double *draw,
                         double *theta_out);
+
+/* The incremental eigen-basis flow.  resolved: the number of eigenvalues
+ * above the null floor 1e-12 lambda_max (lambda descending, k of them). */
+int64_t bf_shells_resolved(int64_t k, const double *lambda);
+/* coef[j] = v_j . (draw - theta*_t), or -v_j . theta*_t without a draw
+ * (prune): computed once per member and flow. */
+void bf_shells_coefficients(const bf_model *mod, const double *theta_star, int64_t k,
+                            const double *V, const double *draw, double *coef);
+/* Start with *lo = resolved and theta = theta*; each call adds c_j v_j to
+ * theta for the shells with lambda_j < Lambda not yet added (Lambda must
+ * not decrease).  Returns the number of sloppy directions. */
+int64_t bf_shells_advance(const bf_model *mod, int64_t resolved, const double *lambda,
+                          const double *V, const double *coef, double Lambda, int64_t *lo,
+                          double *theta);
 
 /* Log-spaced grid of K cutoffs between lo and hi. */
 void bf_flow_cutoffs(double lo, double hi, int K, double *cut);

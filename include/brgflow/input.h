@@ -20,7 +20,7 @@
 /* Enumerations: the index is the position in the key's choices. */
 enum bf_arch { BF_ARCH_COSNET = 0, BF_ARCH_MLP = 1 };
 enum bf_momenta { BF_MOMENTA_LATTICE = 0, BF_MOMENTA_CONTINUUM = 1 };
-enum bf_param { BF_PARAM_NTK = 0, BF_PARAM_STANDARD = 1 };
+enum bf_param { BF_PARAM_NTK = 0, BF_PARAM_STANDARD = 1, BF_PARAM_UNSCALED = 2 };
 enum bf_points { BF_POINTS_GRID = 0, BF_POINTS_LIST = 1 };
 enum bf_quadrature { BF_QUAD_AUTO = 0, BF_QUAD_HERMITE = 1 };
 enum bf_target { BF_TARGET_SIN = 0, BF_TARGET_POLY, BF_TARGET_GP, BF_TARGET_FILE };
@@ -44,8 +44,11 @@ typedef struct bf_params {
   int arch; /* enum bf_arch */
   int d;
   int width;
-  int depth;           /* MLP hidden layers */
-  int activation;      /* index into the activation table */
+  int depth;           /* MLP hidden layers (uniform case) */
+  int activation;      /* index into the activation table (uniform case) */
+  char widths[BF_PATH_MAX];      /* hidden widths "10, 10, 2000", or "none" */
+  char activations[BF_PATH_MAX]; /* "linear, relu, relu", one, or "none" */
+  int nobias;          /* 1: [network] bias = no */
   int parameterization; /* enum bf_param */
   double sigma_w, sigma_b;
   /* [cosnet] */
@@ -91,9 +94,13 @@ typedef struct bf_params {
   int prescription; /* enum bf_prescriptions */
   double critical_tol;
   int bootstrap;
-  /* Derived by validation: the correlator points and G4c quadruples. */
+  /* Derived by validation: the hidden layers of a layer stack (nhidden = 0:
+   * depth x width uniform), the correlator points (npoints x d, row-major)
+   * and the G4c quadruples.  Heap arrays: bf_params_free releases them. */
+  int nhidden;
+  int *hwidth, *hact;
   int npoints;
-  double x[BF_MAX_POINTS][3];
+  double *x;
   int nquads;
   int quad[BF_MAX_QUADS][4];
 } bf_params;
@@ -133,6 +140,8 @@ int bf_input_parse(const char *path, const char *text, const char *const *sets,
                    int nsets, int output_check, bf_params *p, char *err,
                    size_t errlen);
 char *bf_input_effective_text(const bf_params *p); /* malloc'd */
+/* Free the derived arrays of parameters filled by bf_input_parse. */
+void bf_params_free(bf_params *p);
 /* The keys whose values differ between two effective texts, as
  * "section.key, ..." (empty if none), ignoring keys that cannot change
  * results (output, save_theta, checkpoint_every, fisher groups and block). */

@@ -60,10 +60,13 @@ double bf_gh_expect(const bf_gh *gh, double (*g)(double), double (*h)(double),
 double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
                            double (*h)(double), double k11, double k22,
                            double k12);
-/* Collective: K_nngp and K_ntk (n x n, row-major, on every rank) at points x for the MLP's depth and
- * activation; quadrature: enum bf_quadrature, order: Gauss-Hermite order. */
-void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double (*x)[3],
-                int quadrature, int order, double *K, double *Theta);
+/* Collective: K_nngp and K_ntk (n x n, row-major, on every rank) of a
+ * layer stack at points x (n x d, row-major), each layer with its own
+ * width, activation and bias; quadrature: enum bf_quadrature, order: the
+ * minimum Gauss-Hermite order.  Theta is the tangent kernel in theta as
+ * stored (the NTK in the ntk parameterization). */
+void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+                int order, double *K, double *Theta);
 
 /* ---- moments at a set of points (src/nnft/moments.c) ---------------------
  * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c on

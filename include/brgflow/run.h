@@ -11,7 +11,8 @@
 
 typedef struct bf_cosnet_job {
   bf_lattice lat;
-  bf_cosnet *net;
+  bf_model *mod;
+  const bf_cosnet *net; /* mod's free field */
   bf_ensemble *ens;
   double *g2, *g2_err, *g2_ref; /* L^d each, by displacement, on every rank */
   const char *reference;        /* which reference g2_ref is */
@@ -25,7 +26,7 @@ bf_cosnet_job *bf_cosnet_job_run(MPI_Comm comm, const bf_params *p);
 void bf_cosnet_job_destroy(bf_cosnet_job **job);
 
 typedef struct bf_mlp_job {
-  bf_mlp *net;
+  bf_model *mod;
   bf_ensemble *ens;  /* NULL for kernels only */
   int n, nq;         /* points, G4c quadruples */
   double *g2, *g2_err, *k_nngp, *k_ntk; /* n x n */
@@ -41,9 +42,7 @@ bf_mlp_job *bf_mlp_job_run(MPI_Comm comm, const bf_params *p, int kernels_only);
 void bf_mlp_job_destroy(bf_mlp_job **job);
 
 typedef struct bf_train_job {
-  bf_cosnet *cos;
-  bf_mlp *mlp;
-  bf_model mod;
+  bf_model *mod;
   bf_dataset *ds;
   bf_ensemble *ens;
   bf_train_log log;

@@ -3,8 +3,8 @@
  *
  * Every rank builds the same data set from counter streams keyed by a data
  * pseudo-member, so data never needs broadcasting (a file is read on rank 0
- * and broadcast).  The trained parameters are always one contiguous block
- * of theta: the cos-net's readout a, the MLP's last layer, or all of it. */
+ * and broadcast).  Models are seen only through the model interface of
+ * nn.h. */
 #ifndef BRGFLOW_TRAIN_H
 #define BRGFLOW_TRAIN_H
 
@@ -23,25 +23,6 @@ typedef struct bf_dataset {
 /* Collective (rank 0 reads a file target). */
 bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p);
 void bf_dataset_destroy(bf_dataset **ds);
-
-/* A network seen through its trained parameters theta[t0, t0 + Pt). */
-typedef struct bf_model {
-  int arch;
-  const bf_cosnet *cos;
-  const bf_mlp *mlp;
-  int64_t P, t0, Pt;
-  int linear; /* f is linear in the trained parameters */
-} bf_model;
-
-bf_model bf_model_make(const bf_params *p, const bf_cosnet *cos, const bf_mlp *mlp);
-/* f at m points. */
-void bf_model_predict(const bf_model *mod, const double *theta, int64_t m,
-                      const double *x, double *f);
-/* Rows of the Jacobian in the trained parameters: J (m x Pt, row-major). */
-void bf_model_jacobian(const bf_model *mod, const double *theta, int64_t m,
-                       const double *x, double *J);
-/* Prior standard deviation of each trained parameter (length Pt). */
-void bf_model_prior_sd(const bf_model *mod, double *sd);
 
 /* Training records: loss after steps[r], r < nrec. */
 typedef struct bf_train_log {

@@ -49,17 +49,29 @@ static const key_def KEYS[] = {
    "also follows the metric and every coarse-graining step"},
   {"network", "arch", T_ENUM, OFF(arch), "cosnet", "-", 0, 0, 0, "cosnet|mlp",
    "architecture: generalized cos-net (SCIENCE.md 1a) or deep MLP (1b)"},
-  {"network", "d", T_INT, OFF(d), "1", "-", 1, 3, 0, NULL,
-   "input dimension d (1..3)"},
+  {"network", "d", T_INT, OFF(d), "1", "-", 1, 1e6, 0, NULL,
+   "input dimension d (the cos-net: 1..3)"},
   {"network", "width", T_INT, OFF(width), "256", "-", 1, 1e9, 0, NULL,
    "width N: number of hidden units (per hidden layer for the MLP)"},
-  {"network", "depth", T_INT, OFF(depth), "1", "-", 1, 16, 0, NULL,
-   "MLP: number of hidden layers L (1..16)"},
+  {"network", "depth", T_INT, OFF(depth), "1", "-", 1, 1024, 0, NULL,
+   "MLP: number of hidden layers L, all of width `width` (the uniform case of "
+   "`widths`)"},
   {"network", "activation", T_ENUM, OFF(activation), "relu", "-", 0, 0, 0,
-   BF_ACTIVATION_CHOICES, "MLP: activation phi"},
+   BF_ACTIVATION_CHOICES, "MLP: activation phi of every hidden layer (the "
+   "uniform case of `activations`)"},
+  {"network", "widths", T_STR, OFF(widths), "none", "-", 0, 0, 0, NULL,
+   "MLP: hidden widths N_1, ..., N_L, comma-separated (any number of layers; "
+   "replaces depth and width); none: depth x width"},
+  {"network", "activations", T_STR, OFF(activations), "none", "-", 0, 0, 0, NULL,
+   "MLP: one activation per hidden layer, comma-separated, or one for all "
+   "(replaces activation); none: activation"},
+  {"network", "bias", T_ENUM, OFF(nobias), "yes", "-", 0, 0, 0, "yes|no",
+   "MLP: no removes every b^l from theta and from every formula"},
   {"network", "parameterization", T_ENUM, OFF(parameterization), "ntk", "-", 0,
-   0, 0, "ntk|standard",
-   "MLP: ntk (scales in the forward pass) or standard (scales in the prior)"},
+   0, 0, "ntk|standard|unscaled",
+   "MLP: ntk (scales sw/sqrt(fan_in), sb in the forward pass), standard (W ~ "
+   "N(0, sw^2/fan_in), b ~ N(0, sb^2)) or unscaled (W ~ N(0, sw^2), b ~ N(0, "
+   "sb^2), no fan-in factor anywhere: PyTorch's nn.init.normal_)"},
   {"network", "sigma_w", T_REAL, OFF(sigma_w), "1.0", "-", 0, 1e300, 1, NULL,
    "MLP: weight scale sigma_w"},
   {"network", "sigma_b", T_REAL, OFF(sigma_b), "0.1", "-", 0, 1e300, 0, NULL,
@@ -454,30 +466,34 @@ static int derive_points(parse_ctx *c)
   bf_params *p = c->p;
   char why[160];
   if (p->points == BF_POINTS_GRID) {
-    double u[3] = {0, 0, 0}, norm = 0;
+    double *u = BF_CALLOC(p->d, double), norm = 0;
     int n = parse_list(p->direction, u, p->d);
     snprintf(why, sizeof why, "expected 1 to d = %d comma-separated numbers", p->d);
-    if (n < 1) return string_fail(c, "direction", why);
     for (int j = 0; j < p->d; j++) norm += u[j] * u[j];
-    if (norm == 0) return string_fail(c, "direction", "must not be zero");
+    if (n < 1 || norm == 0) {
+      free(u);
+      return string_fail(c, "direction", n < 1 ? why : "must not be zero");
+    }
     p->npoints = p->count;
+    p->x = BF_ALLOC((int64_t)p->count * p->d, double);
     for (int k = 0; k < p->count; k++) {
       double t = p->from + k * (p->to - p->from) / (p->count - 1);
-      for (int j = 0; j < 3; j++) p->x[k][j] = j < p->d ? t * u[j] / sqrt(norm) : 0;
+      for (int j = 0; j < p->d; j++) p->x[(int64_t)k * p->d + j] = t * u[j] / sqrt(norm);
     }
+    free(u);
     return 1;
   }
   char buf[BF_PATH_MAX];
   snprintf(buf, sizeof buf, "%s", p->list);
   p->npoints = 0;
+  p->x = BF_ALLOC((int64_t)BF_MAX_POINTS * p->d, double);
   snprintf(why, sizeof why, "each point needs d = %d comma-separated numbers", p->d);
   for (char *save, *pt = strtok_r(buf, ";", &save); pt;
        pt = strtok_r(NULL, ";", &save)) {
     if (p->npoints == BF_MAX_POINTS)
       return string_fail(c, "list", "more than 256 points");
-    double *x = p->x[p->npoints++];
-    x[0] = x[1] = x[2] = 0;
-    if (parse_list(pt, x, 3) != p->d) return string_fail(c, "list", why);
+    double *x = p->x + (int64_t)p->d * p->npoints++;
+    if (parse_list(pt, x, p->d) != p->d) return string_fail(c, "list", why);
   }
   if (p->npoints < 2)
     return string_fail(c, "list", "points = list needs at least 2 points");
@@ -514,6 +530,94 @@ static int derive_quadruples(parse_ctx *c)
     p->nquads++;
   }
   return p->nquads > 0 ? 1 : string_fail(c, "quadruples", why);
+}
+
+static int network_fail(parse_ctx *c, const char *key, const char *why)
+{
+  int k = find_key("network", key);
+  return key_fail(c, k, (const char *)c->p + KEYS[k].offset, why);
+}
+
+/* Key given (file or --set) with a value other than its default. */
+static int changed(parse_ctx *c, const char *section, const char *key)
+{
+  int k = find_key(section, key);
+  if (c->line[k] == FROM_DEFAULT) return 0;
+  bf_params def;
+  memset(&def, 0, sizeof def);
+  parse_ctx dc = {.p = &def};
+  set_value(&dc, k, KEYS[k].deflt);
+  const char *a = (const char *)c->p + KEYS[k].offset, *b = (const char *)&def + KEYS[k].offset;
+  return KEYS[k].type == T_REAL ? *(const double *)a != *(const double *)b
+                                : *(const int *)a != *(const int *)b;
+}
+
+/* Index of an activation name in BF_ACTIVATION_CHOICES, or -1. */
+static int activation_index(const char *name)
+{
+  int idx = 0;
+  for (const char *s = BF_ACTIVATION_CHOICES; *s; idx++) {
+    const char *e = strchr(s, '|');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    if (strlen(name) == len && !strncmp(s, name, len)) return idx;
+    s += len + (e ? 1 : 0);
+  }
+  return -1;
+}
+
+/* [network] widths and activations: the hidden layers of a layer stack.
+ * A list replaces the uniform keys, so giving both is refused: one of
+ * them would be silently ignored. */
+static int derive_layers(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  int lists = strcmp(p->widths, "none") != 0, alist = strcmp(p->activations, "none") != 0;
+  /* the effective text lists every key, so "given" means "set away from
+   * its default" here */
+  if (lists && changed(c, "network", "depth"))
+    return network_fail(c, "widths", "given together with [network] depth: widths sets "
+                        "the number of layers (remove depth)");
+  if (lists && changed(c, "network", "width"))
+    return network_fail(c, "widths", "given together with [network] width: widths sets "
+                        "every hidden width (remove width)");
+  if (alist && changed(c, "network", "activation"))
+    return network_fail(c, "activations", "given together with [network] activation "
+                        "(remove activation)");
+  if (!lists && !alist) return 1;
+  enum { MAXL = 1024 };
+  double *w = BF_ALLOC(MAXL, double);
+  int L = lists ? parse_list(p->widths, w, MAXL) : p->depth, ok = L >= 1;
+  for (int l = 0; ok && lists && l < L; l++)
+    ok = w[l] == floor(w[l]) && w[l] >= 1 && w[l] <= 1e9;
+  if (!ok) {
+    free(w);
+    return network_fail(c, "widths", "expected 1 to 1024 comma-separated positive integers");
+  }
+  p->nhidden = L;
+  p->hwidth = BF_ALLOC(L, int);
+  p->hact = BF_ALLOC(L, int);
+  for (int l = 0; l < L; l++) p->hwidth[l] = lists ? (int)w[l] : p->width;
+  free(w);
+  int na = 0;
+  char buf[BF_PATH_MAX], why[256];
+  snprintf(buf, sizeof buf, "%s", alist ? p->activations : "");
+  for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char name[64];
+    trim_copy(tok, tok + strlen(tok), name, sizeof name);
+    int a = activation_index(name);
+    snprintf(why, sizeof why, "'%s' is not an activation (one of %s)", name,
+             BF_ACTIVATION_CHOICES);
+    if (a < 0) return network_fail(c, "activations", why);
+    if (na < L) p->hact[na] = a;
+    na++;
+  }
+  if (alist && na != 1 && na != L) {
+    snprintf(why, sizeof why, "%d activations for %d hidden layers: give one per layer, "
+             "or one for all", na, L);
+    return network_fail(c, "activations", why);
+  }
+  for (int l = 0; l < L; l++) p->hact[l] = !alist ? p->activation : na == 1 ? p->hact[0] : p->hact[l];
+  return 1;
 }
 
 /* [data], [train] and [fisher] together. */
@@ -564,11 +668,16 @@ static int cross_check(parse_ctx *c)
 {
   if (!check_training(c)) return 0;
   if (c->p->arch == BF_ARCH_MLP &&
-      !(derive_points(c) && derive_quadruples(c)))
+      !(derive_layers(c) && derive_points(c) && derive_quadruples(c)))
     return 0;
   const bf_params *p = c->p;
   char why[256];
   int cosnet = p->arch == BF_ARCH_COSNET;
+  if (cosnet && p->d > 3) {
+    char v[32];
+    snprintf(v, sizeof v, "%d", p->d);
+    return key_fail(c, find_key("network", "d"), v, "the cos-net takes d = 1, 2 or 3");
+  }
   if (cosnet && p->momenta == BF_MOMENTA_LATTICE &&
       !(p->cutoff < M_PI / p->spacing)) {
     snprintf(why, sizeof why,
@@ -604,6 +713,14 @@ int bf_input_parse(const char *path, const char *text, const char *const *sets,
   for (int i = 0; i < nsets && !c.failed; i++) apply_set(&c, sets[i]);
   if (!c.failed) cross_check(&c);
   return c.failed ? -1 : 0;
+}
+
+void bf_params_free(bf_params *p)
+{
+  free(p->hwidth), free(p->hact), free(p->x);
+  p->hwidth = p->hact = NULL;
+  p->x = NULL;
+  p->nhidden = p->npoints = 0;
 }
 
 static void format_value(const bf_params *p, int k, char *buf, size_t n)
@@ -778,6 +895,7 @@ bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
   if (rank != 0) in->text = BF_ALLOC(len, char);
   BF_MPI(MPI_Bcast(in->text, (int)len, MPI_CHAR, 0, comm));
   /* Every rank parses the validated text: identical parameters everywhere. */
+  if (rank == 0) bf_params_free(&in->p);
   BF_ASSERT(bf_input_parse("<effective input>", in->text, NULL, 0,
                            BF_OUTPUT_IGNORE, &in->p, err, sizeof err) == 0);
   return in;
@@ -786,6 +904,7 @@ bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
 void bf_input_destroy(bf_input **in)
 {
   if (!*in) return;
+  bf_params_free(&(*in)->p);
   free((*in)->text);
   free(*in);
   *in = NULL;

@@ -1,14 +1,23 @@
 /* shells.c — sloppy/stiff splits and the two prescriptions (SCIENCE.md 3).
  *
- *   bf_flow_prior_draw  a fresh prior draw of the trained block for a step
+ *   bf_flow_prior_draw  a member's prior draw of the trained block (one per flow)
  *   bf_coarse_diagonal  coordinates with I_AA < Lambda
- *   bf_coarse_eigen     Fisher eigenvectors with 0 < lambda < Lambda
+ *   bf_coarse_eigen     Fisher eigenvectors with 0 < lambda < Lambda, from
+ *                       scratch (the reference kernel of the two below)
+ *   bf_shells_resolved  how many eigenvalues lie above the null floor
+ *   bf_shells_coefficients  each eigenvector's component of the move, once
+ *   bf_shells_advance   add the shells a larger cutoff makes sloppy
  *   bf_flow_cutoffs     the log-spaced cutoff grid
  *   bf_flow_critical    the critical step (Lambda_C) of an MSE curve
  *
  *   resample: theta' = theta* + P_<(theta_prior - theta*)
  *   prune:    theta' = theta* - P_< theta*
- * with P_< the projector onto the sloppy shells. */
+ * with P_< the projector onto the sloppy shells.  The shells are nested:
+ * the sloppy set at Lambda_{k+1} contains the one at Lambda_k, so a flow
+ * computes the coefficients c_j = v_j . (target - theta*) once per member
+ * and adds c_j v_j for each shell as the cutoff passes it (docs/theory.md
+ * k).  Shells are added in ascending lambda, a fixed order, so a flow
+ * restarted at any step adds the same terms in the same order. */
 #include "brgflow/flow.h"
 
 #include <math.h>
@@ -18,10 +27,10 @@
 enum { RESAMPLE_DRAW = 40 };
 
 void bf_flow_prior_draw(const bf_model *mod, const double *sd, uint64_t seed,
-                        int64_t member, int step, double *draw)
+                        int64_t member, double *draw)
 {
   bf_rng s = bf_rng_stream(seed, (uint64_t)member, RESAMPLE_DRAW);
-  bf_rng_normals(&s, (uint64_t)step * (uint64_t)mod->Pt, mod->Pt, draw);
+  bf_rng_normals(&s, 0, mod->Pt, draw);
   for (int64_t a = 0; a < mod->Pt; a++) draw[a] *= sd[a];
 }
 
@@ -61,6 +70,39 @@ int64_t bf_coarse_eigen(const bf_model *mod, const double *theta_star,
     sloppy++;
   }
   return sloppy;
+}
+
+int64_t bf_shells_resolved(int64_t k, const double *lambda)
+{
+  double floor_ = 1e-12 * lambda[0];
+  int64_t j = 0;
+  while (j < k && lambda[j] > floor_) j++;
+  return j;
+}
+
+void bf_shells_coefficients(const bf_model *mod, const double *theta_star, int64_t k,
+                            const double *V, const double *draw, double *coef)
+{
+  const double *ts = theta_star + mod->t0;
+  for (int64_t j = 0; j < k; j++) {
+    const double *v = V + j * mod->Pt;
+    double c = 0;
+    for (int64_t a = 0; a < mod->Pt; a++) c += v[a] * ((draw ? draw[a] : 0.0) - ts[a]);
+    coef[j] = c;
+  }
+}
+
+int64_t bf_shells_advance(const bf_model *mod, int64_t resolved, const double *lambda,
+                          const double *V, const double *coef, double Lambda, int64_t *lo,
+                          double *theta)
+{
+  double *t = theta + mod->t0;
+  while (*lo > 0 && lambda[*lo - 1] < Lambda) {
+    int64_t j = --*lo;
+    const double *v = V + j * mod->Pt, c = coef[j];
+    for (int64_t a = 0; a < mod->Pt; a++) t[a] += c * v[a];
+  }
+  return resolved - *lo;
 }
 
 void bf_flow_cutoffs(double lo, double hi, int K, double *cut)

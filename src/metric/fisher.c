@@ -8,11 +8,9 @@
  * primal: J (n x P) is filled block row by block row into its block-cyclic
  *   layout, then I = J^T J / sigma^2 by PDSYRK.
  * dual: the Gram G = J J^T / sigma^2 (the empirical NTK), whose nonzero
- *   spectrum is I's.  For an MLP it never needs J: for the points R of a
- *   rank's local rows and C of its local columns,
- *     G_RC = sum_l [alpha_l^2 (D_R D_C^T) o (A_R A_C^T) + beta_l^2 D_R D_C^T]
- *   with D = delta^l, A = a^{l-1} (o: elementwise); for linear models
- *   (cos-net, MLP readout) G_RC = Phi_R Phi_C^T.
+ *   spectrum is I's.  Each rank fills the block of its local rows R and
+ *   columns C from the model's own pieces (bf_model_gram: for a layer stack
+ *   per-layer products, J never formed; for a linear model Phi_R Phi_C^T).
  * Both are diagonalized by PDSYEVR or PDSYEVD (see eigen()). */
 #include "brgflow/metric.h"
 #include "brgflow/scalapack.h"
@@ -62,69 +60,31 @@ static double *gather_points(const bf_dataset *ds, const int64_t *idx, int64_t m
   return x;
 }
 
-/* primal: J's local blocks, one block row of points at a time. */
+/* primal: J's local blocks, one block row of points at a time (one plan). */
 static void fill_jacobian(const bf_grid *g, const bf_model *mod, const double *theta,
                           const bf_dataset *ds, int nb, dmat *J)
 {
   double *rows = BF_ALLOC((int64_t)nb * mod->Pt, double);
-  int64_t idx[4096];
+  int64_t *idx = BF_ALLOC(nb, int64_t);
+  bf_plan *plan = bf_model_plan_create(mod, nb);
   for (int64_t r0 = 0; r0 < J->mloc; r0 += nb) {
     int64_t m = J->mloc - r0 < nb ? J->mloc - r0 : nb;
     for (int64_t k = 0; k < m; k++) idx[k] = global_index(r0 + k, nb, g->myrow, g->nprow);
     double *x = gather_points(ds, idx, m);
-    bf_model_jacobian(mod, theta, m, x, rows);
+    bf_model_record(mod, plan, theta, m, x, NULL);
+    bf_model_jacobian_rows(mod, plan, rows);
     for (int64_t c = 0; c < J->nloc; c++) {
       int64_t col = global_index(c, nb, g->mycol, g->npcol);
       for (int64_t k = 0; k < m; k++) J->a[c * J->mloc + r0 + k] = rows[k * mod->Pt + col];
     }
     free(x);
   }
-  free(rows);
+  bf_model_plan_destroy(&plan);
+  free(rows), free(idx);
 }
 
-/* dual, linear model: G_RC = Phi_R Phi_C^T (local block, column-major). */
-static void gram_linear(const bf_model *mod, const double *theta, const double *xr,
-                        int64_t mr, const double *xc, int64_t mc, double *G)
-{
-  double *fr = BF_ALLOC(mr * mod->Pt + 1, double), *fc = BF_ALLOC(mc * mod->Pt + 1, double);
-  bf_model_jacobian(mod, theta, mr, xr, fr);
-  bf_model_jacobian(mod, theta, mc, xc, fc);
-  /* column-major G (mr x mc) = row-major G^T (mc x mr) = Phi_C Phi_R^T */
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mc, (int)mr, (int)mod->Pt,
-              1.0, fc, (int)mod->Pt, fr, (int)mod->Pt, 0.0, G, (int)mr);
-  free(fr);
-  free(fc);
-}
-
-/* dual, MLP: per-layer products, J never formed. */
-static void gram_layers(const bf_model *mod, const double *theta, const double *xr,
-                        int64_t mr, const double *xc, int64_t mc, double *G)
-{
-  const bf_mlp *net = mod->mlp;
-  bf_mlp_tape *tr = bf_mlp_tape_create(net, mr), *tc = bf_mlp_tape_create(net, mc);
-  bf_mlp_record(net, theta, mr, xr, tr);
-  bf_mlp_record(net, theta, mc, xc, tc);
-  double *dd = BF_ALLOC(mr * mc, double), *aa = BF_ALLOC(mr * mc, double);
-  memset(G, 0, sizeof(double) * mr * mc);
-  int first = mod->t0 > 0 ? net->depth + 1 : 1; /* readout: last layer only */
-  for (int l = first; l <= net->depth + 1; l++) {
-    int nin = bf_mlp_fan_in(net, l), nout = bf_mlp_fan_out(net, l);
-    double a2 = bf_mlp_alpha(net, l), b2 = bf_mlp_beta(net, l);
-    a2 *= a2;
-    b2 *= b2;
-    /* column-major (mr x mc) blocks = row-major (mc x mr) */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mc, (int)mr, nout, 1.0,
-                tc->delta[l], nout, tr->delta[l], nout, 0.0, dd, (int)mr);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mc, (int)mr, nin, 1.0,
-                tc->a[l - 1], nin, tr->a[l - 1], nin, 0.0, aa, (int)mr);
-    for (int64_t k = 0; k < mr * mc; k++) G[k] += dd[k] * (a2 * aa[k] + b2);
-  }
-  free(dd);
-  free(aa);
-  bf_mlp_tape_destroy(&tr);
-  bf_mlp_tape_destroy(&tc);
-}
-
+/* dual: the local block G_RC = J_t(R) J_t(C)^T from the model's per-layer
+ * pieces (J never formed for a layer stack). */
 static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta,
                       const bf_dataset *ds, int nb, dmat *G)
 {
@@ -133,15 +93,14 @@ static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta
   for (int64_t j = 0; j < G->nloc; j++) ic[j] = global_index(j, nb, g->mycol, g->npcol);
   double *xr = gather_points(ds, ir, G->mloc), *xc = gather_points(ds, ic, G->nloc);
   if (G->mloc > 0 && G->nloc > 0) {
-    if (mod->linear || mod->arch == BF_ARCH_COSNET)
-      gram_linear(mod, theta, xr, G->mloc, xc, G->nloc, G->a);
-    else
-      gram_layers(mod, theta, xr, G->mloc, xc, G->nloc, G->a);
+    bf_plan *pr = bf_model_plan_create(mod, G->mloc), *pc = bf_model_plan_create(mod, G->nloc);
+    bf_model_record(mod, pr, theta, G->mloc, xr, NULL);
+    bf_model_record(mod, pc, theta, G->nloc, xc, NULL);
+    bf_model_gram(mod, pr, pc, G->a);
+    bf_model_plan_destroy(&pr);
+    bf_model_plan_destroy(&pc);
   }
-  free(ir);
-  free(ic);
-  free(xr);
-  free(xc);
+  free(ir), free(ic), free(xr), free(xc);
 }
 
 /* All eigenvalues of a distributed symmetric matrix, ascending, into w;
@@ -237,36 +196,22 @@ static dmat metric_matrix(const bf_grid *g, const bf_model *mod, const double *t
 }
 
 /* Dual eigenvectors: v = J^T u / (sigma sqrt(lambda)), the gradient of
- * u.f(X) / (sigma sqrt(lambda)): one backprop (VJP) each, J never formed. */
+ * u.f(X) / (sigma sqrt(lambda)): one VJP each on one recorded plan, J never
+ * formed. */
 static void dual_vectors(const bf_model *mod, const double *theta, const bf_dataset *ds,
                          double sigma, int nvec, const double *lambda, const double *U,
                          double *V)
 {
   int64_t n = ds->n;
   double *r = BF_ALLOC(n, double);
-  if (mod->linear || mod->arch == BF_ARCH_COSNET) {
-    double *J = BF_ALLOC(n * mod->Pt, double);
-    bf_model_jacobian(mod, theta, n, ds->x, J);
-    for (int j = 0; j < nvec; j++) {
-      double s = 1.0 / (sigma * sqrt(lambda[j]));
-      for (int64_t k = 0; k < n; k++) r[k] = U[j * n + k] * s;
-      cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mod->Pt, 1.0, J, (int)mod->Pt,
-                  r, 1, 0.0, V + (int64_t)j * mod->Pt, 1);
-    }
-    free(J);
-  } else {
-    bf_mlp_tape *t = bf_mlp_tape_create(mod->mlp, n);
-    bf_mlp_record(mod->mlp, theta, n, ds->x, t);
-    double *grad = BF_ALLOC(mod->P, double);
-    for (int j = 0; j < nvec; j++) {
-      double s = 1.0 / (sigma * sqrt(lambda[j]));
-      for (int64_t k = 0; k < n; k++) r[k] = U[j * n + k] * s;
-      bf_mlp_vjp(mod->mlp, t, r, grad);
-      memcpy(V + (int64_t)j * mod->Pt, grad + mod->t0, sizeof(double) * mod->Pt);
-    }
-    free(grad);
-    bf_mlp_tape_destroy(&t);
+  bf_plan *plan = bf_model_plan_create(mod, n);
+  bf_model_record(mod, plan, theta, n, ds->x, NULL);
+  for (int j = 0; j < nvec; j++) {
+    double s = 1.0 / (sigma * sqrt(lambda[j]));
+    for (int64_t k = 0; k < n; k++) r[k] = U[j * n + k] * s;
+    bf_model_vjp(mod, plan, r, V + (int64_t)j * mod->Pt);
   }
+  bf_model_plan_destroy(&plan);
   free(r);
 }
 
@@ -318,35 +263,12 @@ void bf_fisher_diagonal(const bf_model *mod, const double *theta,
   enum { CHUNK = 256 }; /* points per pass: memory bounded by CHUNK x width */
   memset(diag, 0, sizeof(double) * mod->Pt);
   int64_t n = ds->n;
+  bf_plan *plan = bf_model_plan_create(mod, n < CHUNK ? n : CHUNK);
   for (int64_t k0 = 0; k0 < n; k0 += CHUNK) {
     int64_t m = n - k0 < CHUNK ? n - k0 : CHUNK;
-    const double *x = ds->x + k0 * ds->d;
-    if (mod->arch == BF_ARCH_COSNET || mod->linear) {
-      double *J = BF_ALLOC(m * mod->Pt, double);
-      bf_model_jacobian(mod, theta, m, x, J);
-      for (int64_t k = 0; k < m; k++)
-        for (int64_t a = 0; a < mod->Pt; a++) diag[a] += J[k * mod->Pt + a] * J[k * mod->Pt + a];
-      free(J);
-      continue;
-    }
-    /* MLP: I_{W^l_ij} = alpha^2 sum_k delta[k,i]^2 a[k,j]^2 (+ beta^2 delta^2) */
-    const bf_mlp *net = mod->mlp;
-    bf_mlp_tape *t = bf_mlp_tape_create(net, m);
-    bf_mlp_record(net, theta, m, x, t);
-    for (int l = 1; l <= net->depth + 1; l++) {
-      int nin = bf_mlp_fan_in(net, l), nout = bf_mlp_fan_out(net, l);
-      double a2 = bf_mlp_alpha(net, l), b2 = bf_mlp_beta(net, l);
-      double *d2 = BF_ALLOC(m * nout, double), *s2 = BF_ALLOC(m * nin, double);
-      for (int64_t q = 0; q < m * nout; q++) d2[q] = t->delta[l][q] * t->delta[l][q];
-      for (int64_t q = 0; q < m * nin; q++) s2[q] = t->a[l - 1][q] * t->a[l - 1][q];
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, (int)m, a2 * a2,
-                  d2, nout, s2, nin, 1.0, diag + net->woff[l] - mod->t0, nin);
-      for (int i = 0; i < nout; i++)
-        for (int64_t k = 0; k < m; k++) diag[net->boff[l] - mod->t0 + i] += b2 * b2 * d2[k * nout + i];
-      free(d2);
-      free(s2);
-    }
-    bf_mlp_tape_destroy(&t);
+    bf_model_record(mod, plan, theta, m, ds->x + k0 * ds->d, NULL);
+    bf_model_diag(mod, plan, diag);
   }
+  bf_model_plan_destroy(&plan);
   for (int64_t a = 0; a < mod->Pt; a++) diag[a] /= sigma * sigma;
 }

@@ -2,7 +2,7 @@
  *
  *   bf_ensemble_create         contiguous block of members per rank
  *   bf_ensemble_destroy        free it
- *   bf_ensemble_sample_cosnet  draw every local member from its own streams */
+ *   bf_ensemble_sample         draw every local member from its own streams */
 #include "brgflow/nn.h"
 
 #include <stdlib.h>
@@ -30,17 +30,9 @@ void bf_ensemble_destroy(bf_ensemble **ens)
   *ens = NULL;
 }
 
-void bf_ensemble_sample_cosnet(bf_ensemble *ens, const bf_cosnet *net,
-                               uint64_t seed)
+void bf_ensemble_sample(bf_ensemble *ens, const bf_model *mod, uint64_t seed)
 {
-  BF_ASSERT(ens->nparams == bf_cosnet_nparams(net));
+  BF_ASSERT(ens->nparams == mod->P);
   for (int64_t m = 0; m < ens->count; m++)
-    bf_cosnet_sample(net, seed, ens->first + m, ens->theta + m * ens->nparams);
-}
-
-void bf_ensemble_sample_mlp(bf_ensemble *ens, const bf_mlp *net, uint64_t seed)
-{
-  BF_ASSERT(ens->nparams == net->nparams);
-  for (int64_t m = 0; m < ens->count; m++)
-    bf_mlp_sample(net, seed, ens->first + m, ens->theta + m * ens->nparams);
+    bf_model_sample(mod, seed, ens->first + m, ens->theta + m * ens->nparams);
 }

@@ -1,56 +1,88 @@
-/* mlp.c — deep MLPs of any depth and activation (SCIENCE.md 1b).
+/* mlp.c — layer stacks: any feed-forward network (docs/theory.md, layer
+ * stacks), with fast kernels and the plain reference kernels beside them.
  *
- *   bf_mlp_create        layer layout and theta offsets from the input
+ *   bf_mlp_create        layers, scales and theta offsets from [network]
  *   bf_mlp_destroy       free it
  *   bf_mlp_fan_in/out    layer sizes
- *   bf_mlp_sample        one member's theta from its counter stream
- *   bf_mlp_work_create   buffers for forward passes over npts points
- *   bf_mlp_forward       all points at once, one dgemm per layer
- *   bf_mlp_tape_create   buffers for forward values and backprop signals
- *   bf_mlp_record        forward + per-point backprop signals, BLAS-3
- *   bf_mlp_vjp           sum_k r_k grad f(x_k): the training gradient
- *   bf_mlp_jacobian_row  grad f(x_k): one row of J
  *   bf_mlp_alpha/beta    the forward scales of W^l and b^l
+ *   bf_mlp_sample        one member's theta from its counter stream
+ *   bf_mlp_describe      one line: "2 -> 10 linear -> ... -> 1, ..."
+ *   bf_mlp_work_create   forward workspace for up to npts points
+ *   bf_mlp_forward       f at npts points (fast kernel)
+ *   bf_mlp_tape_create   buffers for forward values and backprop signals
+ *   bf_mlp_record(_from) forward + per-point backprop signals (fast kernel)
+ *   bf_mlp_vjp           sum_k r_k grad f(x_k) over a trailing block of theta
+ *   bf_mlp_jacobian_row  grad f(x_k): one row of J
+ *   bf_mlp_*_ref         the plain reference kernels
  *
  * Activations are stored points x units, row-major, so layer l is
- *   Z^l = alpha_l A^{l-1} (W^l)^T + beta_l 1 (b^l)^T,   A^l = phi(Z^l),
- * with (alpha, beta) = (sw/sqrt(fan_in), sb) in the NTK parameterization and
- * (1, 1) in the standard one, where the scales sit in the prior instead. */
+ *   Z^l = alpha_l A^{l-1} (W^l)^T + beta_l 1 (b^l)^T,   A^l = phi_l(Z^l).
+ * Fast kernels: a wide fan-in goes through one dgemm, followed by one fused
+ * pass that adds the bias and applies phi_l to the whole array; a narrow
+ * fan-in (the input layer for small d, width-10 layers) is one fused loop
+ * over points, since dgemm with an inner dimension of 1..16 runs far below
+ * its rate.  The readout (fan-out 1) is a dgemv. */
 #include "brgflow/nn.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Fan-ins up to this use the fused loop instead of dgemm (measured: dgemm
+ * with k <= 16 reaches under a fifth of its large-k rate on this machine). */
+enum { NARROW = 16 };
+
 struct bf_mlp_work {
   int64_t npts;
-  double *a, *z; /* npts x max(width, d) each */
+  double *a, *b; /* npts x max_units each: ping-pong activations */
+  double *wt;    /* max_units x NARROW: a narrow layer's W transposed */
 };
 
-int bf_mlp_fan_in(const bf_mlp *net, int l) { return l == 1 ? net->d : net->width; }
+int bf_mlp_fan_in(const bf_mlp *net, int l) { return net->layer[l].in; }
+int bf_mlp_fan_out(const bf_mlp *net, int l) { return net->layer[l].out; }
+double bf_mlp_alpha(const bf_mlp *net, int l) { return net->layer[l].alpha; }
+double bf_mlp_beta(const bf_mlp *net, int l) { return net->layer[l].beta; }
 
-int bf_mlp_fan_out(const bf_mlp *net, int l)
+/* Forward scales and prior widths of one layer (docs/theory.md). */
+static void layer_scales(bf_layer *ly, int param, double sw, double sb)
 {
-  return l == net->depth + 1 ? 1 : net->width;
+  if (param == BF_PARAM_NTK) {
+    ly->alpha = sw / sqrt((double)ly->in), ly->beta = sb;
+    ly->sd_w = 1, ly->sd_b = 1;
+  } else {
+    ly->alpha = 1, ly->beta = 1;
+    ly->sd_w = param == BF_PARAM_STANDARD ? sw / sqrt((double)ly->in) : sw;
+    ly->sd_b = sb;
+  }
 }
 
 bf_mlp *bf_mlp_create(const bf_params *p)
 {
   bf_mlp *net = BF_CALLOC(1, bf_mlp);
+  int L = p->nhidden > 0 ? p->nhidden : p->depth;
   net->d = p->d;
-  net->depth = p->depth;
-  net->width = p->width;
+  net->depth = L;
   net->parameterization = p->parameterization;
   net->sigma_w = p->sigma_w;
   net->sigma_b = p->sigma_b;
-  net->act = bf_activation_get(p->activation);
+  net->layer = BF_CALLOC(L + 2, bf_layer);
   int64_t off = 0;
-  for (int l = 1; l <= net->depth + 1; l++) {
-    net->woff[l] = off;
-    off += (int64_t)bf_mlp_fan_out(net, l) * bf_mlp_fan_in(net, l);
-    net->boff[l] = off;
-    off += bf_mlp_fan_out(net, l);
+  net->max_units = p->d;
+  for (int l = 1; l <= L + 1; l++) {
+    bf_layer *ly = &net->layer[l];
+    ly->in = l == 1 ? p->d : net->layer[l - 1].out;
+    ly->out = l == L + 1 ? 1 : p->nhidden > 0 ? p->hwidth[l - 1] : p->width;
+    ly->act = l == L + 1 ? NULL
+              : bf_activation_get(p->nhidden > 0 ? p->hact[l - 1] : p->activation);
+    ly->bias = !p->nobias;
+    layer_scales(ly, p->parameterization, p->sigma_w, p->sigma_b);
+    ly->woff = off;
+    off += (int64_t)ly->out * ly->in;
+    ly->boff = off;
+    if (ly->bias) off += ly->out;
+    if (ly->out > net->max_units) net->max_units = ly->out;
   }
   net->nparams = off;
   return net;
@@ -58,6 +90,8 @@ bf_mlp *bf_mlp_create(const bf_params *p)
 
 void bf_mlp_destroy(bf_mlp **net)
 {
+  if (!*net) return;
+  free((*net)->layer);
   free(*net);
   *net = NULL;
 }
@@ -67,22 +101,37 @@ void bf_mlp_sample(const bf_mlp *net, uint64_t seed, int64_t member,
 {
   bf_rng s = bf_rng_stream(seed, (uint64_t)member, BF_RNG_MLP);
   bf_rng_normals(&s, 0, net->nparams, theta);
-  if (net->parameterization == BF_PARAM_NTK) return;
-  for (int l = 1; l <= net->depth + 1; l++) { /* standard: scales in the prior */
-    double sw = net->sigma_w / sqrt((double)bf_mlp_fan_in(net, l));
-    for (int64_t k = net->woff[l]; k < net->boff[l]; k++) theta[k] *= sw;
-    for (int64_t k = net->boff[l]; k < net->boff[l] + bf_mlp_fan_out(net, l); k++)
-      theta[k] *= net->sigma_b;
+  for (int l = 1; l <= net->depth + 1; l++) {
+    const bf_layer *ly = &net->layer[l];
+    if (ly->sd_w != 1)
+      for (int64_t k = ly->woff; k < ly->boff; k++) theta[k] *= ly->sd_w;
+    if (ly->bias && ly->sd_b != 1)
+      for (int64_t k = ly->boff; k < ly->boff + ly->out; k++) theta[k] *= ly->sd_b;
   }
 }
+
+void bf_mlp_describe(const bf_mlp *net, char *buf, size_t n)
+{
+  static const char *param[] = {"ntk", "standard", "unscaled"};
+  size_t len = (size_t)snprintf(buf, n, "%d", net->d);
+  for (int l = 1; l <= net->depth && len < n; l++)
+    len += (size_t)snprintf(buf + len, n - len, " -> %d %s", net->layer[l].out,
+                            net->layer[l].act->name);
+  if (len < n)
+    snprintf(buf + len, n - len, " -> 1, %s, %s", net->layer[1].bias ? "bias" : "no bias",
+             param[net->parameterization]);
+}
+
+/* ---- fast kernels ---------------------------------------------------------- */
 
 bf_mlp_work *bf_mlp_work_create(const bf_mlp *net, int64_t npts)
 {
   bf_mlp_work *w = BF_CALLOC(1, bf_mlp_work);
-  int64_t units = net->width > net->d ? net->width : net->d;
+  int64_t units = net->max_units;
   w->npts = npts;
-  w->a = BF_ALLOC(npts * units, double);
-  w->z = BF_ALLOC(npts * units, double);
+  w->a = BF_ALLOC(npts * units + 1, double);
+  w->b = BF_ALLOC(npts * units + 1, double);
+  w->wt = BF_ALLOC(units * NARROW + 1, double);
   return w;
 }
 
@@ -90,9 +139,48 @@ void bf_mlp_work_destroy(bf_mlp_work **w)
 {
   if (!*w) return;
   free((*w)->a);
-  free((*w)->z);
+  free((*w)->b);
+  free((*w)->wt);
   free(*w);
   *w = NULL;
+}
+
+/* Z = alpha A W^T (+ beta b), then A_out = phi(Z), for one hidden layer.
+ * z and out may be the same array (forward passes keep no Z). */
+static void hidden_layer(const bf_layer *ly, const double *W, const double *b,
+                         int64_t npts, const double *in, double *wt, double *z,
+                         double *out)
+{
+  const int nin = ly->in, nout = ly->out;
+  const double *bias = ly->bias ? b : NULL;
+  if (nin <= NARROW) { /* fused: W^T scaled once, then one pass per point */
+    for (int j = 0; j < nin; j++)
+      for (int i = 0; i < nout; i++) wt[j * nout + i] = ly->alpha * W[i * nin + j];
+    for (int64_t k = 0; k < npts; k++) {
+      double *zk = z + k * nout;
+      const double *ak = in + k * nin;
+      for (int i = 0; i < nout; i++) zk[i] = 0;
+      for (int j = 0; j < nin; j++) {
+        const double aj = ak[j], *wj = wt + j * nout;
+        for (int i = 0; i < nout; i++) zk[i] += wj[i] * aj;
+      }
+    }
+  } else {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npts, nout, nin,
+                ly->alpha, in, nin, W, nin, 0.0, z, nout);
+  }
+  ly->act->bias_phi(npts, nout, ly->beta, bias, z, out);
+}
+
+/* f = alpha A w + beta b: the readout, fan-out 1. */
+static void readout(const bf_layer *ly, const double *theta, int64_t npts,
+                    const double *in, double *f)
+{
+  const double *W = theta + ly->woff;
+  double b = ly->bias ? ly->beta * theta[ly->boff] : 0.0;
+  for (int64_t k = 0; k < npts; k++) f[k] = b;
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)npts, ly->in, ly->alpha, in, ly->in,
+              W, 1, 1.0, f, 1);
 }
 
 void bf_mlp_forward(const bf_mlp *net, const double *theta, int64_t npts,
@@ -100,21 +188,14 @@ void bf_mlp_forward(const bf_mlp *net, const double *theta, int64_t npts,
 {
   BF_ASSERT(npts <= w->npts);
   const double *in = x;
-  int ntk = net->parameterization == BF_PARAM_NTK;
-  for (int l = 1; l <= net->depth + 1; l++) {
-    int nin = bf_mlp_fan_in(net, l), nout = bf_mlp_fan_out(net, l);
-    double alpha = ntk ? net->sigma_w / sqrt((double)nin) : 1.0;
-    double beta = ntk ? net->sigma_b : 1.0;
-    const double *W = theta + net->woff[l], *b = theta + net->boff[l];
-    double *z = l == net->depth + 1 ? f : w->z;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npts, nout, nin,
-                alpha, in, nin, W, nin, 0.0, z, nout);
-    for (int64_t k = 0; k < npts; k++)
-      for (int i = 0; i < nout; i++) z[k * nout + i] += beta * b[i];
-    if (l == net->depth + 1) break;
-    for (int64_t k = 0; k < npts * nout; k++) w->a[k] = net->act->phi(z[k]);
-    in = w->a;
+  double *buf[2] = {w->a, w->b};
+  for (int l = 1; l <= net->depth; l++) {
+    const bf_layer *ly = &net->layer[l];
+    double *out = buf[l % 2];
+    hidden_layer(ly, theta + ly->woff, theta + ly->boff, npts, in, w->wt, out, out);
+    in = out;
   }
+  readout(&net->layer[net->depth + 1], theta, npts, in, f);
 }
 
 /* ---- the tape: forward values and per-point backprop signals -------------
@@ -128,14 +209,20 @@ void bf_mlp_forward(const bf_mlp *net, const double *theta, int64_t npts,
 bf_mlp_tape *bf_mlp_tape_create(const bf_mlp *net, int64_t npts)
 {
   bf_mlp_tape *t = BF_CALLOC(1, bf_mlp_tape);
+  int L1 = net->depth + 1;
   t->npts = npts;
-  t->a[0] = BF_ALLOC(npts * net->d, double);
-  for (int l = 1; l <= net->depth + 1; l++) {
+  t->layers = L1;
+  t->z = BF_CALLOC(L1 + 1, double *);
+  t->a = BF_CALLOC(L1 + 1, double *);
+  t->delta = BF_CALLOC(L1 + 1, double *);
+  t->a[0] = BF_ALLOC(npts * net->d + 1, double);
+  for (int l = 1; l <= L1; l++) {
     int64_t out = bf_mlp_fan_out(net, l);
-    t->z[l] = BF_ALLOC(npts * out, double);
-    t->a[l] = BF_ALLOC(npts * out, double);
-    t->delta[l] = BF_ALLOC(npts * out, double);
+    t->z[l] = BF_ALLOC(npts * out + 1, double);
+    t->a[l] = l == L1 ? t->z[l] : BF_ALLOC(npts * out + 1, double);
+    t->delta[l] = BF_ALLOC(npts * out + 1, double);
   }
+  t->scratch = BF_ALLOC(npts * net->max_units + (int64_t)net->max_units * NARROW + 1, double);
   return t;
 }
 
@@ -143,93 +230,229 @@ void bf_mlp_tape_destroy(bf_mlp_tape **tp)
 {
   bf_mlp_tape *t = *tp;
   if (!t) return;
-  for (int l = 0; l <= BF_MLP_MAX_LAYERS; l++) {
+  for (int l = 0; l <= t->layers; l++) {
+    if (t->a[l] != t->z[l]) free(t->a[l]);
     free(t->z[l]);
-    free(t->a[l]);
     free(t->delta[l]);
   }
+  free(t->z), free(t->a), free(t->delta), free(t->scratch);
   free(t);
   *tp = NULL;
 }
 
-double bf_mlp_alpha(const bf_mlp *net, int l)
+/* delta^{l-1} = alpha_l (delta^l W^l) (.) phi'_{l-1}(z^{l-1}). */
+static void backprop_layer(const bf_layer *ly, const bf_layer *below, const double *W,
+                           int64_t npts, const double *dl, const double *z,
+                           const double *a, double *dout)
 {
-  return net->parameterization == BF_PARAM_NTK
-             ? net->sigma_w / sqrt((double)bf_mlp_fan_in(net, l))
-             : 1.0;
+  const int nin = ly->in, nout = ly->out;
+  if (nout <= NARROW) { /* fused: a narrow layer (or the readout) above */
+    for (int64_t k = 0; k < npts; k++) {
+      double *dk = dout + k * nin;
+      for (int j = 0; j < nin; j++) dk[j] = 0;
+      for (int i = 0; i < nout; i++) {
+        const double c = ly->alpha * dl[k * nout + i], *wi = W + (int64_t)i * nin;
+        for (int j = 0; j < nin; j++) dk[j] += c * wi[j];
+      }
+    }
+  } else {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)npts, nin, nout,
+                ly->alpha, dl, nout, W, nin, 0.0, dout, nin);
+  }
+  below->act->mul_dphi(npts * nin, z, a, dout);
 }
 
-double bf_mlp_beta(const bf_mlp *net, int l)
+void bf_mlp_record_from(const bf_mlp *net, const double *theta, int64_t npts,
+                        const double *x, int first, bf_mlp_tape *t)
 {
-  (void)l;
-  return net->parameterization == BF_PARAM_NTK ? net->sigma_b : 1.0;
+  BF_ASSERT(npts <= t->npts && first >= 1);
+  memcpy(t->a[0], x, sizeof(double) * npts * net->d);
+  int L1 = net->depth + 1;
+  double *wt = t->scratch + npts * net->max_units;
+  for (int l = 1; l < L1; l++) {
+    const bf_layer *ly = &net->layer[l];
+    hidden_layer(ly, theta + ly->woff, theta + ly->boff, npts, t->a[l - 1], wt, t->z[l],
+                 t->a[l]);
+  }
+  readout(&net->layer[L1], theta, npts, t->a[L1 - 1], t->z[L1]);
+  for (int64_t k = 0; k < npts; k++) t->delta[L1][k] = 1.0;
+  /* delta^1 only feeds the input layer's own gradient */
+  for (int l = L1; l > first; l--)
+    backprop_layer(&net->layer[l], &net->layer[l - 1], theta + net->layer[l].woff, npts,
+                   t->delta[l], t->z[l - 1], t->a[l - 1], t->delta[l - 1]);
+  t->recorded = npts;
+  t->first = first;
 }
 
 void bf_mlp_record(const bf_mlp *net, const double *theta, int64_t npts,
                    const double *x, bf_mlp_tape *t)
 {
-  BF_ASSERT(npts <= t->npts);
-  memcpy(t->a[0], x, sizeof(double) * npts * net->d);
-  int L1 = net->depth + 1;
-  for (int l = 1; l <= L1; l++) {
-    int nin = bf_mlp_fan_in(net, l), nout = bf_mlp_fan_out(net, l);
-    double beta = bf_mlp_beta(net, l);
-    const double *W = theta + net->woff[l], *b = theta + net->boff[l];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npts, nout, nin,
-                bf_mlp_alpha(net, l), t->a[l - 1], nin, W, nin, 0.0, t->z[l],
-                nout);
-    for (int64_t k = 0; k < npts; k++)
-      for (int i = 0; i < nout; i++) t->z[l][k * nout + i] += beta * b[i];
-    for (int64_t k = 0; k < npts * nout; k++)
-      t->a[l][k] = l == L1 ? t->z[l][k] : net->act->phi(t->z[l][k]);
-  }
-  for (int64_t k = 0; k < npts; k++) t->delta[L1][k] = 1.0;
-  for (int l = L1; l > 1; l--) {
-    int nin = bf_mlp_fan_in(net, l), nout = bf_mlp_fan_out(net, l);
-    const double *W = theta + net->woff[l];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)npts, nin, nout,
-                bf_mlp_alpha(net, l), t->delta[l], nout, W, nin, 0.0,
-                t->delta[l - 1], nin);
-    for (int64_t k = 0; k < npts * nin; k++)
-      t->delta[l - 1][k] *= net->act->dphi(t->z[l - 1][k]);
-  }
-  t->recorded = npts;
+  bf_mlp_record_from(net, theta, npts, x, 1, t);
 }
 
-void bf_mlp_vjp(const bf_mlp *net, const bf_mlp_tape *t, const double *r,
+/* The first layer whose parameters reach offset t0. */
+static int first_layer(const bf_mlp *net, int64_t t0)
+{
+  int l = 1;
+  while (l <= net->depth && net->layer[l + 1].woff <= t0) l++;
+  return l;
+}
+
+/* dW^l = alpha (r delta^l)^T a^{l-1},  db^l = beta sum_k r_k delta^l[k]. */
+static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const double *r,
+                       double *scratch, double *gw, double *gb)
+{
+  const int64_t n = t->recorded;
+  const int nin = ly->in, nout = ly->out;
+  const double *dl = t->delta[l], *al = t->a[l - 1];
+  if (gb) for (int i = 0; i < nout; i++) gb[i] = 0;
+  if (!ly->act) { /* the readout (fan-out 1, delta = 1): a dgemv */
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, nin, ly->alpha, al, nin, r, 1, 0.0, gw, 1);
+    if (gb) for (int64_t k = 0; k < n; k++) gb[0] += ly->beta * r[k] * dl[k];
+    return;
+  }
+  if (nin <= NARROW) { /* fused: accumulate (dW)^T by rows of points */
+    double *gt = scratch; /* nin x nout */
+    for (int64_t q = 0; q < (int64_t)nin * nout; q++) gt[q] = 0;
+    for (int64_t k = 0; k < n; k++) {
+      const double *dk = dl + k * nout;
+      for (int j = 0; j < nin; j++) {
+        const double c = ly->alpha * r[k] * al[k * nin + j];
+        double *gj = gt + (int64_t)j * nout;
+        for (int i = 0; i < nout; i++) gj[i] += c * dk[i];
+      }
+      if (gb) {
+        const double c = ly->beta * r[k];
+        for (int i = 0; i < nout; i++) gb[i] += c * dk[i];
+      }
+    }
+    for (int i = 0; i < nout; i++)
+      for (int j = 0; j < nin; j++) gw[(int64_t)i * nin + j] = gt[(int64_t)j * nout + i];
+    return;
+  }
+  double *rd = scratch; /* n x nout */
+  for (int64_t k = 0; k < n; k++) {
+    const double rk = r[k], *dk = dl + k * nout;
+    double *o = rd + k * nout;
+    for (int i = 0; i < nout; i++) o[i] = rk * dk[i];
+  }
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, (int)n, ly->alpha, rd,
+              nout, al, nin, 0.0, gw, nin);
+  if (gb)
+    for (int64_t k = 0; k < n; k++) {
+      const double *o = rd + k * nout;
+      for (int i = 0; i < nout; i++) gb[i] += ly->beta * o[i];
+    }
+}
+
+void bf_mlp_vjp(const bf_mlp *net, const bf_mlp_tape *t, const double *r, int64_t t0,
                 double *grad)
 {
-  int64_t n = t->recorded;
-  double *rd = BF_ALLOC(n * (net->width > 1 ? net->width : 1), double);
-  for (int l = 1; l <= net->depth + 1; l++) {
-    int nin = bf_mlp_fan_in(net, l), nout = bf_mlp_fan_out(net, l);
-    for (int64_t k = 0; k < n; k++)
-      for (int i = 0; i < nout; i++) rd[k * nout + i] = r[k] * t->delta[l][k * nout + i];
-    /* dW^l = alpha (r delta^l)^T a^{l-1};  db^l = beta sum_k r_k delta^l[k] */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, (int)n,
-                bf_mlp_alpha(net, l), rd, nout, t->a[l - 1], nin, 0.0,
-                grad + net->woff[l], nin);
-    double beta = bf_mlp_beta(net, l);
-    for (int i = 0; i < nout; i++) {
-      double s = 0;
-      for (int64_t k = 0; k < n; k++) s += rd[k * nout + i];
-      grad[net->boff[l] + i] = beta * s;
-    }
+  int l0 = first_layer(net, t0);
+  BF_ASSERT(net->layer[l0].woff == t0 && l0 >= t->first);
+  for (int l = l0; l <= net->depth + 1; l++) {
+    const bf_layer *ly = &net->layer[l];
+    layer_grad(ly, t, l, r, t->scratch, grad + ly->woff - t0,
+               ly->bias ? grad + ly->boff - t0 : NULL);
   }
-  free(rd);
 }
 
 void bf_mlp_jacobian_row(const bf_mlp *net, const bf_mlp_tape *t, int64_t k,
                          double *row)
 {
-  for (int l = 1; l <= net->depth + 1; l++) {
-    int nin = bf_mlp_fan_in(net, l), nout = bf_mlp_fan_out(net, l);
-    double alpha = bf_mlp_alpha(net, l), beta = bf_mlp_beta(net, l);
+  for (int l = t->first; l <= net->depth + 1; l++) {
+    const bf_layer *ly = &net->layer[l];
+    int nin = ly->in, nout = ly->out;
     const double *dl = t->delta[l] + k * nout, *al = t->a[l - 1] + k * nin;
     for (int i = 0; i < nout; i++) {
-      double *w = row + net->woff[l] + (int64_t)i * nin;
-      for (int j = 0; j < nin; j++) w[j] = alpha * dl[i] * al[j];
-      row[net->boff[l] + i] = beta * dl[i];
+      double *w = row + ly->woff + (int64_t)i * nin, c = ly->alpha * dl[i];
+      for (int j = 0; j < nin; j++) w[j] = c * al[j];
+      if (ly->bias) row[ly->boff + i] = ly->beta * dl[i];
+    }
+  }
+}
+
+/* ---- reference kernels: plain loops, one element at a time ---------------- */
+
+/* z^l and a^l at one point, layer by layer (z, a: (L+2) x max_units). */
+static void point_forward_ref(const bf_mlp *net, const double *theta, const double *x,
+                              double *z, double *a)
+{
+  int U = net->max_units;
+  for (int j = 0; j < net->d; j++) a[j] = x[j];
+  for (int l = 1; l <= net->depth + 1; l++) {
+    const bf_layer *ly = &net->layer[l];
+    const double *W = theta + ly->woff, *in = a + (int64_t)(l - 1) * U;
+    for (int i = 0; i < ly->out; i++) {
+      double s = 0;
+      for (int j = 0; j < ly->in; j++) s += W[(int64_t)i * ly->in + j] * in[j];
+      double zi = ly->alpha * s + (ly->bias ? ly->beta * theta[ly->boff + i] : 0.0);
+      z[(int64_t)l * U + i] = zi;
+      a[(int64_t)l * U + i] = ly->act ? ly->act->phi(zi) : zi;
+    }
+  }
+}
+
+void bf_mlp_forward_ref(const bf_mlp *net, const double *theta, int64_t npts,
+                        const double *x, double *f)
+{
+  int64_t size = (int64_t)(net->depth + 2) * net->max_units;
+  double *z = BF_ALLOC(size, double), *a = BF_ALLOC(size, double);
+  for (int64_t k = 0; k < npts; k++) {
+    point_forward_ref(net, theta, x + k * net->d, z, a);
+    f[k] = a[(int64_t)(net->depth + 1) * net->max_units];
+  }
+  free(z), free(a);
+}
+
+void bf_mlp_record_ref(const bf_mlp *net, const double *theta, int64_t npts,
+                       const double *x, bf_mlp_tape *t)
+{
+  BF_ASSERT(npts <= t->npts);
+  int U = net->max_units, L1 = net->depth + 1;
+  int64_t size = (int64_t)(L1 + 1) * U;
+  double *z = BF_ALLOC(size, double), *a = BF_ALLOC(size, double);
+  for (int64_t k = 0; k < npts; k++) {
+    point_forward_ref(net, theta, x + k * net->d, z, a);
+    for (int j = 0; j < net->d; j++) t->a[0][k * net->d + j] = x[k * net->d + j];
+    for (int l = 1; l <= L1; l++)
+      for (int i = 0; i < net->layer[l].out; i++) {
+        t->z[l][k * net->layer[l].out + i] = z[(int64_t)l * U + i];
+        t->a[l][k * net->layer[l].out + i] = a[(int64_t)l * U + i];
+      }
+    t->delta[L1][k] = 1.0;
+    for (int l = L1; l > 1; l--) {
+      const bf_layer *ly = &net->layer[l];
+      const double *W = theta + ly->woff;
+      for (int j = 0; j < ly->in; j++) {
+        double s = 0;
+        for (int i = 0; i < ly->out; i++)
+          s += t->delta[l][k * ly->out + i] * W[(int64_t)i * ly->in + j];
+        t->delta[l - 1][k * ly->in + j] =
+            ly->alpha * s * net->layer[l - 1].act->dphi(z[(int64_t)(l - 1) * U + j]);
+      }
+    }
+  }
+  t->recorded = npts;
+  t->first = 1;
+  free(z), free(a);
+}
+
+void bf_mlp_vjp_ref(const bf_mlp *net, const bf_mlp_tape *t, const double *r, int64_t t0,
+                    double *grad)
+{
+  for (int l = first_layer(net, t0); l <= net->depth + 1; l++) {
+    const bf_layer *ly = &net->layer[l];
+    for (int i = 0; i < ly->out; i++) {
+      double sb = 0;
+      for (int j = 0; j < ly->in; j++) {
+        double s = 0;
+        for (int64_t k = 0; k < t->recorded; k++)
+          s += r[k] * t->delta[l][k * ly->out + i] * t->a[l - 1][k * ly->in + j];
+        grad[ly->woff - t0 + (int64_t)i * ly->in + j] = ly->alpha * s;
+      }
+      for (int64_t k = 0; k < t->recorded; k++) sb += r[k] * t->delta[l][k * ly->out + i];
+      if (ly->bias) grad[ly->boff - t0 + i] = ly->beta * sb;
     }
   }
 }

@@ -5,12 +5,18 @@
  *   bf_gh_destroy     free it
  *   bf_gh_expect      E[g(u) h(v)] for (u,v) ~ N(0, [[k11,k12],[k12,k22]])
  *   bf_gh_expect_kinked  the same for g, h with a kink at 0 (polar rule)
- *   bf_kernels        K_nngp and K_ntk on a set of points, layer by layer
+ *   bf_kernels        K_nngp and K_ntk of a layer stack on a set of points
  *
- *   K^1 = sw^2 x.x'/d + sb^2,        Theta^1 = K^1,
- *   K^{l+1} = sw^2 E[phi(u)phi(v)] + sb^2,
- *   Theta^{l+1} = K^{l+1} + sw^2 E[phi'(u)phi'(v)] Theta^l,
- * with (u,v) ~ N(0, Sigma^l) the 2x2 block of K^l at the pair of points.
+ * For a layer stack with forward scales (alpha_l, beta_l), prior widths
+ * (sd_w, sd_b), widths N_l and activations phi_l:
+ *   K^1 = alpha_1^2 sd_w^2 x.x' + beta_1^2 sd_b^2,   Theta^1 = alpha_1^2 x.x' + beta_1^2,
+ *   K^{l+1} = alpha^2 sd_w^2 N_l E[phi_l(u)phi_l(v)] + beta^2 sd_b^2,
+ *   Theta^{l+1} = alpha^2 N_l E[phi_l phi_l] + beta^2
+ *                 + alpha^2 sd_w^2 N_l E[phi_l'(u)phi_l'(v)] Theta^l,
+ * (beta terms only where the layer has a bias) with (u,v) ~ N(0, Sigma^l)
+ * the 2x2 block of K^l at the pair of points.  In the NTK parameterization
+ * these are the usual K^{l+1} = sw^2 E + sb^2, Theta^{l+1} = K^{l+1} +
+ * sw^2 E' Theta^l; Theta is the tangent kernel in theta as stored.
  * The expectations use the activation's closed forms where the table has
  * them (quadrature = auto), and otherwise 2-d Gauss-Hermite (smooth
  * activations) or its polar variant split at the kinks (relu). */
@@ -187,44 +193,63 @@ static double expect(rule_cache *rc, const bf_activation *act, int deriv,
   return gh_product(rule_for(rc, a * a), rule_for(rc, c * c), f, f, a, b, c);
 }
 
-void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double (*x)[3],
-                int quadrature, int order, double *K, double *Theta)
+/* E[phi(u)phi(v)] and E[phi'(u)phi'(v)] for one layer's activation. */
+static void layer_expect(rule_cache *rc, const bf_activation *act, int closed, double k11,
+                         double k22, double k12, double *e, double *ed)
+{
+  closed = closed && act->ephi && act->edphi;
+  *e = closed ? act->ephi(k11, k22, k12) : expect(rc, act, 0, k11, k22, k12);
+  *ed = closed ? act->edphi(k11, k22, k12) : expect(rc, act, 1, k11, k22, k12);
+}
+
+void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+                int order, double *K, double *Theta)
 {
   /* Pairs (i <= j) are dealt out in contiguous blocks of the upper triangle;
    * each is computed by exactly one rank and the others add zeros, so the
    * result is bitwise the same at any rank count. */
-  int rank, size;
+  int rank, size, d = net->d;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   int64_t first, count, pair = 0;
   bf_block_range((int64_t)n * (n + 1) / 2, size, rank, &first, &count);
-  const bf_activation *act = net->act;
-  int closed = quadrature == BF_QUAD_AUTO && act->ephi && act->edphi;
   rule_cache rc = {.min_order = order};
-  double sw2 = net->sigma_w * net->sigma_w, sb2 = net->sigma_b * net->sigma_b;
-  double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
+  double *Kn = BF_ALLOC((int64_t)n * n, double), *Tn = BF_ALLOC((int64_t)n * n, double);
+  /* K^1 = alpha^2 sd_w^2 x.x' + beta^2 sd_b^2,  Theta^1 = alpha^2 x.x' + beta^2 */
+  const bf_layer *l1 = &net->layer[1];
+  double a2 = l1->alpha * l1->alpha, b2 = l1->bias ? l1->beta * l1->beta : 0.0;
+  double sw2 = l1->sd_w * l1->sd_w, sb2 = l1->sd_b * l1->sd_b;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++) {
       double dot = 0;
-      for (int k = 0; k < net->d; k++) dot += x[i][k] * x[j][k];
-      K[i * n + j] = Theta[i * n + j] = sw2 * dot / net->d + sb2;
+      for (int k = 0; k < d; k++) dot += x[(int64_t)i * d + k] * x[(int64_t)j * d + k];
+      K[(int64_t)i * n + j] = a2 * sw2 * dot + b2 * sb2;
+      Theta[(int64_t)i * n + j] = a2 * dot + b2;
     }
+  /* layer l + 1 from layer l, with phi_l and N_l (docs/theory.md g):
+   *   K^{l+1} = alpha^2 sd_w^2 N_l E[phi phi] + beta^2 sd_b^2
+   *   Theta^{l+1} = alpha^2 N_l E[phi phi] + beta^2
+   *                 + alpha^2 sd_w^2 N_l E[phi' phi'] Theta^l */
   for (int l = 1; l <= net->depth; l++) {
+    const bf_activation *act = net->layer[l].act;
+    const bf_layer *up = &net->layer[l + 1];
+    double Nl = net->layer[l].out, ua2 = up->alpha * up->alpha;
+    double ub2 = up->bias ? up->beta * up->beta : 0.0;
+    double usw2 = up->sd_w * up->sd_w, usb2 = up->sd_b * up->sd_b;
     memset(Kn, 0, sizeof(double) * n * n);
     memset(Tn, 0, sizeof(double) * n * n);
     pair = 0;
     for (int i = 0; i < n; i++)
       for (int j = i; j < n; j++, pair++) { /* symmetric: mirrored below */
         if (pair < first || pair >= first + count) continue;
-        double k11 = K[i * n + i], k22 = K[j * n + j], k12 = K[i * n + j];
-        double e = closed ? act->ephi(k11, k22, k12)
-                          : expect(&rc, act, 0, k11, k22, k12);
-        double ed = closed ? act->edphi(k11, k22, k12)
-                           : expect(&rc, act, 1, k11, k22, k12);
-        Kn[i * n + j] = sw2 * e + sb2;
-        Tn[i * n + j] = Kn[i * n + j] + sw2 * ed * Theta[i * n + j];
-        Kn[j * n + i] = Kn[i * n + j];
-        Tn[j * n + i] = Tn[i * n + j];
+        int64_t ij = (int64_t)i * n + j, ji = (int64_t)j * n + i;
+        double e, ed;
+        layer_expect(&rc, act, quadrature == BF_QUAD_AUTO, K[(int64_t)i * n + i],
+                     K[(int64_t)j * n + j], K[ij], &e, &ed);
+        Kn[ij] = ua2 * usw2 * Nl * e + ub2 * usb2;
+        Tn[ij] = ua2 * Nl * e + ub2 + ua2 * usw2 * Nl * ed * Theta[ij];
+        Kn[ji] = Kn[ij];
+        Tn[ji] = Tn[ij];
       }
     BF_MPI(MPI_Allreduce(Kn, K, n * n, MPI_DOUBLE, MPI_SUM, comm));
     BF_MPI(MPI_Allreduce(Tn, Theta, n * n, MPI_DOUBLE, MPI_SUM, comm));

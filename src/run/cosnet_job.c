@@ -41,15 +41,17 @@ bf_cosnet_job *bf_cosnet_job_run(MPI_Comm comm, const bf_params *p)
 {
   bf_cosnet_job *job = BF_CALLOC(1, bf_cosnet_job);
   job->lat = bf_lattice_make(p->d, p->sites, p->spacing);
-  job->net = bf_cosnet_create(p);
-  job->ens = bf_ensemble_create(comm, p->members, bf_cosnet_nparams(job->net));
+  job->mod = bf_model_create(p);
+  job->net = job->mod->free_field;
+  BF_ASSERT(job->net);
+  job->ens = bf_ensemble_create(comm, p->members, job->mod->P);
   int64_t n = job->lat.nsites;
   job->g2 = BF_ALLOC(n, double);
   job->g2_err = BF_ALLOC(n, double);
   job->g2_ref = BF_ALLOC(n, double);
 
   double t = bf_elapsed();
-  bf_ensemble_sample_cosnet(job->ens, job->net, p->seed);
+  bf_ensemble_sample(job->ens, job->mod, p->seed);
   job->seconds_sample = bf_elapsed() - t;
   bf_log(comm, "sample: %d members x %lld parameters, %.2f s", p->members,
          (long long)job->ens->nparams, job->seconds_sample);
@@ -80,7 +82,7 @@ void bf_cosnet_job_destroy(bf_cosnet_job **jp)
 {
   bf_cosnet_job *job = *jp;
   if (!job) return;
-  bf_cosnet_destroy(&job->net);
+  bf_model_destroy(&job->mod);
   bf_ensemble_destroy(&job->ens);
   free(job->g2);
   free(job->g2_err);

@@ -21,7 +21,7 @@ static double member_lambda_max(const bf_train_job *job, int basis, int64_t m)
 {
   if (basis == BF_BASIS_EIGEN) return job->lambda[m * job->k];
   double mx = 0;
-  for (int64_t a = 0; a < job->mod.Pt; a++) mx = fmax(mx, job->diag[m * job->mod.Pt + a]);
+  for (int64_t a = 0; a < job->mod->Pt; a++) mx = fmax(mx, job->diag[m * job->mod->Pt + a]);
   return mx;
 }
 
@@ -90,7 +90,7 @@ static void erg_alloc(bf_flow_result *f, int64_t nsites)
 static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                      bf_flow_result *f, int k, bf_g2 *g2)
 {
-  const bf_cosnet *net = job->cos;
+  const bf_cosnet *net = job->mod->free_field;
   const bf_lattice *lat = &net->lat;
   int64_t ns = lat->nsites, o = k * ns;
   double n = (double)job->ds->n, L = f->cut[k];
@@ -127,53 +127,107 @@ static void flow_alloc(const bf_train_job *job, bf_flow_result *f)
   f->nz_loc = BF_CALLOC(count * K + 1, double);
   f->pred_mean = BF_CALLOC(K * nt, double);
   f->pred_var = BF_CALLOC(K * nt, double);
-  if (f->erg) erg_alloc(f, job->cos->lat.nsites);
-  if (job->mlp) f->g2pts = BF_CALLOC(K * f->npts * f->npts, double);
+  if (f->erg) erg_alloc(f, job->mod->free_field->lat.nsites);
+  if (f->npts) f->g2pts = BF_CALLOC(K * f->npts * f->npts, double);
+}
+
+/* What one flow keeps per local member from step to step: the current
+ * coarse-grained theta, and in the eigen basis the shell coefficients and
+ * how far down the spectrum the shells have been added. */
+typedef struct flow_state {
+  double *theta;      /* count x P */
+  double *draw;       /* Pt: one member's prior draw (scratch) */
+  double *coef;       /* count x k, eigen basis */
+  int64_t *lo, *resolved; /* count each, eigen basis */
+} flow_state;
+
+static void flow_state_init(const bf_params *p, const bf_train_job *job,
+                            const bf_flow_result *f, flow_state *st)
+{
+  const bf_ensemble *ens = job->ens;
+  const bf_model *mod = job->mod;
+  int64_t P = ens->nparams, k = job->k;
+  st->theta = BF_ALLOC(ens->count * P + 1, double);
+  memcpy(st->theta, ens->theta, sizeof(double) * ens->count * P);
+  st->draw = BF_ALLOC(mod->Pt, double);
+  double *sd = BF_ALLOC(mod->Pt, double);
+  bf_model_prior_sd(mod, sd);
+  int eigen = f->basis == BF_BASIS_EIGEN;
+  st->coef = eigen ? BF_ALLOC(ens->count * k + 1, double) : NULL;
+  st->lo = eigen ? BF_ALLOC(ens->count + 1, int64_t) : NULL;
+  st->resolved = eigen ? BF_ALLOC(ens->count + 1, int64_t) : NULL;
+  for (int64_t m = 0; eigen && m < ens->count; m++) {
+    if (!f->prune) bf_flow_prior_draw(mod, sd, p->seed, ens->first + m, st->draw);
+    const double *V = job->evec + m * k * mod->Pt;
+    bf_shells_coefficients(mod, ens->theta + m * P, k, V, f->prune ? NULL : st->draw,
+                           st->coef + m * k);
+    st->resolved[m] = st->lo[m] = bf_shells_resolved(k, job->lambda + m * k);
+  }
+  if (!eigen && !f->prune) { /* the diagonal basis keeps each member's draw */
+    free(st->draw);
+    st->draw = BF_ALLOC(ens->count * mod->Pt + 1, double);
+    for (int64_t m = 0; m < ens->count; m++)
+      bf_flow_prior_draw(mod, sd, p->seed, ens->first + m, st->draw + m * mod->Pt);
+  }
+  free(sd);
+}
+
+static void flow_state_free(flow_state *st)
+{
+  free(st->theta), free(st->draw), free(st->coef), free(st->lo), free(st->resolved);
+}
+
+/* Member m's coarse-grained theta at Lambda; returns the sloppy count. */
+static int64_t coarse_grain(const bf_train_job *job, const bf_flow_result *f,
+                            flow_state *st, int64_t m, double Lambda, int64_t *zero)
+{
+  const bf_model *mod = job->mod;
+  int64_t P = job->ens->nparams, k = job->k;
+  double *theta = st->theta + m * P;
+  if (f->basis == BF_BASIS_DIAGONAL)
+    return bf_coarse_diagonal(mod, job->ens->theta + m * P, job->diag + m * mod->Pt, Lambda,
+                              f->prune, f->prune ? NULL : st->draw + m * mod->Pt, theta,
+                              zero);
+  return bf_shells_advance(mod, st->resolved[m], job->lambda + m * k,
+                           job->evec + m * k * mod->Pt, st->coef + m * k, Lambda, &st->lo[m],
+                           theta);
 }
 
 /* One (basis, prescription) flow from step `start`; a checkpoint and a stop
- * point after every step (flows[0..index] are the run's flows so far). */
+ * point after every step (flows[0..index] are the run's flows so far).  One
+ * plan per rank serves every prediction; nothing is allocated per step
+ * but the ERG accumulator. */
 static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                      bf_flow_result *flows, int nflows, int index, int start,
                      const bf_session *sess)
 {
   bf_flow_result *f = &flows[index];
   const bf_ensemble *ens = job->ens;
-  const bf_model *mod = &job->mod;
-  int K = f->K, nt = (int)job->ds->ntest, erg = f->erg;
-  int64_t P = ens->nparams;
-  double *theta = BF_ALLOC(P, double), *draw = BF_ALLOC(mod->Pt, double);
-  double *sd = BF_ALLOC(mod->Pt, double), *pred = BF_ALLOC(nt, double);
-  double *mse = f->mse_loc, *nsl = f->nsl_loc, *nz = f->nz_loc, *phi = NULL;
+  const bf_model *mod = job->mod;
+  const bf_cosnet *field = mod->free_field;
+  int K = f->K, nt = (int)job->ds->ntest, erg = f->erg, npt = f->npts;
+  double *pred = BF_ALLOC(nt, double), *phi = NULL;
+  double *mse = f->mse_loc, *nsl = f->nsl_loc, *nz = f->nz_loc;
   double *mh = BF_ALLOC(nt, double), *ml = BF_ALLOC(nt, double);
   double *qh = BF_ALLOC(nt, double), *ql = BF_ALLOC(nt, double);
-  bf_model_prior_sd(mod, sd);
-  if (erg) phi = BF_ALLOC(job->cos->lat.nsites, double);
-  int npt = f->npts;
-  double *xc = BF_ALLOC(npt * p->d + 1, double), *fc = BF_ALLOC(npt + 1, double);
+  if (erg) phi = BF_ALLOC(field->lat.nsites, double);
+  double *fc = BF_ALLOC(npt + 1, double);
   double *gh = BF_ALLOC(npt * npt + 1, double), *gl = BF_ALLOC(npt * npt + 1, double);
-  for (int i = 0; i < npt; i++)
-    for (int j = 0; j < p->d; j++) xc[i * p->d + j] = p->x[i][j];
+  bf_plan *plan = bf_model_plan_create(mod, nt > npt ? nt : npt);
+  flow_state st;
+  flow_state_init(p, job, f, &st);
   double t0 = bf_elapsed();
   for (int k = start; k < K; k++) {
     memset(gh, 0, sizeof(double) * npt * npt), memset(gl, 0, sizeof(double) * npt * npt);
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
-    bf_g2 *g2 = erg ? bf_g2_create(comm, &job->cos->lat, 1) : NULL;
+    bf_g2 *g2 = erg ? bf_g2_create(comm, &field->lat, 1) : NULL;
     double step_mse = 0, step_sloppy = 0;
     for (int64_t m = 0; m < ens->count; m++) {
-      const double *ts = ens->theta + m * P;
       double Lambda = p->relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];
-      int64_t zero = 0, sloppy;
-      if (!f->prune) bf_flow_prior_draw(mod, sd, p->seed, ens->first + m, k, draw);
-      if (f->basis == BF_BASIS_DIAGONAL)
-        sloppy = bf_coarse_diagonal(mod, ts, job->diag + m * mod->Pt, Lambda, f->prune, draw,
-                                    theta, &zero);
-      else
-        sloppy = bf_coarse_eigen(mod, ts, job->k, job->lambda + m * job->k,
-                                 job->evec + m * job->k * mod->Pt, Lambda, f->prune, draw,
-                                 theta);
-      bf_model_predict(mod, theta, nt, job->ds->xt, pred);
+      int64_t zero = 0, sloppy = coarse_grain(job, f, &st, m, Lambda, &zero);
+      const double *theta = st.theta + m * ens->nparams;
+      bf_model_forward(mod, plan, theta, nt, job->ds->xt, pred);
       double e = 0;
       for (int x = 0; x < nt; x++) {
         e += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
@@ -183,11 +237,11 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       mse[m * K + k] = e, nsl[m * K + k] = (double)sloppy, nz[m * K + k] = (double)zero;
       step_mse += e, step_sloppy += (double)sloppy;
       if (erg) {
-        bf_cosnet_field_grid(job->cos, theta, job->cos->lat.L, job->cos->lat.s, phi);
+        bf_cosnet_field_grid(field, theta, field->lat.L, field->lat.s, phi);
         bf_g2_add_member(g2, phi);
       }
       if (npt) { /* G2 at the correlator points */
-        bf_model_predict(mod, theta, npt, xc, fc);
+        bf_model_forward(mod, plan, theta, npt, p->x, fc);
         for (int i = 0; i < npt; i++)
           for (int j = 0; j < npt; j++) bf_dd_add(&gh[i * npt + j], &gl[i * npt + j], fc[i] * fc[j]);
       }
@@ -216,7 +270,9 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   f->mse = gather_steps(comm, ens, K, mse);
   f->n_sloppy = gather_steps(comm, ens, K, nsl);
   f->n_zero = gather_steps(comm, ens, K, nz);
-  free(theta), free(draw), free(sd), free(pred), free(phi), free(xc), free(fc), free(gh), free(gl);
+  flow_state_free(&st);
+  bf_model_plan_destroy(&plan);
+  free(pred), free(phi), free(fc), free(gh), free(gl);
   free(mh), free(ml), free(qh), free(ql);
 }
 
@@ -234,7 +290,17 @@ static void infinite_width_curves(MPI_Comm comm, const bf_params *p,
   int n = (int)ds->n, nt = (int)ds->ntest, K = f->K;
   double *T, *Tx, *Txx;
   if (!bf_train_job_kernels(comm, p, job, 1, &T, &Tx, &Txx)) return;
-  double s2 = job->cos ? job->cos->sigma_a * job->cos->sigma_a / job->cos->width : 1.0;
+  /* the curves need one prior variance s^2 for every trained parameter */
+  double *sd = BF_ALLOC(job->mod->Pt, double), s2;
+  bf_model_prior_sd(job->mod, sd);
+  s2 = sd[0] * sd[0];
+  for (int64_t a = 1; a < job->mod->Pt; a++)
+    if (sd[a] != sd[0]) s2 = 0;
+  free(sd);
+  if (s2 == 0) {
+    free(T), free(Tx), free(Txx);
+    return;
+  }
   double sig2 = job->sigma * job->sigma, *w = BF_ALLOC(n, double);
   bf_sym_eigen(n, T, w);
   double *ku = BF_ALLOC((int64_t)nt * n, double), *uy = BF_ALLOC(n, double);
@@ -275,7 +341,7 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
   int nt = (int)job->ds->ntest;
   double *pred = BF_ALLOC(nt, double), *mine = BF_ALLOC(ens->count + 1, double);
   for (int64_t m = 0; m < ens->count; m++) {
-    bf_model_predict(&job->mod, ens->theta + m * ens->nparams, nt, job->ds->xt, pred);
+    bf_model_predict(job->mod, ens->theta + m * ens->nparams, nt, job->ds->xt, pred);
     mine[m] = 0;
     for (int x = 0; x < nt; x++)
       mine[m] += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
@@ -297,7 +363,8 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   if (p->prescription != BF_PRESC_RESAMPLE) presc[np++] = 1;
   bf_flow_result *res = BF_CALLOC(nb * np, bf_flow_result);
   double *mse0 = baseline_mse(comm, job);
-  int erg_ok = job->cos && job->cos->momenta == BF_MOMENTA_LATTICE &&
+  const bf_cosnet *field = job->mod->free_field;
+  int erg_ok = field && field->momenta == BF_MOMENTA_LATTICE &&
                p->data_points == BF_DATA_LATTICE && !p->relative;
   int nres = nb * np, resumed = sess && sess->resume && sess->stage == 2;
   for (int i = 0; i < nres; i++) {
@@ -306,7 +373,7 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     snprintf(f->name, sizeof f->name, "%s_%s", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal",
              f->prune ? "prune" : "resample");
     f->erg = erg_ok;
-    f->npts = job->mlp ? p->npoints : 0;
+    f->npts = p->npoints;
     f->cut = BF_ALLOC(f->K, double);
     bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
     flow_alloc(job, f);

@@ -1,5 +1,6 @@
-/* mlp_job.c — a deep-MLP ensemble against its infinite-width limit
- * (SCIENCE.md 1b).
+/* mlp_job.c — a prior ensemble at a set of points against its
+ * infinite-width limit (docs/theory.md f-h), for any model with a prior
+ * kernel (every layer stack).
  *
  *   bf_mlp_job_run      sample -> forward -> G2, G4c -> NNGP/NTK -> z-scores
  *   bf_mlp_job_destroy  free it */
@@ -15,17 +16,17 @@ static void measure(bf_mlp_job *job, const bf_params *p, MPI_Comm comm)
   bf_ensemble *ens = job->ens;
   int n = job->n, d = p->d, rank;
   MPI_Comm_rank(comm, &rank);
-  double *x = BF_ALLOC(n * d, double), *f = BF_ALLOC(n, double);
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < d; j++) x[i * d + j] = p->x[i][j];
-  bf_mlp_work *w = bf_mlp_work_create(job->net, n);
+  const double *x = p->x;
+  double *f = BF_ALLOC(n, double);
+  (void)d;
+  bf_plan *w = bf_model_plan_create(job->mod, n);
   bf_moments *mom = bf_moments_create(comm, n, p->nquads,
                                       (const int (*)[4])p->quad, p->members,
                                       p->blocks);
   double t0 = bf_elapsed();
   int64_t every = ens->count / 10 > 0 ? ens->count / 10 : 1;
   for (int64_t m = 0; m < ens->count; m++) {
-    bf_mlp_forward(job->net, ens->theta + m * ens->nparams, n, x, w, f);
+    bf_model_forward(job->mod, w, ens->theta + m * ens->nparams, n, x, f);
     bf_moments_add(mom, ens->first + m, f);
     if (rank == 0 && (m + 1) % every == 0 && m + 1 < ens->count) {
       double spent = bf_elapsed() - t0;
@@ -36,8 +37,7 @@ static void measure(bf_mlp_job *job, const bf_params *p, MPI_Comm comm)
   }
   bf_moments_finish(mom, job->g2, job->g2_err, job->g4c, job->g4c_err);
   bf_moments_destroy(&mom);
-  bf_mlp_work_destroy(&w);
-  free(x);
+  bf_model_plan_destroy(&w);
   free(f);
 }
 
@@ -60,7 +60,7 @@ static void zscores(bf_mlp_job *job)
 bf_mlp_job *bf_mlp_job_run(MPI_Comm comm, const bf_params *p, int kernels_only)
 {
   bf_mlp_job *job = BF_CALLOC(1, bf_mlp_job);
-  job->net = bf_mlp_create(p);
+  job->mod = bf_model_create(p);
   job->n = p->npoints;
   job->nq = p->nquads;
   int64_t n2 = (int64_t)job->n * job->n;
@@ -68,23 +68,26 @@ bf_mlp_job *bf_mlp_job_run(MPI_Comm comm, const bf_params *p, int kernels_only)
   job->k_ntk = BF_ALLOC(n2, double);
 
   double t = bf_elapsed();
-  bf_kernels(comm, job->net, job->n, (const double (*)[3])p->x, p->quadrature,
-             p->order, job->k_nngp, job->k_ntk);
+  bf_fail_if(comm, !bf_model_kernel(comm, job->mod, BF_KERNEL_PRIOR, p->x, job->n, p->x,
+                                    job->n, job->k_nngp),
+             "[network] arch: this model has no infinite-width prior kernel at points");
+  if (!bf_model_kernel(comm, job->mod, BF_KERNEL_NTK, p->x, job->n, p->x, job->n, job->k_ntk))
+    for (int64_t k = 0; k < n2; k++) job->k_ntk[k] = NAN; /* documented: none */
   job->seconds_kernels = bf_elapsed() - t;
-  bf_log(comm, "kernels: NNGP and NTK at %d points, depth %d, %s, %.2f s", job->n,
-         p->depth, job->net->act->name, job->seconds_kernels);
+  bf_log(comm, "kernels: NNGP and NTK at %d points (%s), %.2f s", job->n,
+         job->mod->describe, job->seconds_kernels);
   if (kernels_only) return job;
 
-  job->ens = bf_ensemble_create(comm, p->members, job->net->nparams);
+  job->ens = bf_ensemble_create(comm, p->members, job->mod->P);
   job->g2 = BF_ALLOC(n2, double);
   job->g2_err = BF_ALLOC(n2, double);
   job->g4c = BF_ALLOC(job->nq, double);
   job->g4c_err = BF_ALLOC(job->nq, double);
   t = bf_elapsed();
-  bf_ensemble_sample_mlp(job->ens, job->net, p->seed);
+  bf_ensemble_sample(job->ens, job->mod, p->seed);
   job->seconds_sample = bf_elapsed() - t;
   bf_log(comm, "sample: %d members x %lld parameters, %.2f s", p->members,
-         (long long)job->net->nparams, job->seconds_sample);
+         (long long)job->mod->P, job->seconds_sample);
   t = bf_elapsed();
   measure(job, p, comm);
   job->seconds_measure = bf_elapsed() - t;
@@ -98,7 +101,7 @@ void bf_mlp_job_destroy(bf_mlp_job **jp)
 {
   bf_mlp_job *job = *jp;
   if (!job) return;
-  bf_mlp_destroy(&job->net);
+  bf_model_destroy(&job->mod);
   bf_ensemble_destroy(&job->ens);
   free(job->g2);
   free(job->g2_err);

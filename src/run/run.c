@@ -94,14 +94,15 @@ static void print_kernel_table(MPI_Comm comm, const bf_params *p,
   int rank, n = job->n;
   MPI_Comm_rank(comm, &rank);
   if (rank != 0) return;
-  printf("\ninfinite-width kernels (%s)\n", job->net->act->name);
+  printf("\ninfinite-width kernels (%s)\n", job->mod->describe);
   printf("%4s %-22s %14s %14s %14s %14s\n", "i", "x_i", "K_nngp(i,i)", "K_nngp(0,i)",
          "K_ntk(i,i)", "K_ntk(0,i)");
   for (int i = 0; i < n; i++) {
     char xs[64];
     int len = 0;
     for (int j = 0; j < p->d; j++)
-      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "", p->x[i][j]);
+      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "",
+                      p->x[(int64_t)i * p->d + j]);
     printf("%4d %-22s %14.8e %14.8e %14.8e %14.8e\n", i, xs, job->k_nngp[i * n + i],
            job->k_nngp[i], job->k_ntk[i * n + i], job->k_ntk[i]);
   }
@@ -121,7 +122,8 @@ static void print_mlp_table(MPI_Comm comm, const bf_params *p,
     char xs[64];
     int len = 0;
     for (int j = 0; j < p->d; j++)
-      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "", p->x[i][j]);
+      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "",
+                      p->x[(int64_t)i * p->d + j]);
     int ii = i * n + i, oi = i;
     printf("%4d %-22s %13.6e %10.2e %13.6e %7.2f %13.6e %10.2e %13.6e %7.2f\n", i, xs,
            job->g2[ii], job->g2_err[ii], job->k_nngp[ii],
@@ -139,7 +141,7 @@ static void print_mlp_table(MPI_Comm comm, const bf_params *p,
     snprintf(qs, sizeof qs, "(%d,%d,%d,%d)", p->quad[q][0], p->quad[q][1],
              p->quad[q][2], p->quad[q][3]);
     printf("%-16s %13.5e %10.2e %8.2f %13.5e\n", qs, job->g4c[q], job->g4c_err[q],
-           job->g4c[q] / job->g4c_err[q], p->width * job->g4c[q]);
+           job->g4c[q] / job->g4c_err[q], job->mod->width * job->g4c[q]);
   }
   printf("\n");
 }
@@ -148,20 +150,13 @@ static void write_kernels(bf_h5 *h, const bf_params *p, const bf_mlp_job *job)
 {
   int n = job->n;
   hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->d}, nn[2] = {(hsize_t)n, (hsize_t)n};
-  double *x = BF_ALLOC(n * p->d, double);
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < p->d; j++) x[i * p->d + j] = p->x[i][j];
-  bf_h5_write_root(h, "/nnft/x", 2, dims, x, "length", "correlator points x_i");
+  bf_h5_write_root(h, "/nnft/x", 2, dims, p->x, "length", "correlator points x_i");
   bf_h5_write_root(h, "/nnft/K_nngp", 2, nn, job->k_nngp, "output^2",
                    "infinite-width NNGP kernel K(x_i, x_j)");
   bf_h5_write_root(h, "/nnft/K_ntk", 2, nn, job->k_ntk, "output^2",
-                   "infinite-width NTK Theta(x_i, x_j), NTK parameterization");
-  bf_h5_attr_string(h, "/nnft", "kernel_method",
-                    p->quadrature == BF_QUAD_HERMITE || !job->net->act->ephi
-                        ? (job->net->act->kink ? "quadrature: polar rule split at the kinks"
-                                               : "quadrature: 2-d Gauss-Hermite")
-                        : "closed form");
-  free(x);
+                   "infinite-width tangent kernel Theta(x_i, x_j) of theta as stored "
+                   "(the NTK in the ntk parameterization)");
+  bf_h5_attr_string(h, "/nnft", "kernel_method", job->mod->kernel_method);
 }
 
 static void write_mlp_result(MPI_Comm comm, const bf_input *in,
@@ -220,10 +215,13 @@ static int run_mlp(MPI_Comm comm, const bf_input *in, int kernels_only)
 int bf_run_kernels(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
-  bf_fail_if(comm, p->arch != BF_ARCH_MLP,
-             "%s: [network] arch: `brgflow kernel` needs arch = mlp", in->path);
-  bf_log(comm, "brgflow %s kernel: depth %d, %s, %d points", BF_VERSION, p->depth,
-         bf_activation_get(p->activation)->name, p->npoints);
+  bf_model *probe = bf_model_create(p);
+  int field = probe->free_field != NULL;
+  bf_model_destroy(&probe);
+  bf_fail_if(comm, field,
+             "%s: [network] arch: `brgflow kernel` needs a model with kernels at points "
+             "(arch = mlp)", in->path);
+  bf_log(comm, "brgflow %s kernel: %d points", BF_VERSION, p->npoints);
   return run_mlp(comm, in, 1);
 }
 
@@ -273,7 +271,7 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   if (job->ref_mean) {
     bf_h5_write_root(h, "/train/reference_mean", 1, &t1, job->ref_mean, "output",
                      p->method != BF_TRAIN_GD ? "GP posterior mean"
-                     : p->trainable == BF_TRAIN_READOUT || job->cos
+                     : job->mod->linear
                          ? "infinite-width prediction of readout GD (NNGP kernel)"
                          : "infinite-width NTK prediction");
     if (job->ref_var)
@@ -293,7 +291,7 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
                       !job->lambda ? "none (diagonal basis only)"
                       : job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual");
     bf_h5_attr_double(h, "/fisher", "sigma", job->sigma);
-    bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod.t0);
+    bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod->t0);
   }
   if (job->flow_lambda) {
     hsize_t dims[3] = {(hsize_t)job->ens->members, (hsize_t)job->log.nrec, (hsize_t)job->k};
@@ -310,15 +308,11 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     bf_h5_attr_double(h, "/train", "information_scale", job->scale);
   }
   if (job->diag)
-    write_rows(h, job->ens, "/fisher/diag", job->mod.Pt, job->diag, "1/parameter^2",
+    write_rows(h, job->ens, "/fisher/diag", job->mod->Pt, job->diag, "1/parameter^2",
                "diagonal Fisher I_AA of the trained parameters, per member");
-  if (nflows && job->mlp) { /* the points of /brg/.../G2 */
+  if (nflows && p->npoints) { /* the points of /brg/.../G2 */
     hsize_t xd2[2] = {(hsize_t)p->npoints, (hsize_t)p->d};
-    double *x = BF_ALLOC(p->npoints * p->d, double);
-    for (int i = 0; i < p->npoints; i++)
-      for (int j = 0; j < p->d; j++) x[i * p->d + j] = p->x[i][j];
-    bf_h5_write_root(h, "/nnft/x", 2, xd2, x, "length", "correlator points x_i");
-    free(x);
+    bf_h5_write_root(h, "/nnft/x", 2, xd2, p->x, "length", "correlator points x_i");
   }
   if (nflows) write_flows(h, p, job, flows, nflows);
   bf_h5_commit(&h);
@@ -373,7 +367,7 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
 static void write_erg(bf_h5 *h, const char *g, const bf_train_job *job,
                       const bf_flow_result *f)
 {
-  const bf_lattice *lat = &job->cos->lat;
+  const bf_lattice *lat = &job->mod->free_field->lat;
   char name[160];
   hsize_t K = (hsize_t)f->K, dims[4] = {K};
   for (int j = 0; j < lat->d; j++) dims[j + 1] = (hsize_t)lat->L;
@@ -528,26 +522,16 @@ int bf_run(MPI_Comm comm, const bf_input *in)
   bf_fail_if(comm, in->restart[0] && p->method == BF_TRAIN_NONE && p->solver == BF_SOLVER_NONE,
              "--restart %s: this run (no training, no metric) writes no checkpoints; "
              "run it without --restart", in->restart);
-  if (p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE) {
-    bf_log(comm, "brgflow %s: %s ensemble of %d, training and metric", BF_VERSION,
-           p->arch == BF_ARCH_MLP ? "mlp" : "cosnet", p->members);
-    return run_trained(comm, in);
-  }
-  if (p->arch == BF_ARCH_MLP) {
-    int size;
-    MPI_Comm_size(comm, &size);
-    bf_log(comm, "brgflow %s: mlp, d = %d, depth %d, N = %d, %s, %s parameterization, "
-           "E = %d members, %d points, on %d rank%s", BF_VERSION, p->d, p->depth,
-           p->width, bf_activation_get(p->activation)->name,
-           p->parameterization == BF_PARAM_NTK ? "ntk" : "standard", p->members,
-           p->npoints, size, size > 1 ? "s" : "");
-    return run_mlp(comm, in, 0);
-  }
   int size;
   MPI_Comm_size(comm, &size);
-  bf_log(comm, "brgflow %s: %s, d = %d, N = %d, E = %d members, L = %d, on %d rank%s",
-         BF_VERSION, p->arch == BF_ARCH_MLP ? "mlp" : "cosnet", p->d, p->width, p->members, p->sites, size,
-         size > 1 ? "s" : "");
+  bf_model *mod = bf_model_create(p);
+  int field = mod->free_field != NULL;
+  bf_log(comm, "brgflow %s: %s; E = %d members, on %d rank%s", BF_VERSION, mod->describe,
+         p->members, size, size > 1 ? "s" : "");
+  bf_model_destroy(&mod);
+  if (p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE) return run_trained(comm, in);
+  /* the prior ensemble: a free field on its lattice, or correlators at points */
+  if (!field) return run_mlp(comm, in, 0);
   bf_cosnet_job *job = bf_cosnet_job_run(comm, p);
   print_table(comm, job);
   double t = bf_elapsed();

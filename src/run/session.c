@@ -79,7 +79,7 @@ static int flow_arrays(const bf_train_job *job, const bf_flow_result *f, flow_ar
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) a[n++] = rows[i];
   if (f->npts) a[n++] = (flow_array){"g2pts", f->g2pts, K * f->npts * f->npts};
   if (f->erg) {
-    int64_t ns = job->cos->lat.nsites;
+    int64_t ns = job->mod->free_field->lat.nsites;
     flow_array erg[] = {{"pcut", f->pcut, K}, {"m_eff", f->m_eff, K}, {"m_err", f->m_err, K},
                         {"Z", f->Z, K}, {"m_hat", f->m_hat, K}, {"zeta", f->zeta, K},
                         {"zmax", f->zmax, K}, {"g2", f->g2, K * ns}, {"g2_err", f->g2_err, K * ns},
@@ -123,8 +123,8 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
   if (job->snap) rows(c, ens, "/snap", job->log.nrec * ens->nparams, job->snap);
   if (stage >= 1) {
     if (job->lambda) rows(c, ens, "/lambda", job->k, job->lambda);
-    if (job->diag) rows(c, ens, "/diag", job->mod.Pt, job->diag);
-    if (job->evec) rows(c, ens, "/evec", job->k * job->mod.Pt, job->evec);
+    if (job->diag) rows(c, ens, "/diag", job->mod->Pt, job->diag);
+    if (job->evec) rows(c, ens, "/evec", job->k * job->mod->Pt, job->evec);
     if (job->flow_lambda) rows(c, ens, "/flow_lambda", job->log.nrec * job->k, job->flow_lambda);
     if (job->scale > 0) {
       double r[25];
@@ -160,8 +160,8 @@ void bf_session_load_metric(bf_session *s, bf_train_job *job)
   if (job->field && bf_ckpt_has(s->resume, n)) \
     bf_ckpt_read_rows(s->resume, n, ncols, ens->first, ens->count, job->field)
   LOAD("/lambda", lambda, job->k);
-  LOAD("/diag", diag, job->mod.Pt);
-  LOAD("/evec", evec, job->k * job->mod.Pt);
+  LOAD("/diag", diag, job->mod->Pt);
+  LOAD("/evec", evec, job->k * job->mod->Pt);
   LOAD("/flow_lambda", flow_lambda, job->log.nrec * job->k);
 #undef LOAD
   if (bf_ckpt_has(s->resume, "/resolved")) {

@@ -11,72 +11,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Prior tangent kernel E[J(x).J(y)] of the trained parameters, between the
- * rows of xa (na) and xb (nb): the NTK (MLP, all), the NNGP kernel (MLP
- * readout), or N G2 / sigma_a^2 (cos-net readout, lattice momenta). */
+/* Prior tangent kernel E[J_t(x).J_t(y)] of the trained parameters between
+ * the rows of xa (na) and xb (nb), from the model (0 where unknown). */
 int bf_train_job_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                         const double *xa, int64_t na, const double *xb, int64_t nb,
                         double *K)
 {
-  int d = p->d;
-  if (p->arch == BF_ARCH_COSNET) {
-    const bf_cosnet *net = job->cos;
-    if (net->momenta != BF_MOMENTA_LATTICE) return 0;
-    double V = pow(net->lat.L * net->lat.s, d), m2 = net->mass * net->mass;
-    double scale = (double)net->width / (net->sigma_a * net->sigma_a) / V;
-    for (int64_t i = 0; i < na; i++)
-      for (int64_t j = 0; j < nb; j++) {
-        double s = 0;
-        for (int64_t q = 0; q < net->nmom; q++) {
-          double ph = 0, q2 = 0;
-          for (int c = 0; c < d; c++) {
-            double qc = net->mom[q * d + c];
-            ph += qc * (xa[i * d + c] - xb[j * d + c]);
-            q2 += qc * qc;
-          }
-          s += cos(ph) / (q2 + m2);
-        }
-        K[i * nb + j] = scale * s;
-      }
-    return 1;
-  }
-  if (p->parameterization != BF_PARAM_NTK) return 0;
-  int64_t n = na + nb;
-  double (*pts)[3] = calloc((size_t)n, sizeof *pts);
-  for (int64_t k = 0; k < n; k++)
-    for (int c = 0; c < d; c++) pts[k][c] = k < na ? xa[k * d + c] : xb[(k - na) * d + c];
-  double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
-  bf_kernels(comm, job->mlp, (int)n, (const double (*)[3])pts, p->quadrature, p->order,
-             Kn, Tn);
-  const double *src = p->trainable == BF_TRAIN_READOUT ? Kn : Tn;
-  for (int64_t i = 0; i < na; i++)
-    for (int64_t j = 0; j < nb; j++) K[i * nb + j] = src[i * n + na + j];
-  free(pts);
-  free(Kn);
-  free(Tn);
-  return 1;
+  (void)p;
+  return bf_model_kernel(comm, job->mod, BF_KERNEL_TANGENT, xa, na, xb, nb, K);
 }
 
 int bf_train_job_kernels(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                          int function_space, double **XX, double **xX, double **xx)
 {
+  (void)p;
   const bf_dataset *ds = job->ds;
   int64_t n = ds->n, nt = ds->ntest;
+  /* function space: the prior kernel of f (cos-net: G2; readout: NNGP) */
+  int kind = function_space ? BF_KERNEL_PRIOR : BF_KERNEL_TANGENT;
   *XX = BF_ALLOC(n * n, double), *xX = BF_ALLOC(nt * n, double), *xx = BF_ALLOC(nt * nt, double);
-  if (!bf_train_job_kernel(comm, p, job, ds->x, n, ds->x, n, *XX) ||
-      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->x, n, *xX) ||
-      !bf_train_job_kernel(comm, p, job, ds->xt, nt, ds->xt, nt, *xx)) {
+  if (!bf_model_kernel(comm, job->mod, kind, ds->x, n, ds->x, n, *XX) ||
+      !bf_model_kernel(comm, job->mod, kind, ds->xt, nt, ds->x, n, *xX) ||
+      !bf_model_kernel(comm, job->mod, kind, ds->xt, nt, ds->xt, nt, *xx)) {
     free(*XX), free(*xX), free(*xx);
     *XX = *xX = *xx = NULL;
     return 0;
   }
-  /* the prior kernel in function space is the trained parameters' prior
-   * variance times the tangent kernel: sigma_a^2/N for the cos-net (giving
-   * G2), 1 for the MLP readout in the NTK parameterization */
-  double s2 = function_space && job->cos ? job->cos->sigma_a * job->cos->sigma_a / job->cos->width : 1.0;
-  for (int64_t k = 0; s2 != 1.0 && k < n * n; k++) (*XX)[k] *= s2;
-  for (int64_t k = 0; s2 != 1.0 && k < nt * n; k++) (*xX)[k] *= s2;
-  for (int64_t k = 0; s2 != 1.0 && k < nt * nt; k++) (*xx)[k] *= s2;
   return 1;
 }
 
@@ -144,8 +104,10 @@ static void predictive(MPI_Comm comm, bf_train_job *job)
   double *s = BF_CALLOC(nt, double), *sl = BF_CALLOC(nt, double);
   double *q = BF_CALLOC(nt, double), *ql = BF_CALLOC(nt, double);
   double *f = BF_ALLOC(nt, double);
+  bf_plan *plan = bf_model_plan_create(job->mod, nt);
   for (int64_t m = 0; m < job->ens->count; m++) {
-    bf_model_predict(&job->mod, job->ens->theta + m * job->ens->nparams, nt, job->ds->xt, f);
+    bf_model_forward(job->mod, plan, job->ens->theta + m * job->ens->nparams, nt,
+                     job->ds->xt, f);
     for (int64_t x = 0; x < nt; x++) {
       bf_dd_add(&s[x], &sl[x], f[x]);
       bf_dd_add(&q[x], &ql[x], f[x] * f[x]);
@@ -154,6 +116,7 @@ static void predictive(MPI_Comm comm, bf_train_job *job)
   job->test_mean = BF_ALLOC(nt, double);
   job->test_var = BF_ALLOC(nt, double);
   bf_dd_moments(comm, nt, E, s, sl, q, ql, job->test_mean, job->test_var);
+  bf_model_plan_destroy(&plan);
   free(s), free(sl), free(q), free(ql), free(f);
 }
 
@@ -175,14 +138,14 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
   double t0 = bf_elapsed();
   if (p->method == BF_TRAIN_POSTERIOR)
     for (int64_t m = 0; m < ens->count; m++)
-      bf_train_posterior(&job->mod, p, job->ds, ens->first + m, ens->theta + m * ens->nparams);
+      bf_train_posterior(job->mod, p, job->ds, ens->first + m, ens->theta + m * ens->nparams);
   if (p->method != BF_TRAIN_GD) return;
   int chunk = p->checkpoint_every > 0 ? p->checkpoint_every : p->steps;
   int from = s && s->resume ? (int)s->train_step : 0;
   do {
     int to = chunk > 0 && from + chunk < p->steps ? from + chunk : p->steps;
     for (int64_t m = 0; m < ens->count; m++)
-      bf_train_gd(&job->mod, p, job->ds, &job->log, ens->theta + m * ens->nparams,
+      bf_train_gd(job->mod, p, job->ds, &job->log, ens->theta + m * ens->nparams,
                   job->loss + m * job->log.nrec,
                   job->snap ? job->snap + m * job->log.nrec * ens->nparams : NULL, from, to);
     double spent = bf_elapsed() - t0;
@@ -206,17 +169,17 @@ static void spectra(const bf_grid *g, const bf_params *p, bf_train_job *job,
   int64_t *counts = BF_ALLOC(g->size, int64_t);
   BF_MPI(MPI_Allgather(&count, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, g->comm));
   double *theta = BF_ALLOC(P, double), *lam = BF_ALLOC(k, double), t0 = bf_elapsed();
-  double *V = vecs ? BF_ALLOC(k * job->mod.Pt, double) : NULL;
+  double *V = vecs ? BF_ALLOC(k * job->mod->Pt, double) : NULL;
   for (int r = 0; r < g->size; r++)
     for (int64_t m = 0; m < counts[r]; m++) {
       if (r == g->rank) memcpy(theta, thetas + m * P, sizeof(double) * P);
       BF_MPI(MPI_Bcast(theta, (int)P, MPI_DOUBLE, r, g->comm));
       if (vecs) {
-        bf_fisher_eigenvectors(g, &job->mod, theta, job->ds, job->sigma, job->solver,
+        bf_fisher_eigenvectors(g, job->mod, theta, job->ds, job->sigma, job->solver,
                                p->block, (int)k, lam, V);
-        if (r == g->rank) memcpy(vecs + m * k * job->mod.Pt, V, sizeof(double) * k * job->mod.Pt);
+        if (r == g->rank) memcpy(vecs + m * k * job->mod->Pt, V, sizeof(double) * k * job->mod->Pt);
       } else {
-        bf_fisher_eigenvalues(g, &job->mod, theta, job->ds, job->sigma, job->solver,
+        bf_fisher_eigenvalues(g, job->mod, theta, job->ds, job->sigma, job->solver,
                               p->block, lam);
       }
       if (r == g->rank) memcpy(lambda + m * k, lam, sizeof(double) * k);
@@ -236,12 +199,12 @@ static void metric_alloc(const bf_params *p, bf_train_job *job)
   int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
   int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
   if (p->basis == BF_BASIS_DIAGONAL || flow_diag)
-    job->diag = BF_ALLOC(ens->count * job->mod.Pt + 1, double);
+    job->diag = BF_ALLOC(ens->count * job->mod->Pt + 1, double);
   /* relative cutoffs read lambda_max from the spectrum only in the eigen
    * basis (flow_eigen); the diagonal basis takes it from I_AA */
   if (!(p->basis == BF_BASIS_EIGEN || flow_eigen)) return;
   job->lambda = BF_ALLOC(ens->count * k + 1, double);
-  if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod.Pt + 1, double);
+  if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod->Pt + 1, double);
   if (job->snap) job->flow_lambda = BF_ALLOC(ens->count * job->log.nrec * k + 1, double);
 }
 
@@ -250,8 +213,8 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
   bf_ensemble *ens = job->ens;
   bf_grid *g = bf_grid_create(comm, p->groups);
   for (int64_t m = 0; job->diag && m < ens->count; m++)
-    bf_fisher_diagonal(&job->mod, ens->theta + m * ens->nparams, job->ds, job->sigma,
-                       job->diag + m * job->mod.Pt);
+    bf_fisher_diagonal(job->mod, ens->theta + m * ens->nparams, job->ds, job->sigma,
+                       job->diag + m * job->mod->Pt);
   if (job->lambda) spectra(g, p, job, ens->count, ens->theta, job->lambda, job->evec);
   if (job->flow_lambda) { /* snapshots: member-major, nrec per member */
     spectra(g, p, job, ens->count * job->log.nrec, job->snap, job->flow_lambda, NULL);
@@ -267,7 +230,7 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
  * of the largest |b_i| among units with diagonal Fisher I_ii >= Lambda. */
 static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 {
-  const bf_cosnet *net = job->cos;
+  const bf_cosnet *net = job->mod->free_field;
   double A2 = net->amp * net->amp, s2 = job->sigma * job->sigma, m2 = net->mass * net->mass;
   int64_t n = job->ds->n, N = net->width, d = net->d;
   double R = net->cutoff, sum[8] = {0};
@@ -275,7 +238,7 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *j
   double *J = BF_ALLOC(n * N, double), *diag = BF_ALLOC(N, double);
   for (int64_t m = 0; m < job->ens->count; m++) {
     const double *theta = job->ens->theta + m * job->ens->nparams;
-    bf_model_jacobian(&job->mod, theta, n, job->ds->x, J);
+    bf_model_jacobian(job->mod, theta, n, job->ds->x, J);
     memset(diag, 0, sizeof(double) * N);
     int64_t done = 0; /* one pass: the diagonal on prefix j is a running sum */
     for (int j = 1; j <= 8; j++) {
@@ -311,24 +274,17 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
              "[fisher] groups = %d: more groups than the %d MPI rank%s", p->groups, size,
              size > 1 ? "s" : "");
   bf_train_job *job = BF_CALLOC(1, bf_train_job);
-  if (p->arch == BF_ARCH_COSNET)
-    job->cos = bf_cosnet_create(p);
-  else
-    job->mlp = bf_mlp_create(p);
-  job->mod = bf_model_make(p, job->cos, job->mlp);
+  job->mod = bf_model_create(p);
   job->ds = bf_dataset_create(comm, p);
   job->sigma = p->fisher_sigma > 0 ? p->fisher_sigma : p->noise;
   job->log = bf_train_schedule(p);
-  job->ens = bf_ensemble_create(comm, p->members, job->mod.P);
+  job->ens = bf_ensemble_create(comm, p->members, job->mod->P);
   double t = bf_elapsed();
-  if (job->cos)
-    bf_ensemble_sample_cosnet(job->ens, job->cos, p->seed);
-  else
-    bf_ensemble_sample_mlp(job->ens, job->mlp, p->seed);
+  bf_ensemble_sample(job->ens, job->mod, p->seed);
   bf_log(comm, "data: %lld training, %lld test points; sample: %d members x %lld "
          "parameters (%lld trained), %.2f s", (long long)job->ds->n,
-         (long long)job->ds->ntest, p->members, (long long)job->mod.P,
-         (long long)job->mod.Pt, bf_elapsed() - t);
+         (long long)job->ds->ntest, p->members, (long long)job->mod->P,
+         (long long)job->mod->Pt, bf_elapsed() - t);
   t = bf_elapsed();
   train_alloc(p, job);
   int resumed = s && s->resume;
@@ -356,8 +312,8 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
     }
   }
   if (p->solver != BF_SOLVER_NONE) {
-    job->solver = bf_fisher_choose(p->solver, job->ds->n, job->mod.Pt);
-    job->k = job->ds->n < job->mod.Pt ? job->ds->n : job->mod.Pt;
+    job->solver = bf_fisher_choose(p->solver, job->ds->n, job->mod->Pt);
+    job->k = job->ds->n < job->mod->Pt ? job->ds->n : job->mod->Pt;
     t = bf_elapsed();
     metric_alloc(p, job);
     if (resumed && s->stage >= 1) {
@@ -366,7 +322,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
       return job;
     }
     metric(comm, p, job);
-    if (job->cos) resolved_momentum(comm, p, job);
+    if (job->mod->free_field) resolved_momentum(comm, p, job);
     if (job->lambda)
       bf_log(comm, "metric: %s, %lld eigenvalues per member, %.2f s",
              job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", (long long)job->k,
@@ -387,8 +343,7 @@ void bf_train_job_destroy(bf_train_job **jp)
   if (!job) return;
   bf_dataset_destroy(&job->ds);
   bf_ensemble_destroy(&job->ens);
-  bf_cosnet_destroy(&job->cos);
-  bf_mlp_destroy(&job->mlp);
+  bf_model_destroy(&job->mod);
   free(job->log.steps), free(job->loss), free(job->lambda), free(job->diag);
   free(job->snap), free(job->flow_lambda), free(job->evec);
   free(job->test_mean), free(job->test_var), free(job->ref_mean), free(job->ref_var);

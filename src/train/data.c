@@ -54,18 +54,17 @@ static double formula(const bf_params *p, const double *x)
   return p->target == BF_TARGET_SIN ? sin(M_PI * u) : u * u * u - u;
 }
 
-/* target = gp: one draw of N(0, K_nngp) on train and test points together. */
-static void gp_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
+/* target = gp: one draw of N(0, K) on train and test points together,
+ * with K the model's prior kernel (the NNGP for a layer stack). */
+static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
+                       bf_dataset *ds)
 {
   int64_t n = ds->n + ds->ntest, d = p->d;
-  double (*pts)[3] = calloc((size_t)n, sizeof *pts);
-  for (int64_t k = 0; k < n; k++)
-    for (int j = 0; j < d; j++)
-      pts[k][j] = k < ds->n ? ds->x[k * d + j] : ds->xt[(k - ds->n) * d + j];
-  bf_mlp *net = bf_mlp_create(p);
-  double *K = BF_ALLOC(n * n, double), *T = BF_ALLOC(n * n, double);
-  bf_kernels(comm, net, (int)n, (const double (*)[3])pts, p->quadrature, p->order,
-             K, T);
+  double *pts = BF_ALLOC(n * d, double);
+  memcpy(pts, ds->x, sizeof(double) * ds->n * d);
+  memcpy(pts + ds->n * d, ds->xt, sizeof(double) * ds->ntest * d);
+  double *K = BF_ALLOC(n * n, double);
+  BF_ASSERT(bf_model_kernel(comm, mod, BF_KERNEL_PRIOR, pts, n, pts, n, K));
   for (int64_t k = 0; k < n; k++) K[k * n + k] += 1e-10 * (1 + K[k * n + k]);
   int nn = (int)n, info;
   dpotrf_("L", &nn, K, &nn, &info); /* column-major L = row-major upper */
@@ -77,12 +76,7 @@ static void gp_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
     for (int64_t j = 0; j <= i; j++) g[i] += K[j * n + i] * z[j];
   memcpy(ds->y, g, sizeof(double) * ds->n);
   memcpy(ds->yt, g + ds->n, sizeof(double) * ds->ntest);
-  free(z);
-  free(g);
-  free(K);
-  free(T);
-  free(pts);
-  bf_mlp_destroy(&net);
+  free(z), free(g), free(K), free(pts);
 }
 
 /* target = file: rank 0 reads /x and /y, then broadcasts. */
@@ -148,7 +142,9 @@ bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
   if (p->target == BF_TARGET_FILE) {
     file_data(comm, p, ds);
   } else if (p->target == BF_TARGET_GP) {
-    gp_targets(comm, p, ds);
+    bf_model *mod = bf_model_create(p);
+    gp_targets(comm, p, mod, ds);
+    bf_model_destroy(&mod);
   } else {
     for (int64_t k = 0; k < ds->n; k++) ds->y[k] = formula(p, ds->x + k * p->d);
     for (int64_t k = 0; k < ds->ntest; k++) ds->yt[k] = formula(p, ds->xt + k * p->d);

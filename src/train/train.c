@@ -30,60 +30,52 @@ static double mse(const double *f, const double *y, int64_t n)
   return s / n;
 }
 
-/* grad of L in the trained parameters: (1/n) J^T (f - y).  The buffers
- * (tape for non-linear models, residual r) come from the caller: this runs
- * at every step of every member. */
-static void gradient(const bf_model *mod, const double *theta, const bf_dataset *ds,
-                     const double *J, bf_mlp_tape *t, double *r, double *f, double *grad)
-{
-  int64_t n = ds->n;
-  if (t) {
-    bf_mlp_record(mod->mlp, theta, n, ds->x, t);
-    for (int64_t k = 0; k < n; k++) {
-      f[k] = t->a[mod->mlp->depth + 1][k];
-      r[k] = (f[k] - ds->y[k]) / n;
-    }
-    bf_mlp_vjp(mod->mlp, t, r, grad);
-  } else { /* linear: f = f_rest + J theta_t, J fixed */
-    bf_model_predict(mod, theta, n, ds->x, f);
-    for (int64_t k = 0; k < n; k++) r[k] = (f[k] - ds->y[k]) / n;
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mod->Pt, 1.0, J,
-                (int)mod->Pt, r, 1, 0.0, grad, 1);
-  }
-}
-
+/* Full-batch GD on L = (1/2n) sum r^2: grad = (1/n) J^T (f - y).  A model
+ * linear in its trained block gets its features once per member,
+ * f = f_rest + J theta_t, so a step costs two dgemv; any other model runs
+ * record + VJP on a plan made once per member.  Nothing is allocated
+ * inside the step loop. */
 void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
                  const bf_train_log *log, double *theta, double *loss, double *snap,
                  int from, int to)
 {
-  int64_t n = ds->n;
-  double *f = BF_ALLOC(n, double), *grad = BF_ALLOC(mod->P, double), *J = NULL;
-  double *r = BF_ALLOC(n, double);
-  bf_mlp_tape *t = NULL;
+  int64_t n = ds->n, Pt = mod->Pt;
+  double *f = BF_ALLOC(n, double), *g = BF_ALLOC(Pt, double), *r = BF_ALLOC(n, double);
+  double *J = NULL, *frest = NULL, *tt = theta + mod->t0;
+  bf_plan *plan = bf_model_plan_create(mod, n);
   if (mod->linear) {
-    J = BF_ALLOC(n * mod->Pt, double);
-    bf_model_jacobian(mod, theta, n, ds->x, J);
-  } else {
-    t = bf_mlp_tape_create(mod->mlp, n);
+    J = BF_ALLOC(n * Pt, double), frest = BF_ALLOC(n, double);
+    bf_model_record(mod, plan, theta, n, ds->x, frest);
+    bf_model_jacobian_rows(mod, plan, J);
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)Pt, -1.0, J, (int)Pt, tt, 1, 1.0,
+                frest, 1);
   }
-  double *g = mod->linear ? grad : grad + mod->t0; /* trained block of grad */
   int rec = 0;
   while (rec < log->nrec && log->steps[rec] < from) rec++;
   for (int step = from; step <= to; step++) {
-    gradient(mod, theta, ds, J, t, r, f, grad);
+    if (mod->linear) {
+      memcpy(f, frest, sizeof(double) * n);
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)Pt, 1.0, J, (int)Pt, tt, 1, 1.0,
+                  f, 1);
+    } else {
+      bf_model_record(mod, plan, theta, n, ds->x, f);
+    }
     /* step `to` is recorded by the next chunk, unless it is the last */
     while ((step < to || to == p->steps) && rec < log->nrec && log->steps[rec] == step) {
       if (snap) memcpy(snap + rec * mod->P, theta, sizeof(double) * mod->P);
       loss[rec++] = mse(f, ds->y, n);
     }
     if (step == to) break;
-    for (int64_t k = 0; k < mod->Pt; k++) theta[mod->t0 + k] -= p->lr * g[k];
+    for (int64_t k = 0; k < n; k++) r[k] = (f[k] - ds->y[k]) / n;
+    if (mod->linear)
+      cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)Pt, 1.0, J, (int)Pt, r, 1, 0.0, g,
+                  1);
+    else
+      bf_model_vjp(mod, plan, r, g);
+    for (int64_t k = 0; k < Pt; k++) tt[k] -= p->lr * g[k];
   }
-  free(f);
-  free(grad);
-  free(J);
-  free(r);
-  bf_mlp_tape_destroy(&t);
+  free(f), free(g), free(r), free(J), free(frest);
+  bf_model_plan_destroy(&plan);
 }
 
 void bf_train_posterior(const bf_model *mod, const bf_params *p,

@@ -30,26 +30,26 @@ static bf_params mlp_params(int n, int width)
 static void primal_vs_dual(int n, int width)
 {
   bf_params p = mlp_params(n, width);
-  bf_mlp *net = bf_mlp_create(&p);
-  bf_model mod = bf_model_make(&p, NULL, net);
+  bf_model *mod = bf_model_create(&p);
+  const bf_mlp *net = bf_model_mlp(mod);
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
-  double *theta = malloc(mod.P * sizeof(double));
+  double *theta = malloc(mod->P * sizeof(double));
   bf_mlp_sample(net, p.seed, 0, theta);
-  int64_t k = n < mod.Pt ? n : mod.Pt;
+  int64_t k = n < mod->Pt ? n : mod->Pt;
   double *lp = malloc(k * sizeof(double)), *ld = malloc(k * sizeof(double)), worst = 0;
-  bf_fisher_eigenvalues(g, &mod, theta, ds, 0.1, BF_SOLVER_PRIMAL, p.block, lp);
-  bf_fisher_eigenvalues(g, &mod, theta, ds, 0.1, BF_SOLVER_DUAL, p.block, ld);
+  bf_fisher_eigenvalues(g, mod, theta, ds, 0.1, BF_SOLVER_PRIMAL, p.block, lp);
+  bf_fisher_eigenvalues(g, mod, theta, ds, 0.1, BF_SOLVER_DUAL, p.block, ld);
   for (int64_t j = 0; j < k; j++) worst = fmax(worst, fabs(lp[j] - ld[j]) / lp[0]);
   FIGURE("n = %d, P = %lld: max |primal - dual| / lambda_max over %lld eigenvalues = %.1e "
-         "(tol 1e-10); lambda_max = %.4g, lambda_min = %.4g", n, (long long)mod.Pt,
+         "(tol 1e-10); lambda_max = %.4g, lambda_min = %.4g", n, (long long)mod->Pt,
          (long long)k, worst, lp[0], lp[k - 1]);
   ASSERT_LE(worst, 1e-10);
   for (int64_t j = 1; j < k; j++) assert_true(lp[j] <= lp[j - 1]); /* descending */
   free(lp), free(ld), free(theta);
   bf_grid_destroy(&g);
   bf_dataset_destroy(&ds);
-  bf_mlp_destroy(&net);
+  bf_model_destroy(&mod);
 }
 
 static void test_primal_equals_dual(void **state)
@@ -64,15 +64,15 @@ static void test_dual_against_explicit_jacobian(void **state)
 {
   (void)state;
   bf_params p = mlp_params(20, 5);
-  bf_mlp *net = bf_mlp_create(&p);
-  bf_model mod = bf_model_make(&p, NULL, net);
+  bf_model *mod = bf_model_create(&p);
+  const bf_mlp *net = bf_model_mlp(mod);
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
-  double *theta = malloc(mod.P * sizeof(double));
+  double *theta = malloc(mod->P * sizeof(double));
   bf_mlp_sample(net, p.seed, 1, theta);
-  int n = 20, P = (int)mod.Pt;
+  int n = 20, P = (int)mod->Pt;
   double *J = malloc((size_t)n * P * sizeof(double)), *G = calloc((size_t)n * n, sizeof(double));
-  bf_model_jacobian(&mod, theta, n, ds->x, J);
+  bf_model_jacobian(mod, theta, n, ds->x, J);
   for (int a = 0; a < n; a++)
     for (int b = 0; b < n; b++)
       for (int c = 0; c < P; c++) G[a * n + b] += J[a * P + c] * J[b * P + c] / 0.01;
@@ -83,14 +83,14 @@ static void test_dual_against_explicit_jacobian(void **state)
   double *work = malloc(lwork * sizeof(double));
   int *iwork = malloc(liwork * sizeof(int));
   dsyevd_("N", "U", &n, G, &n, w, work, &lwork, iwork, &liwork, &info);
-  bf_fisher_eigenvalues(g, &mod, theta, ds, 0.1, BF_SOLVER_DUAL, 4, lam);
+  bf_fisher_eigenvalues(g, mod, theta, ds, 0.1, BF_SOLVER_DUAL, 4, lam);
   for (int j = 0; j < n; j++) worst = fmax(worst, fabs(lam[j] - w[n - 1 - j]) / w[n - 1]);
   FIGURE("dual vs LAPACK on explicit J J^T: max diff / lambda_max = %.1e (tol 1e-10)", worst);
   ASSERT_LE(worst, 1e-10);
   free(work), free(iwork), free(J), free(G), free(theta);
   bf_grid_destroy(&g);
   bf_dataset_destroy(&ds);
-  bf_mlp_destroy(&net);
+  bf_model_destroy(&mod);
 }
 
 static void test_cosnet_diagonal_fisher(void **state)
@@ -100,15 +100,15 @@ static void test_cosnet_diagonal_fisher(void **state)
                  .sigma_a = 1.0, .momenta = BF_MOMENTA_LATTICE, .sites = 8,
                  .spacing = 1.0, .members = 2, .n_test = 4, .noise = 0.2,
                  .domain = 1, .data_points = BF_DATA_LATTICE};
-  bf_cosnet *net = bf_cosnet_create(&p);
-  bf_model mod = bf_model_make(&p, net, NULL);
+  bf_model *mod = bf_model_create(&p);
+  const bf_cosnet *net = mod->free_field;
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
-  double *theta = malloc(mod.P * sizeof(double)), *diag = malloc(mod.Pt * sizeof(double));
+  double *theta = malloc(mod->P * sizeof(double)), *diag = malloc(mod->Pt * sizeof(double));
   bf_cosnet_sample(net, p.seed, 0, theta);
-  bf_fisher_diagonal(&mod, theta, ds, p.noise, diag);
+  bf_fisher_diagonal(mod, theta, ds, p.noise, diag);
   double worst = 0, s2 = p.noise * p.noise;
   int checked = 0;
-  for (int64_t i = 0; i < mod.Pt; i++) {
+  for (int64_t i = 0; i < mod->Pt; i++) {
     const double *b = theta + p.width + 2 * i;
     double q2 = b[0] * b[0] + b[1] * b[1];
     if (q2 == 0) continue; /* the q = 0 mode depends on its phase (SCIENCE.md 4) */
@@ -121,24 +121,24 @@ static void test_cosnet_diagonal_fisher(void **state)
   ASSERT_LE(worst, 1e-12);
   free(theta), free(diag);
   bf_dataset_destroy(&ds);
-  bf_cosnet_destroy(&net);
+  bf_model_destroy(&mod);
 }
 
 static void test_mlp_diagonal_is_diag_of_jtj(void **state)
 {
   (void)state;
   bf_params p = mlp_params(300, 7); /* 300 points: two chunks of the pass */
-  bf_mlp *net = bf_mlp_create(&p);
-  bf_model mod = bf_model_make(&p, NULL, net);
+  bf_model *mod = bf_model_create(&p);
+  const bf_mlp *net = bf_model_mlp(mod);
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
-  double *theta = malloc(mod.P * sizeof(double)), *diag = malloc(mod.Pt * sizeof(double));
-  double *J = malloc((size_t)300 * mod.Pt * sizeof(double)), worst = 0, scale = 0;
+  double *theta = malloc(mod->P * sizeof(double)), *diag = malloc(mod->Pt * sizeof(double));
+  double *J = malloc((size_t)300 * mod->Pt * sizeof(double)), worst = 0, scale = 0;
   bf_mlp_sample(net, p.seed, 0, theta);
-  bf_fisher_diagonal(&mod, theta, ds, 0.1, diag);
-  bf_model_jacobian(&mod, theta, 300, ds->x, J);
-  for (int64_t a = 0; a < mod.Pt; a++) {
+  bf_fisher_diagonal(mod, theta, ds, 0.1, diag);
+  bf_model_jacobian(mod, theta, 300, ds->x, J);
+  for (int64_t a = 0; a < mod->Pt; a++) {
     double s = 0;
-    for (int k = 0; k < 300; k++) s += J[k * mod.Pt + a] * J[k * mod.Pt + a] / 0.01;
+    for (int k = 0; k < 300; k++) s += J[k * mod->Pt + a] * J[k * mod->Pt + a] / 0.01;
     worst = fmax(worst, fabs(diag[a] - s));
     scale = fmax(scale, s);
   }
@@ -147,7 +147,7 @@ static void test_mlp_diagonal_is_diag_of_jtj(void **state)
   ASSERT_LE(worst, 1e-12 * scale);
   free(theta), free(diag), free(J);
   bf_dataset_destroy(&ds);
-  bf_mlp_destroy(&net);
+  bf_model_destroy(&mod);
 }
 
 /* Eigenvectors: orthonormal, and I v = lambda v for I = J^T J / s^2 built
@@ -158,16 +158,16 @@ static void test_eigenvectors(void **state)
   for (int solver = BF_SOLVER_PRIMAL; solver <= BF_SOLVER_DUAL; solver++) {
     int n = solver == BF_SOLVER_PRIMAL ? 90 : 25;
     bf_params p = mlp_params(n, 6);
-    bf_mlp *net = bf_mlp_create(&p);
-    bf_model mod = bf_model_make(&p, NULL, net);
+    bf_model *mod = bf_model_create(&p);
+    const bf_mlp *net = bf_model_mlp(mod);
     bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
     bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
-    int P = (int)mod.Pt, nv = 10;
-    double *theta = malloc(mod.P * sizeof(double)), *J = malloc((size_t)n * P * sizeof(double));
+    int P = (int)mod->Pt, nv = 10;
+    double *theta = malloc(mod->P * sizeof(double)), *J = malloc((size_t)n * P * sizeof(double));
     double *V = malloc((size_t)nv * P * sizeof(double)), lam[10], res = 0, orth = 0;
     bf_mlp_sample(net, p.seed, 0, theta);
-    bf_fisher_eigenvectors(g, &mod, theta, ds, 0.1, solver, 4, nv, lam, V);
-    bf_model_jacobian(&mod, theta, n, ds->x, J);
+    bf_fisher_eigenvectors(g, mod, theta, ds, 0.1, solver, 4, nv, lam, V);
+    bf_model_jacobian(mod, theta, n, ds->x, J);
     double *Jv = malloc(n * sizeof(double));
     for (int j = 0; j < nv; j++) {
       const double *v = V + (int64_t)j * P;
@@ -194,7 +194,7 @@ static void test_eigenvectors(void **state)
     free(theta), free(J), free(V), free(Jv);
     bf_grid_destroy(&g);
     bf_dataset_destroy(&ds);
-    bf_mlp_destroy(&net);
+    bf_model_destroy(&mod);
   }
 }
 
@@ -209,14 +209,14 @@ static double alignment_deviation(int width, int *nmom)
                  .sigma_a = 1.0, .momenta = BF_MOMENTA_LATTICE, .sites = 16,
                  .spacing = 1.0, .members = 2, .n_test = 2, .noise = 0.3,
                  .domain = 1, .data_points = BF_DATA_LATTICE, .block = 4};
-  bf_cosnet *net = bf_cosnet_create(&p);
-  bf_model mod = bf_model_make(&p, net, NULL);
+  bf_model *mod = bf_model_create(&p);
+  const bf_cosnet *net = mod->free_field;
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
-  double *theta = malloc(mod.P * sizeof(double)), lam[16], want[16], worst = 0;
+  double *theta = malloc(mod->P * sizeof(double)), lam[16], want[16], worst = 0;
   int M = (int)net->nmom, k = 16 < width ? 16 : width;
   bf_cosnet_sample(net, p.seed, 0, theta);
-  bf_fisher_eigenvalues(g, &mod, theta, ds, p.noise, bf_fisher_choose(BF_SOLVER_AUTO, 16, width),
+  bf_fisher_eigenvalues(g, mod, theta, ds, p.noise, bf_fisher_choose(BF_SOLVER_AUTO, 16, width),
                         4, lam);
   for (int q = 0; q < M; q++) { /* lambda_q, sorted descending (small |q| first) */
     double q2 = net->mom[q] * net->mom[q];
@@ -231,7 +231,7 @@ static double alignment_deviation(int width, int *nmom)
   free(theta);
   bf_grid_destroy(&g);
   bf_dataset_destroy(&ds);
-  bf_cosnet_destroy(&net);
+  bf_model_destroy(&mod);
   return worst;
 }
 

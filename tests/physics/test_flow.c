@@ -66,7 +66,7 @@ static double eigen_deviation(int width)
   bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
   bf_flow_result *f;
   int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
-  int64_t ns = job->cos->lat.nsites;
+  int64_t ns = job->mod->free_field->lat.nsites;
   double dev = 0;
   for (int k = 0; k < f->K; k++) {
     double num = 0, den = 0;

@@ -21,13 +21,12 @@
 
 static bf_params mlp(int act, int depth, int param)
 {
-  bf_params p = {.seed = 77 + depth, .d = 2, .width = 128, .depth = depth,
+  bf_params p = {.seed = 77 + depth, .arch = BF_ARCH_MLP, .d = 2, .width = 128, .depth = depth,
                  .activation = act, .parameterization = param, .sigma_w = 1.5,
                  .sigma_b = 0.3, .members = 1000, .npoints = 5, .nquads = 1,
                  .blocks = 20, .quadrature = BF_QUAD_AUTO, .order = 96};
-  const double x[5][3] = {{1, 0.5, 0}, {-0.5, 1, 0}, {0.3, -0.2, 0},
-                          {-1.2, -0.8, 0}, {0.8, 0.8, 0}};
-  memcpy(p.x, x, sizeof x);
+  static double x[5 * 2] = {1, 0.5, -0.5, 1, 0.3, -0.2, -1.2, -0.8, 0.8, 0.8};
+  p.x = x;
   return p;
 }
 
@@ -42,7 +41,7 @@ static void test_g2_matches_nngp(void **state)
         bf_params p = mlp(acts[a], depth, param);
         bf_mlp_job *job = bf_mlp_job_run(MPI_COMM_WORLD, &p, 0);
         FIGURE("%-5s %-8s depth %d: max |G2 - K_nngp|/stderr = %.2f (tol %.0f); "
-               "G2(0,0) = %.4f +- %.4f, K = %.4f", job->net->act->name,
+               "G2(0,0) = %.4f +- %.4f, K = %.4f", bf_activation_get(acts[a])->name,
                param ? "standard" : "ntk", depth, job->zscore_max, Z_TOL, job->g2[0],
                job->g2_err[0], job->k_nngp[0]);
         ASSERT_LE(job->zscore_max, Z_TOL);
@@ -60,7 +59,7 @@ static void test_wrong_kernel_is_rejected(void **state)
   p.sigma_w *= 1.2;
   bf_mlp *wrong = bf_mlp_create(&p);
   double K[25], T[25], zmax = 0;
-  bf_kernels(MPI_COMM_WORLD, wrong, 5, (const double (*)[3])p.x, BF_QUAD_AUTO, 96, K, T);
+  bf_kernels(MPI_COMM_WORLD, wrong, 5, p.x, BF_QUAD_AUTO, 96, K, T);
   for (int k = 0; k < 25; k++) zmax = fmax(zmax, fabs(job->g2[k] - K[k]) / job->g2_err[k]);
   FIGURE("tanh depth 2 against the kernel of 1.2 sigma_w: max z = %.1f (must exceed %.0f)",
          zmax, Z_TOL);
@@ -74,16 +73,16 @@ static void test_g4c_scales_as_one_over_width(void **state)
   (void)state;
   const int widths[] = {4, 16, 64, 1024};
   for (int w = 0; w < 4; w++) {
-    bf_params p = {.seed = 5, .d = 1, .width = widths[w], .depth = 1, .activation = 0,
+    bf_params p = {.seed = 5, .arch = BF_ARCH_MLP, .d = 1, .width = widths[w], .depth = 1, .activation = 0,
                    .sigma_w = 1.2, .sigma_b = 0.4, .members = 40000, .npoints = 2,
                    .nquads = 2, .blocks = 32, .order = 96};
-    p.x[0][0] = 0.9;
-    p.x[1][0] = -0.6;
+    double xs[2] = {0.9, -0.6};
+    p.x = xs;
     int quads[2][4] = {{0, 0, 0, 0}, {1, 1, 1, 1}};
     memcpy(p.quad, quads, sizeof quads);
     bf_mlp_job *job = bf_mlp_job_run(MPI_COMM_WORLD, &p, 0);
     for (int q = 0; q < 2; q++) {
-      double x = p.x[q][0], sw2 = p.sigma_w * p.sigma_w;
+      double x = p.x[q], sw2 = p.sigma_w * p.sigma_w;
       double k = sw2 * x * x + p.sigma_b * p.sigma_b;
       double exact = 15.0 / 4.0 * sw2 * sw2 * k * k / p.width;
       double z = (job->g4c[q] - exact) / job->g4c_err[q];

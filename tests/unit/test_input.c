@@ -108,6 +108,8 @@ static void test_out_of_range(void **state)
   expect_error("[network]\nwidth = -4\n", NULL, 0, "[network] width",
                "out of range");
   expect_error("[network]\n\nd = 4\n", NULL, 0, "t.ini:3: [network] d",
+               "the cos-net takes d = 1, 2 or 3");
+  expect_error("[network]\narch = mlp\nd = 1000001\n", NULL, 0, "t.ini:3: [network] d",
                "out of range");
   expect_error("[network]\nd = 0\n", NULL, 0, "[network] d", "out of range");
   expect_error("[cosnet]\nmass = 0\n", NULL, 0, "t.ini:2: [cosnet] mass",
@@ -157,15 +159,15 @@ static void test_mlp_keys(void **state)
   assert_int_equal(parse(ok, NULL, 0, &p), 0);
   assert_int_equal(p.arch, BF_ARCH_MLP);
   assert_int_equal(p.npoints, 3);
-  assert_true(p.x[2][0] == -1 && p.x[2][1] == 0.5);
+  assert_true(p.x[2 * 2 + 0] == -1 && p.x[2 * 2 + 1] == 0.5);
   assert_int_equal(p.nquads, 2);
   assert_int_equal(p.quad[0][3], 2);
   /* default grid: 8 points along e_1 from -1 to 1, auto quadruples */
   assert_int_equal(parse("[network]\narch = mlp\n", NULL, 0, &p), 0);
   assert_int_equal(p.npoints, 8);
-  assert_true(p.x[7][0] == 1.0 && p.x[0][0] == -1.0);
+  assert_true(p.x[7] == 1.0 && p.x[0] == -1.0);
   assert_int_equal(p.nquads, 3);
-  expect_error("[network]\narch = mlp\ndepth = 17\n", NULL, 0, "t.ini:3: [network] depth",
+  expect_error("[network]\narch = mlp\ndepth = 1025\n", NULL, 0, "t.ini:3: [network] depth",
                "out of range");
   expect_error("[network]\narch = mlp\nactivation = swish\n", NULL, 0,
                "t.ini:3: [network] activation", "relu|tanh");

@@ -14,9 +14,8 @@ static bf_params mlp_params(int act, int depth)
 {
   bf_params p = {.d = 2, .width = 16, .depth = depth, .activation = act,
                  .sigma_w = 1.3, .sigma_b = 0.2, .npoints = 5, .order = 96};
-  const double x[5][3] = {{1, 0, 0}, {-0.5, 0.7, 0}, {0.2, 0.1, 0},
-                          {2, -1.5, 0}, {0, 0, 0}};
-  memcpy(p.x, x, sizeof x);
+  static double x[5 * 2] = {1, 0, -0.5, 0.7, 0.2, 0.1, 2, -1.5, 0, 0};
+  p.x = x;
   return p;
 }
 
@@ -29,10 +28,10 @@ static void test_quadrature_matches_closed_forms(void **state)
     for (int depth = 1; depth <= 4; depth++) {
       bf_params p = mlp_params(acts[a], depth);
       bf_mlp *net = bf_mlp_create(&p);
-      assert_string_equal(net->act->name, names[a]);
+      assert_string_equal(net->layer[1].act->name, names[a]);
       double K[25], T[25], Kq[25], Tq[25], worst = 0;
-      bf_kernels(MPI_COMM_WORLD, net, 5, (const double (*)[3])p.x, BF_QUAD_AUTO, 96, K, T);
-      bf_kernels(MPI_COMM_WORLD, net, 5, (const double (*)[3])p.x, BF_QUAD_HERMITE, 96, Kq, Tq);
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_AUTO, 96, K, T);
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_HERMITE, 96, Kq, Tq);
       for (int k = 0; k < 25; k++) {
         worst = fmax(worst, fabs(Kq[k] - K[k]) / fabs(K[k]));
         worst = fmax(worst, fabs(Tq[k] - T[k]) / fabs(T[k]));
@@ -52,7 +51,7 @@ static void test_linear_kernel_by_hand(void **state)
   bf_params p = mlp_params(6, 1);
   bf_mlp *net = bf_mlp_create(&p);
   double K[25], T[25], sw2 = p.sigma_w * p.sigma_w, sb2 = p.sigma_b * p.sigma_b;
-  bf_kernels(MPI_COMM_WORLD, net, 5, (const double (*)[3])p.x, BF_QUAD_AUTO, 96, K, T);
+  bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_AUTO, 96, K, T);
   double k1 = sw2 * (4 + 2.25) / 2 + sb2, want = sw2 * k1 + sb2;
   FIGURE("linear K(x3,x3) = %.15g, by hand %.15g; NTK %.15g, by hand %.15g", K[18], want,
          T[18], want + sw2 * k1);
@@ -94,19 +93,19 @@ static void test_quadrature_at_large_variance(void **state)
       p.sigma_w = 2.5;
       bf_mlp *net = bf_mlp_create(&p);
       double K[25], T[25], Kr[25], Tr[25], worst = 0, kmax = 0;
-      bf_kernels(MPI_COMM_WORLD, net, 5, (const double (*)[3])p.x, BF_QUAD_HERMITE, 96, K, T);
-      bf_kernels(MPI_COMM_WORLD, net, 5, (const double (*)[3])p.x,
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_HERMITE, 96, K, T);
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.x,
                  a == 2 ? BF_QUAD_AUTO : BF_QUAD_HERMITE, 2048, Kr, Tr);
       for (int k = 0; k < 25; k++) {
         worst = fmax(worst, fabs(K[k] - Kr[k]) / fabs(Kr[k]));
         worst = fmax(worst, fabs(T[k] - Tr[k]) / fabs(Tr[k]));
       }
       for (int i = 0; i < 5; i++) {
-        double x2 = p.x[i][0] * p.x[i][0] + p.x[i][1] * p.x[i][1];
+        double x2 = p.x[2 * i] * p.x[2 * i] + p.x[2 * i + 1] * p.x[2 * i + 1];
         kmax = fmax(kmax, p.sigma_w * p.sigma_w * x2 / 2 + p.sigma_b * p.sigma_b);
       }
       FIGURE("%s depth %d, first-layer variance up to %.1f: max relative error vs %s = %.1e "
-             "(tol 1e-10)", net->act->name, depth, kmax,
+             "(tol 1e-10)", net->layer[1].act->name, depth, kmax,
              a == 2 ? "closed form" : "order 2048", worst);
       ASSERT_LE(worst, 1e-10);
       bf_mlp_destroy(&net);

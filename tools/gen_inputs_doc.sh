@@ -282,8 +282,8 @@ nothing in the result).  A prior run:
 |---|---|---|---|
 | `[run] seed`, `output`, `save_theta` | used | used | `output` only |
 | `[network] arch`, `d`, `width` | used | used | `arch`, `d` |
-| `[network] depth`, `activation`, `sigma_w`, `sigma_b` | ignored | used | used |
-| `[network] parameterization` | ignored | used | ignored (see below) |
+| `[network] depth`, `activation`, `widths`, `activations`, `bias`, `sigma_w`, `sigma_b` | ignored | used | used |
+| `[network] parameterization` | ignored | used | used |
 | `[cosnet] *`, `[lattice] *` | used | ignored | ignored |
 | `[ensemble] members` | used | used | ignored |
 | `[correlator] points`, `count`, `from`, `to`, `direction`, `list` | ignored | used | used |
@@ -299,7 +299,7 @@ kernel` never trains):
 |---|---|---|
 | `[run] seed`, `output`, `save_theta` | used | used |
 | `[network] arch`, `d`, `width` | used | used |
-| `[network] depth`, `activation`, `sigma_w`, `sigma_b`, `parameterization` | ignored | used |
+| `[network] depth`, `activation`, `widths`, `activations`, `bias`, `sigma_w`, `sigma_b`, `parameterization` | ignored | used |
 | `[cosnet] *` | used | ignored |
 | `[lattice] sites`, `spacing` | used (lattice momenta, `[data] points = lattice`) | used only for `[data] points = lattice` |
 | `[ensemble] members` | used | used |
@@ -349,11 +349,14 @@ non-empty and at most 1023 characters.
 | `[run] save_theta` | choice | `no` or `yes` |
 | `[run] checkpoint_every` | integer | 0 .. 10^9 |
 | `[network] arch` | choice | `cosnet` or `mlp` |
-| `[network] d` | integer | 1 .. 3 |
+| `[network] d` | integer | 1 .. 10^6; 1 .. 3 for the cos-net |
 | `[network] width` | integer | 1 .. 10^9 |
-| `[network] depth` | integer | 1 .. 16 |
+| `[network] depth` | integer | 1 .. 1024 |
+| `[network] widths` | list | `none`, or 1 to 1024 comma-separated positive integers; not together with `depth` or `width` set away from their defaults |
+| `[network] activations` | list | `none`, or one activation name, or one per hidden layer; not together with `activation` set away from its default |
+| `[network] bias` | choice | `yes` or `no` |
 | `[network] activation` | choice | `relu`, `tanh`, `erf`, `gelu`, `sigmoid`, `cos` or `linear` |
-| `[network] parameterization` | choice | `ntk` or `standard` |
+| `[network] parameterization` | choice | `ntk`, `standard` or `unscaled` |
 | `[network] sigma_w` | real | > 0 |
 | `[network] sigma_b` | real | >= 0 |
 | `[cosnet] mass` | real | > 0 |
@@ -427,16 +430,36 @@ non-empty and at most 1023 characters.
 
 ### What the keys mean together: the deep MLP (`arch = mlp`)
 
-* The network (SCIENCE.md 1b): `depth` L hidden layers of `width` N units
-  with activation `activation`, scalar output, weight and bias scales
-  `sigma_w` and `sigma_b`.  `parameterization = ntk` draws every weight and
-  bias from N(0, 1) and puts the scales in the forward pass
-  (h^1 = sigma_w W^1 x/sqrt(d) + sigma_b b^1, then sigma_w/sqrt(N) per
-  layer); `standard` puts the same scales in the prior instead
-  (W^l ~ N(0, sigma_w^2/fan_in), b^l ~ N(0, sigma_b^2)).  brgflow draws the
-  same normals in both cases and scales them, so for the same seed both give
-  the same networks, G2 and G4c (up to rounding); only `/ensemble/theta`
-  differs.
+* The network is a layer stack (docs/theory.md m): hidden layers
+  l = 1..L with widths N_l and activations phi_l, a linear readout of width
+  1, weight and bias scales `sigma_w` and `sigma_b`, input dimension `d`
+  (any).  `widths = 10, 10, 2000` gives the hidden widths (any number of
+  layers); without it, `depth` L layers of `width` N units.  `activations =
+  linear, relu, relu` gives one activation per hidden layer (or one name
+  for all); without it, `activation` for every layer.  A list and its
+  uniform key set away from its default together are refused (the uniform
+  key would be ignored).  `bias = no` removes every b^l from theta and from
+  every formula.  `parameterization = ntk` draws every weight and bias from
+  N(0, 1) and puts the scales in the forward pass (z^1 = sigma_w W^1
+  x/sqrt(d) + sigma_b b^1, then sigma_w/sqrt(N_l) per layer); `standard`
+  puts the same scales in the prior instead (W^l ~ N(0,
+  sigma_w^2/fan_in), b^l ~ N(0, sigma_b^2)); `unscaled` draws W^l ~ N(0,
+  sigma_w^2) and b^l ~ N(0, sigma_b^2) with no fan-in factor anywhere
+  (PyTorch's `nn.init.normal_`, the paper authors' choice; its
+  pre-activations grow with every layer's fan-in).  brgflow draws the same
+  normals in all three cases and scales them, so for the same seed ntk
+  and standard give the same networks, G2 and G4c (up to rounding); only
+  `/ensemble/theta` differs.  The paper authors' network:
+
+      [network]
+      arch             = mlp
+      d                = 2
+      widths           = 10, 10, 2000
+      activations      = linear, relu, relu
+      bias             = no
+      parameterization = unscaled
+      sigma_w          = 1
+
 * `[correlator]` gives the n points x_0 .. x_{n-1} where each member's
   output is evaluated; G2 (n x n), the kernels (n x n) and G4c live on them.
   * `points = grid`: n = `count` points evenly spaced on a line through the
@@ -778,9 +801,9 @@ with `--set correlator.points=list` alone, so that `list` keeps its default;
 the last with `--set correlator.points=list --set 'correlator.list=1,2;3,4'`,
 which leaves the file's quadruples on line 32 pointing past the two points):
 
-    brgflow: error: --set network.depth=17: [network] depth = '17': out of range: must be >= 1 and <= 16
+    brgflow: error: --set network.depth=1025: [network] depth = '1025': out of range: must be >= 1 and <= 1024
     brgflow: error: --set network.activation=softplus: [network] activation = 'softplus': must be one of relu|tanh|erf|gelu|sigmoid|cos|linear
-    brgflow: error: --set network.parameterization=mup: [network] parameterization = 'mup': must be one of ntk|standard
+    brgflow: error: --set network.parameterization=mup: [network] parameterization = 'mup': must be one of ntk|standard|unscaled
     brgflow: error: --set network.sigma_w=0: [network] sigma_w = '0': out of range: must be > 0
     brgflow: error: --set network.sigma_b=-0.1: [network] sigma_b = '-0.1': out of range: must be >= 0
     brgflow: error: --set run.save_theta=maybe: [run] save_theta = 'maybe': must be one of no|yes

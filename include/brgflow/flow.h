@@ -13,7 +13,7 @@
 
 /* The prior draw of the trained block that `resample` uses: one per member
  * and flow, from the member's own stream, so that the coarse-grained
- * parameters move continuously along the flow (docs/theory.md k). */
+ * parameters move continuously along the flow (docs/theory.md j). */
 void bf_flow_prior_draw(const bf_model *mod, const double *sd, uint64_t seed,
                         int64_t member, double *draw);
 

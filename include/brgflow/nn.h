@@ -65,7 +65,7 @@ int bf_activation_count(void);
  * Hidden layers l = 1..L, each with its own width N_l, activation phi_l and
  * (optionally no) bias, and a linear readout l = L + 1 of width 1:
  *   z^l = alpha_l W^l a^{l-1} + beta_l b^l,  a^l = phi_l(z^l),  f = z^{L+1},
- * a^0 = x.  Parameterizations (docs/theory.md a):
+ * a^0 = x.  Parameterizations (docs/theory.md m):
  *   ntk:      alpha_l = sw/sqrt(N_{l-1}), beta_l = sb,  W, b ~ N(0, 1)
  *   standard: alpha = beta = 1,  W ~ N(0, sw^2/N_{l-1}), b ~ N(0, sb^2)
  *   unscaled: alpha = beta = 1,  W ~ N(0, sw^2),         b ~ N(0, sb^2)
@@ -133,6 +133,14 @@ void bf_mlp_record(const bf_mlp *net, const double *theta, int64_t npts,
  * offset t0 on), over the recorded points.  Allocates nothing. */
 void bf_mlp_vjp(const bf_mlp *net, const bf_mlp_tape *t, const double *r,
                 int64_t t0, double *grad);
+/* The training gradient in one pass: f (npts) and grad[A - t0] = sum_k
+ * scale (f_k - y_k) df(x_k)/dtheta_A, recorded block by block of points
+ * (bf_mlp_gradient_block: a block's tape stays in cache); t needs room for
+ * one block. */
+int64_t bf_mlp_gradient_block(const bf_mlp *net, int64_t npts);
+void bf_mlp_gradient(const bf_mlp *net, const double *theta, int64_t npts, const double *x,
+                     const double *y, double scale, int64_t t0, bf_mlp_tape *t, double *f,
+                     double *grad);
 /* row = df(x_k)/dtheta: row k of the Jacobian J (P entries). */
 void bf_mlp_jacobian_row(const bf_mlp *net, const bf_mlp_tape *t, int64_t k,
                          double *row);
@@ -174,6 +182,10 @@ typedef struct bf_model_ops {
                  const double *x, double *f);
   /* after record: grad (Pt) = sum_k r_k J_t(x_k) */
   void (*vjp)(const bf_model *mod, bf_plan *w, const double *r, double *grad);
+  /* f (npts) and grad (Pt) = sum_k scale (f_k - y_k) J_t(x_k): the training
+   * gradient in one call (NULL: record + VJP) */
+  void (*gradient)(const bf_model *mod, bf_plan *w, const double *theta, int64_t npts,
+                   const double *x, const double *y, double scale, double *f, double *grad);
   /* after record: J (npts x Pt, row-major) */
   void (*jacobian)(const bf_model *mod, bf_plan *w, double *J);
   /* after record on both: G (column-major mr x mc) = J_t(R) J_t(C)^T */
@@ -212,6 +224,10 @@ void bf_model_forward(const bf_model *mod, bf_plan *w, const double *theta,
 void bf_model_record(const bf_model *mod, bf_plan *w, const double *theta,
                      int64_t npts, const double *x, double *f);
 void bf_model_vjp(const bf_model *mod, bf_plan *w, const double *r, double *grad);
+/* f and grad = sum_k scale (f_k - y_k) J_t(x_k) at npts points (training). */
+void bf_model_gradient(const bf_model *mod, bf_plan *w, const double *theta, int64_t npts,
+                       const double *x, const double *y, double scale, double *f,
+                       double *grad);
 void bf_model_jacobian_rows(const bf_model *mod, bf_plan *w, double *J);
 void bf_model_gram(const bf_model *mod, bf_plan *r, bf_plan *c, double *G);
 void bf_model_diag(const bf_model *mod, bf_plan *w, double *acc);

@@ -16,7 +16,7 @@
  * the sloppy set at Lambda_{k+1} contains the one at Lambda_k, so a flow
  * computes the coefficients c_j = v_j . (target - theta*) once per member
  * and adds c_j v_j for each shell as the cutoff passes it (docs/theory.md
- * k).  Shells are added in ascending lambda, a fixed order, so a flow
+ * j).  Shells are added in ascending lambda, a fixed order, so a flow
  * restarted at any step adds the same terms in the same order. */
 #include "brgflow/flow.h"
 

@@ -1,5 +1,5 @@
-/* mlp.c — layer stacks: any feed-forward network (docs/theory.md, layer
- * stacks), with fast kernels and the plain reference kernels beside them.
+/* mlp.c — layer stacks: any feed-forward network (docs/theory.md m,
+ * layer stacks), with fast kernels and the plain reference kernels beside them.
  *
  *   bf_mlp_create        layers, scales and theta offsets from [network]
  *   bf_mlp_destroy       free it
@@ -12,6 +12,7 @@
  *   bf_mlp_tape_create   buffers for forward values and backprop signals
  *   bf_mlp_record(_from) forward + per-point backprop signals (fast kernel)
  *   bf_mlp_vjp           sum_k r_k grad f(x_k) over a trailing block of theta
+ *   bf_mlp_gradient      f and sum_k s (f_k - y_k) grad f(x_k), in point blocks
  *   bf_mlp_jacobian_row  grad f(x_k): one row of J
  *   bf_mlp_*_ref         the plain reference kernels
  *
@@ -45,7 +46,7 @@ int bf_mlp_fan_out(const bf_mlp *net, int l) { return net->layer[l].out; }
 double bf_mlp_alpha(const bf_mlp *net, int l) { return net->layer[l].alpha; }
 double bf_mlp_beta(const bf_mlp *net, int l) { return net->layer[l].beta; }
 
-/* Forward scales and prior widths of one layer (docs/theory.md). */
+/* Forward scales and prior widths of one layer (docs/theory.md m). */
 static void layer_scales(bf_layer *ly, int param, double sw, double sb)
 {
   if (param == BF_PARAM_NTK) {
@@ -153,22 +154,24 @@ static void hidden_layer(const bf_layer *ly, const double *W, const double *b,
 {
   const int nin = ly->in, nout = ly->out;
   const double *bias = ly->bias ? b : NULL;
-  if (nin <= NARROW) { /* fused: W^T scaled once, then one pass per point */
+  if (nin <= NARROW) { /* fused: W^T scaled once, then one pass per point,
+                        * bias and phi applied while the row is in cache */
     for (int j = 0; j < nin; j++)
       for (int i = 0; i < nout; i++) wt[j * nout + i] = ly->alpha * W[i * nin + j];
     for (int64_t k = 0; k < npts; k++) {
       double *zk = z + k * nout;
-      const double *ak = in + k * nin;
-      for (int i = 0; i < nout; i++) zk[i] = 0;
-      for (int j = 0; j < nin; j++) {
+      const double *ak = in + k * nin, a0 = ak[0];
+      for (int i = 0; i < nout; i++) zk[i] = wt[i] * a0;
+      for (int j = 1; j < nin; j++) {
         const double aj = ak[j], *wj = wt + j * nout;
         for (int i = 0; i < nout; i++) zk[i] += wj[i] * aj;
       }
+      ly->act->bias_phi(1, nout, ly->beta, bias, zk, out + k * nout);
     }
-  } else {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npts, nout, nin,
-                ly->alpha, in, nin, W, nin, 0.0, z, nout);
+    return;
   }
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npts, nout, nin, ly->alpha, in,
+              nin, W, nin, 0.0, z, nout);
   ly->act->bias_phi(npts, nout, ly->beta, bias, z, out);
 }
 
@@ -222,7 +225,10 @@ bf_mlp_tape *bf_mlp_tape_create(const bf_mlp *net, int64_t npts)
     t->a[l] = l == L1 ? t->z[l] : BF_ALLOC(npts * out + 1, double);
     t->delta[l] = BF_ALLOC(npts * out + 1, double);
   }
-  t->scratch = BF_ALLOC(npts * net->max_units + (int64_t)net->max_units * NARROW + 1, double);
+  /* VJP scratch (npts x units, or units x NARROW), then bf_mlp_gradient's
+   * residuals (npts) */
+  t->scratch = BF_ALLOC(npts * net->max_units + (int64_t)net->max_units * NARROW + npts + 1,
+                        double);
   return t;
 }
 
@@ -246,19 +252,22 @@ static void backprop_layer(const bf_layer *ly, const bf_layer *below, const doub
                            const double *a, double *dout)
 {
   const int nin = ly->in, nout = ly->out;
-  if (nout <= NARROW) { /* fused: a narrow layer (or the readout) above */
+  if (nout <= NARROW) { /* fused: a narrow layer (or the readout) above;
+                         * phi' applied while the row is in cache */
     for (int64_t k = 0; k < npts; k++) {
       double *dk = dout + k * nin;
-      for (int j = 0; j < nin; j++) dk[j] = 0;
-      for (int i = 0; i < nout; i++) {
+      const double c0 = ly->alpha * dl[k * nout];
+      for (int j = 0; j < nin; j++) dk[j] = c0 * W[j];
+      for (int i = 1; i < nout; i++) {
         const double c = ly->alpha * dl[k * nout + i], *wi = W + (int64_t)i * nin;
         for (int j = 0; j < nin; j++) dk[j] += c * wi[j];
       }
+      below->act->mul_dphi(nin, z + k * nin, a + k * nin, dk);
     }
-  } else {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)npts, nin, nout,
-                ly->alpha, dl, nout, W, nin, 0.0, dout, nin);
+    return;
   }
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)npts, nin, nout, ly->alpha, dl,
+              nout, W, nin, 0.0, dout, nin);
   below->act->mul_dphi(npts * nin, z, a, dout);
 }
 
@@ -300,14 +309,14 @@ static int first_layer(const bf_mlp *net, int64_t t0)
 
 /* dW^l = alpha (r delta^l)^T a^{l-1},  db^l = beta sum_k r_k delta^l[k]. */
 static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const double *r,
-                       double *scratch, double *gw, double *gb)
+                       double *scratch, double acc, double *gw, double *gb)
 {
   const int64_t n = t->recorded;
   const int nin = ly->in, nout = ly->out;
   const double *dl = t->delta[l], *al = t->a[l - 1];
-  if (gb) for (int i = 0; i < nout; i++) gb[i] = 0;
+  if (gb && acc == 0) for (int i = 0; i < nout; i++) gb[i] = 0;
   if (!ly->act) { /* the readout (fan-out 1, delta = 1): a dgemv */
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, nin, ly->alpha, al, nin, r, 1, 0.0, gw, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, nin, ly->alpha, al, nin, r, 1, acc, gw, 1);
     if (gb) for (int64_t k = 0; k < n; k++) gb[0] += ly->beta * r[k] * dl[k];
     return;
   }
@@ -327,7 +336,8 @@ static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const do
       }
     }
     for (int i = 0; i < nout; i++)
-      for (int j = 0; j < nin; j++) gw[(int64_t)i * nin + j] = gt[(int64_t)j * nout + i];
+      for (int j = 0; j < nin; j++)
+        gw[(int64_t)i * nin + j] = acc * gw[(int64_t)i * nin + j] + gt[(int64_t)j * nout + i];
     return;
   }
   double *rd = scratch; /* n x nout */
@@ -337,7 +347,7 @@ static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const do
     for (int i = 0; i < nout; i++) o[i] = rk * dk[i];
   }
   cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, (int)n, ly->alpha, rd,
-              nout, al, nin, 0.0, gw, nin);
+              nout, al, nin, acc, gw, nin);
   if (gb)
     for (int64_t k = 0; k < n; k++) {
       const double *o = rd + k * nout;
@@ -345,15 +355,59 @@ static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const do
     }
 }
 
-void bf_mlp_vjp(const bf_mlp *net, const bf_mlp_tape *t, const double *r, int64_t t0,
-                double *grad)
+/* grad (= or +=, acc 0 or 1) sum_k r_k df(x_k)/dtheta over layers from t0. */
+static void vjp_into(const bf_mlp *net, const bf_mlp_tape *t, const double *r, int64_t t0,
+                     double acc, double *grad)
 {
   int l0 = first_layer(net, t0);
   BF_ASSERT(net->layer[l0].woff == t0 && l0 >= t->first);
   for (int l = l0; l <= net->depth + 1; l++) {
     const bf_layer *ly = &net->layer[l];
-    layer_grad(ly, t, l, r, t->scratch, grad + ly->woff - t0,
+    layer_grad(ly, t, l, r, t->scratch, acc, grad + ly->woff - t0,
                ly->bias ? grad + ly->boff - t0 : NULL);
+  }
+}
+
+void bf_mlp_vjp(const bf_mlp *net, const bf_mlp_tape *t, const double *r, int64_t t0,
+                double *grad)
+{
+  vjp_into(net, t, r, t0, 0.0, grad);
+}
+
+/* Points per block of bf_mlp_gradient: its tape (z, a, delta) should stay
+ * in a core's L2 (512 KiB here: 32768 doubles leaves room for theta). */
+enum { TAPE_BLOCK_DOUBLES = 32768 };
+/* Block only when theta itself is cache-sized: a GEMM-shaped stack would
+ * stream its weights once per block. */
+#define BLOCK_MAX_PARAMS 131072
+
+int64_t bf_mlp_gradient_block(const bf_mlp *net, int64_t npts)
+{
+  if (net->nparams > BLOCK_MAX_PARAMS) return npts;
+  int64_t units = 0;
+  for (int l = 1; l <= net->depth + 1; l++) units += net->layer[l].out;
+  int64_t b = TAPE_BLOCK_DOUBLES / (3 * units);
+  b = b < 4 ? 4 : b;
+  return b < npts ? b : npts;
+}
+
+void bf_mlp_gradient(const bf_mlp *net, const double *theta, int64_t npts, const double *x,
+                     const double *y, double scale, int64_t t0, bf_mlp_tape *t, double *f,
+                     double *grad)
+{
+  int64_t B = bf_mlp_gradient_block(net, npts), d = net->d;
+  BF_ASSERT(B <= t->npts);
+  double *r = t->scratch + t->npts * net->max_units + (int64_t)net->max_units * NARROW;
+  int first = first_layer(net, t0);
+  for (int64_t k0 = 0; k0 < npts; k0 += B) {
+    int64_t m = npts - k0 < B ? npts - k0 : B;
+    bf_mlp_record_from(net, theta, m, x + k0 * d, first, t);
+    const double *fk = t->a[net->depth + 1];
+    for (int64_t k = 0; k < m; k++) {
+      f[k0 + k] = fk[k];
+      r[k] = scale * (fk[k] - y[k0 + k]);
+    }
+    vjp_into(net, t, r, t0, k0 > 0 ? 1.0 : 0.0, grad);
   }
 }
 

@@ -8,6 +8,7 @@
  *   bf_model_forward       f at npts points
  *   bf_model_record        forward + what derivatives need
  *   bf_model_vjp           sum_k r_k J_t(x_k) after record
+ *   bf_model_gradient      f and the training gradient in one call
  *   bf_model_jacobian_rows J_t at the recorded points
  *   bf_model_gram          J_t(R) J_t(C)^T between two recorded plans
  *   bf_model_diag          column sums of J_t^2
@@ -85,6 +86,21 @@ void bf_model_record(const bf_model *mod, bf_plan *w, const double *theta, int64
 void bf_model_vjp(const bf_model *mod, bf_plan *w, const double *r, double *grad)
 {
   mod->ops->vjp(mod, w, r, grad);
+}
+
+void bf_model_gradient(const bf_model *mod, bf_plan *w, const double *theta, int64_t npts,
+                       const double *x, const double *y, double scale, double *f,
+                       double *grad)
+{
+  if (mod->ops->gradient) {
+    mod->ops->gradient(mod, w, theta, npts, x, y, scale, f, grad);
+    return;
+  }
+  mod->ops->record(mod, w, theta, npts, x, f);
+  double *r = BF_ALLOC(npts, double); /* (architectures without the op) */
+  for (int64_t k = 0; k < npts; k++) r[k] = scale * (f[k] - y[k]);
+  mod->ops->vjp(mod, w, r, grad);
+  free(r);
 }
 
 void bf_model_jacobian_rows(const bf_model *mod, bf_plan *w, double *J)

@@ -88,6 +88,7 @@ static void mlp_record(const bf_model *mod, bf_plan *plan, const double *theta,
   mlp_plan *w = (mlp_plan *)plan;
   const bf_mlp *net = stack(mod);
   BF_ASSERT(npts <= w->npts);
+  if (w->tape && w->tape->npts < npts) bf_mlp_tape_destroy(&w->tape); /* a gradient block's */
   if (!w->tape) w->tape = bf_mlp_tape_create(net, w->npts);
   bf_mlp_record_from(net, theta, npts, x, first_trained(mod), w->tape);
   if (f) memcpy(f, w->tape->a[net->depth + 1], sizeof(double) * npts);
@@ -96,6 +97,16 @@ static void mlp_record(const bf_model *mod, bf_plan *plan, const double *theta,
 static void mlp_vjp(const bf_model *mod, bf_plan *plan, const double *r, double *grad)
 {
   bf_mlp_vjp(stack(mod), ((mlp_plan *)plan)->tape, r, mod->t0, grad);
+}
+
+static void mlp_gradient(const bf_model *mod, bf_plan *plan, const double *theta,
+                         int64_t npts, const double *x, const double *y, double scale,
+                         double *f, double *grad)
+{
+  mlp_plan *w = (mlp_plan *)plan;
+  BF_ASSERT(npts <= w->npts);
+  if (!w->tape) w->tape = bf_mlp_tape_create(stack(mod), bf_mlp_gradient_block(stack(mod), w->npts));
+  bf_mlp_gradient(stack(mod), theta, npts, x, y, scale, mod->t0, w->tape, f, grad);
 }
 
 static void mlp_jacobian(const bf_model *mod, bf_plan *plan, double *J)
@@ -192,6 +203,7 @@ static const bf_model_ops MLP_OPS = {
   .forward = mlp_forward,
   .record = mlp_record,
   .vjp = mlp_vjp,
+  .gradient = mlp_gradient,
   .jacobian = mlp_jacobian,
   .gram = mlp_gram,
   .diag = mlp_diag,

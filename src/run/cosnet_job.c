@@ -63,11 +63,11 @@ bf_cosnet_job *bf_cosnet_job_run(MPI_Comm comm, const bf_params *p)
          job->seconds_measure);
 
   t = bf_elapsed();
-  if (p->momenta == BF_MOMENTA_LATTICE) {
-    bf_ref_lattice(comm, &job->lat, p->mass, p->cutoff, job->g2_ref);
+  if (job->net->momenta == BF_MOMENTA_LATTICE) {
+    bf_ref_lattice(comm, &job->lat, job->net->mass, job->net->cutoff, job->g2_ref);
     job->reference = "G_R^lat(r): lattice propagator with cutoff R, by FFTW";
   } else {
-    bf_ref_continuum_grid(comm, &job->lat, p->mass, p->cutoff, job->g2_ref);
+    bf_ref_continuum_grid(comm, &job->lat, job->net->mass, job->net->cutoff, job->g2_ref);
     job->reference = "G_R(|r|): continuum propagator with hard cutoff R, by GSL quadrature";
   }
   job->seconds_reference = bf_elapsed() - t;

@@ -219,8 +219,8 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
   int field = probe->free_field != NULL;
   bf_model_destroy(&probe);
   bf_fail_if(comm, field,
-             "%s: [network] arch: `brgflow kernel` needs a model with kernels at points "
-             "(arch = mlp)", in->path);
+             "%s: [network] arch: `brgflow kernel` needs arch = mlp (a model with "
+             "infinite-width kernels at points)", in->path);
   bf_log(comm, "brgflow %s kernel: %d points", BF_VERSION, p->npoints);
   return run_mlp(comm, in, 1);
 }

@@ -33,7 +33,7 @@ static double mse(const double *f, const double *y, int64_t n)
 /* Full-batch GD on L = (1/2n) sum r^2: grad = (1/n) J^T (f - y).  A model
  * linear in its trained block gets its features once per member,
  * f = f_rest + J theta_t, so a step costs two dgemv; any other model runs
- * record + VJP on a plan made once per member.  Nothing is allocated
+ * the model's one-pass gradient on a plan made once per member.  Nothing is allocated
  * inside the step loop. */
 void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
                  const bf_train_log *log, double *theta, double *loss, double *snap,
@@ -57,8 +57,11 @@ void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
       memcpy(f, frest, sizeof(double) * n);
       cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)Pt, 1.0, J, (int)Pt, tt, 1, 1.0,
                   f, 1);
+      for (int64_t k = 0; k < n; k++) r[k] = (f[k] - ds->y[k]) / n;
+      cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)Pt, 1.0, J, (int)Pt, r, 1, 0.0, g,
+                  1);
     } else {
-      bf_model_record(mod, plan, theta, n, ds->x, f);
+      bf_model_gradient(mod, plan, theta, n, ds->x, ds->y, 1.0 / n, f, g);
     }
     /* step `to` is recorded by the next chunk, unless it is the last */
     while ((step < to || to == p->steps) && rec < log->nrec && log->steps[rec] == step) {
@@ -66,12 +69,6 @@ void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
       loss[rec++] = mse(f, ds->y, n);
     }
     if (step == to) break;
-    for (int64_t k = 0; k < n; k++) r[k] = (f[k] - ds->y[k]) / n;
-    if (mod->linear)
-      cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)Pt, 1.0, J, (int)Pt, r, 1, 0.0, g,
-                  1);
-    else
-      bf_model_vjp(mod, plan, r, g);
     for (int64_t k = 0; k < Pt; k++) tt[k] -= p->lr * g[k];
   }
   free(f), free(g), free(r), free(J), free(frest);

@@ -1,33 +1,49 @@
 #!/usr/bin/env bash
 # run_tests.sh — brgflow's test runner (`make check`).
-# Runs every cmocka program (unit, physics) under mpirun and every MPI script,
-# prints their output, and ends with one line: "N passed, N failed".
+# Runs every cmocka program (tests/unit, tests/physics) under mpirun and every
+# MPI script (tests/mpi/*.sh), prints their output and judges each against
+# the number of checks it declares (tests/harness.sh): a nonzero exit, a
+# crash, a missing plan or a short count fails.  Ends with one line:
+# "N passed, N failed", and exits nonzero if anything failed.
+# BF_TEST_PROGRAMS and BF_TEST_SCRIPTS (lists of paths) replace the programs
+# and scripts run; the harness's self-test (tests/mpi/harness.sh) uses them.
 set -u
 cd "$(dirname "$0")/.."
 . tests/mpi/common.sh
+. tests/harness.sh
 pass=0 fail=0
 start=$(date +%s)
 
-for t in build/tests/unit/* build/tests/physics/*; do
+if [ -n "${BF_TEST_PROGRAMS+set}" ]; then
+  read -r -a programs <<< "$BF_TEST_PROGRAMS"
+else # one per source file, so a program that was not built is a failure too
+  programs=()
+  for src in tests/unit/*.c tests/physics/*.c; do programs+=("build/${src%.c}"); done
+fi
+if [ -n "${BF_TEST_SCRIPTS+set}" ]; then
+  read -r -a scripts <<< "$BF_TEST_SCRIPTS"
+else
+  scripts=()
+  for s in tests/mpi/*.sh; do [ "$(basename "$s")" = common.sh ] || scripts+=("$s"); done
+fi
+
+for t in ${programs[@]+"${programs[@]}"}; do
   echo "=== $t"
-  out=$(mpirun -np 1 "$t" 2>&1); rc=$?
-  echo "$out" | grep -v -e '^---' -e 'Primary job' -e 'non-zero exit' -e 'Per user-direction'
-  p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
-  f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
-  p=${p:-0} f=${f:-0}
-  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1 # crashed before cmocka's summary
-  pass=$((pass + p)) fail=$((fail + f))
+  run_program "$t"
+  echo "$bf_out" | grep -v -e '^---' -e 'Primary job' -e 'non-zero exit' -e 'Per user-direction'
+  evaluate_program "$t" "$bf_rc" "$bf_out"
+  pass=$((pass + ev_pass)) fail=$((fail + ev_fail))
 done
 
-for s in tests/mpi/*.sh; do
-  [ "$(basename "$s")" = common.sh ] && continue
+for s in ${scripts[@]+"${scripts[@]}"}; do
   echo "=== $s"
-  out=$(bash "$s" 2>&1)
-  echo "$out"
-  pass=$((pass + $(echo "$out" | grep -c '^ok - '))) 
-  fail=$((fail + $(echo "$out" | grep -c '^not ok - ')))
+  run_script "$s"
+  echo "$bf_out"
+  evaluate_script "$s" "$bf_rc" "$bf_out"
+  pass=$((pass + ev_pass)) fail=$((fail + ev_fail))
 done
 
+if [ $((pass + fail)) -eq 0 ]; then echo "not ok - no checks ran"; fail=1; fi
 echo "=== $(( $(date +%s) - start )) s"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

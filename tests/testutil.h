@@ -32,10 +32,19 @@
     if (!(a_ <= b_)) fail_msg("%s = %.6g exceeds %s = %.6g", #a, a_, #b, b_); \
   } while (0)
 
+/* main() of a test program.  Rank 0 first declares its number of checks,
+ * "plan: N checks" (the group's size); tests/run_tests.sh requires cmocka to
+ * report exactly N passed. */
 #define BF_TEST_MAIN(group)                                                    \
   int main(int argc, char **argv)                                              \
   {                                                                            \
     MPI_Init(&argc, &argv);                                                    \
+    int rank_;                                                                 \
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);                                     \
+    if (rank_ == 0) {                                                          \
+      printf("plan: %zu checks\n", sizeof(group) / sizeof((group)[0]));        \
+      fflush(stdout);                                                          \
+    }                                                                          \
     fftw_mpi_init();                                                           \
     openblas_set_num_threads(1);                                               \
     int status = cmocka_run_group_tests(group, NULL, NULL);                    \

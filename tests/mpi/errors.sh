@@ -4,6 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
+plan 41 # 11 refusals x 3 checks, 8 others
 dir="$OUT/errors"
 rm -rf "$dir"; mkdir -p "$dir"
 echo "precious result" > "$dir/keep.h5"
@@ -74,3 +75,4 @@ check "target = file: the run reads /x and /y" test -f "$dir/fromfile.h5"
 h5copy -i "$dir/src.h5" -o "$dir/xonly.h5" -s /data/x_train -d /x
 expect_refusal datafile "\[data\] file = '$dir/xonly.h5': needs datasets /x and /y" \
   run "${TR[@]}" --set data.target=file --set data.file="$dir/xonly.h5" --set run.output="$dir/bad.h5"
+finish

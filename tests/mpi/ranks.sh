@@ -8,6 +8,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
+# Checks: run_case, 2 rank counts x (theta + 3, 3, 6 datasets) = 8 + 8 + 14;
+# fisher_case, 5 layouts besides the reference x 2 = 10; test_fisher, 1.
+plan 41
 
 run_case() { # name, input, datasets compared at 1e-12, extra --set args...
   local name=$1 input=$2 datasets=$3; shift 3
@@ -66,3 +69,4 @@ fisher_case fisher_primal --set network.width=4 --set data.n_train=40
 # process grid: block-cyclic layouts with uneven local blocks.
 check "test_fisher on 3 ranks (1 x 3 grid)" bash -c \
   "set -o pipefail; mpirun --oversubscribe -np 3 build/tests/physics/test_fisher 2>&1 | grep -e figure -e FAILED | sort -u; exit \${PIPESTATUS[0]}"
+finish

@@ -145,7 +145,12 @@ saves its whole state so far, the effective input included, to a
   (stage 0; not after the last step, and none with `checkpoint_every = 0`
   or for `method = posterior` / `none`, which have no steps);
 * after the Fisher metric, when `[brg] flow = yes` (stage 1);
-* after every coarse-graining step of every flow (stage 2).
+* after every `[run] checkpoint_flow_every` coarse-graining steps of every
+  flow, and after its last step (stage 2; default 1, every step; none
+  during the flow with `checkpoint_flow_every = 0`).  Each checkpoint holds
+  the whole state, the members' eigenvectors included (E k P_T doubles),
+  so for a fast flow the writes can cost more than the steps: a flow of a
+  second (`inputs/bench_w1.ini`) wants fewer, or none.
 
 Prior runs and `brgflow kernel` write none.  A checkpoint is
 `OUTPUT.ckpt.h5`; the one before it is kept as `OUTPUT.ckpt.prev.h5`, and
@@ -169,7 +174,8 @@ status 0, rank 0 deletes `OUTPUT.stop` and prints
 No result file is written.  The signal only sets a flag; the ranks agree
 on it at the step boundaries, so the time from the signal to the stop is
 at most one GD chunk (`checkpoint_every` steps), the whole metric stage, or
-one flow step, plus one checkpoint write.  Runs with no step boundaries --
+`checkpoint_flow_every` flow steps (with 0: the rest of the flow), plus one
+checkpoint write.  Runs with no step boundaries --
 prior ensembles, `brgflow kernel`, and training runs without GD
 checkpoints and without a flow -- ignore SIGTERM and SIGUSR1 and run to
 the end (under Slurm, until the SIGKILL that follows a time limit).  Slurm
@@ -193,9 +199,9 @@ number of ranks:
 2. The effective input of this run (the input file with its `--set`
    overrides, defaults filled in) is compared key by key with the input
    stored in the checkpoint.  Every key that differs is refused, named with
-   both values, except five that change nothing computed or only its
+   both values, except six that change nothing computed or only its
    rounding: `run.output`, `run.save_theta`, `run.checkpoint_every`,
-   `fisher.groups` and `fisher.block` (the last two set the process grid
+   `run.checkpoint_flow_every`, `fisher.groups` and `fisher.block` (the last two set the process grid
    of the metric, like the number of ranks: see below).  So restart with
    the same input file and the same
    `--set` options as the first run (the stored input is printed by
@@ -290,7 +296,7 @@ nothing in the result).  A prior run:
 | `[correlator] quadruples`, `blocks` | ignored | used | checked, unused |
 | `[kernel] quadrature`, `order` | ignored | used | used |
 | `[data] *`, `[train] *`, `[fisher] *` | checked, unused | checked, unused | checked, unused |
-| `[run] checkpoint_every`, `[brg] *` | checked, unused | checked, unused | checked, unused |
+| `[run] checkpoint_every`, `checkpoint_flow_every`, `[brg] *` | checked, unused | checked, unused | checked, unused |
 
 A training run (`[train] method` or `[fisher] solver` not `none`; `brgflow
 kernel` never trains):
@@ -311,6 +317,7 @@ kernel` never trains):
 | `[fisher] solver`, `basis`, `sigma`, `groups`, `block` | used | used |
 | `[fisher] scale` | used | ignored |
 | `[run] checkpoint_every` | used (`method = gd`) | used (`method = gd`) |
+| `[run] checkpoint_flow_every` | used (`[brg] flow = yes`) | used (`[brg] flow = yes`) |
 | `[brg] *` (with `flow = yes`) | used; the ERG checks need lattice momenta and `[data] points = lattice` | used |
 
 Within `[data]`, `[train]` and `[fisher]` some keys matter only for some
@@ -348,6 +355,7 @@ non-empty and at most 1023 characters.
 | `[run] output` | path | non-empty, at most 1023 characters; see the output rules below |
 | `[run] save_theta` | choice | `no` or `yes` |
 | `[run] checkpoint_every` | integer | 0 .. 10^9 |
+| `[run] checkpoint_flow_every` | integer | 0 .. 10^9 |
 | `[network] arch` | choice | `cosnet` or `mlp` |
 | `[network] d` | integer | 1 .. 10^6; 1 .. 3 for the cos-net |
 | `[network] width` | integer | 1 .. 10^9 |

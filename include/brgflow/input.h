@@ -40,6 +40,7 @@ typedef struct bf_params {
   char output[BF_PATH_MAX];
   int save_theta; /* 1: write /ensemble/theta */
   int checkpoint_every; /* GD steps between checkpoints; 0: none during GD */
+  int checkpoint_flow_every; /* flow steps between checkpoints; 0: none in the flow */
   /* [network] */
   int arch; /* enum bf_arch */
   int d;

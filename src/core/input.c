@@ -46,7 +46,10 @@ static const key_def KEYS[] = {
    "write every member's parameters to /ensemble/theta (E x P doubles)"},
   {"run", "checkpoint_every", T_INT, OFF(checkpoint_every), "100", "-", 0, 1e9, 0,
    NULL, "GD steps between checkpoints (0: none during training); a checkpoint "
-   "also follows the metric and every coarse-graining step"},
+   "also follows the metric in flow runs"},
+  {"run", "checkpoint_flow_every", T_INT, OFF(checkpoint_flow_every), "1", "-", 0, 1e9, 0,
+   NULL, "coarse-graining steps between checkpoints in the flow (0: none during the "
+   "flow); a stop request is honoured at the next checkpoint"},
   {"network", "arch", T_ENUM, OFF(arch), "cosnet", "-", 0, 0, 0, "cosnet|mlp",
    "architecture: generalized cos-net (SCIENCE.md 1a) or deep MLP (1b)"},
   {"network", "d", T_INT, OFF(d), "1", "-", 1, 1e6, 0, NULL,
@@ -802,6 +805,7 @@ static int text_pairs(const char *text, char keys[][96], char vals[][BF_PATH_MAX
 void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
 {
   static const char *ignore[] = {"run.output", "run.save_theta", "run.checkpoint_every",
+                                 "run.checkpoint_flow_every",
                                  "fisher.groups", "fisher.block"};
   enum { MAXK = 2 * (sizeof KEYS / sizeof KEYS[0]) };
   char (*ka)[96] = calloc(MAXK, 96), (*kb)[96] = calloc(MAXK, 96);

@@ -225,8 +225,8 @@ bf_mlp_tape *bf_mlp_tape_create(const bf_mlp *net, int64_t npts)
     t->a[l] = l == L1 ? t->z[l] : BF_ALLOC(npts * out + 1, double);
     t->delta[l] = BF_ALLOC(npts * out + 1, double);
   }
-  /* VJP scratch (npts x units, or units x NARROW), then bf_mlp_gradient's
-   * residuals (npts) */
+  /* VJP scratch (npts x units), units x NARROW (a narrow layer's W^T or
+   * dW^T), then bf_mlp_gradient's residuals (npts) */
   t->scratch = BF_ALLOC(npts * net->max_units + (int64_t)net->max_units * NARROW + npts + 1,
                         double);
   return t;
@@ -320,6 +320,17 @@ static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const do
     if (gb) for (int64_t k = 0; k < n; k++) gb[0] += ly->beta * r[k] * dl[k];
     return;
   }
+  if (nin == 1) { /* fused, one pass per point: (dW) has the layout of delta's rows */
+    if (acc == 0) for (int i = 0; i < nout; i++) gw[i] = 0;
+    for (int64_t k = 0; k < n; k++) {
+      const double *dk = dl + k * nout, cw = ly->alpha * r[k] * al[k], cb = ly->beta * r[k];
+      if (gb)
+        for (int i = 0; i < nout; i++) gw[i] += cw * dk[i], gb[i] += cb * dk[i];
+      else
+        for (int i = 0; i < nout; i++) gw[i] += cw * dk[i];
+    }
+    return;
+  }
   if (nin <= NARROW) { /* fused: accumulate (dW)^T by rows of points */
     double *gt = scratch; /* nin x nout */
     for (int64_t q = 0; q < (int64_t)nin * nout; q++) gt[q] = 0;
@@ -335,9 +346,10 @@ static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const do
         for (int i = 0; i < nout; i++) gb[i] += c * dk[i];
       }
     }
-    for (int i = 0; i < nout; i++)
+    for (int i = 0; i < nout; i++) /* acc = 0 must not read gw: it may hold NaN */
       for (int j = 0; j < nin; j++)
-        gw[(int64_t)i * nin + j] = acc * gw[(int64_t)i * nin + j] + gt[(int64_t)j * nout + i];
+        gw[(int64_t)i * nin + j] =
+            acc != 0 ? gw[(int64_t)i * nin + j] + gt[(int64_t)j * nout + i] : gt[(int64_t)j * nout + i];
     return;
   }
   double *rd = scratch; /* n x nout */
@@ -387,7 +399,7 @@ int64_t bf_mlp_gradient_block(const bf_mlp *net, int64_t npts)
   int64_t units = 0;
   for (int l = 1; l <= net->depth + 1; l++) units += net->layer[l].out;
   int64_t b = TAPE_BLOCK_DOUBLES / (3 * units);
-  b = b < 4 ? 4 : b;
+  b = b < 1 ? 1 : b;
   return b < npts ? b : npts;
 }
 

@@ -262,7 +262,8 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
            "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->relative ? " lambda_max" : "",
            sums[1] / ens->members, sums[0] / ens->members, spent,
            spent / (k + 1 - start) * (K - k - 1));
-    if (sess) {
+    int every = p->checkpoint_flow_every;
+    if (sess && every > 0 && ((k + 1) % every == 0 || k + 1 == K)) {
       bf_session_checkpoint(comm, p, sess, job, 2, p->steps, flows, nflows, index, k + 1);
       bf_session_stop_point(comm, p);
     }

@@ -3,14 +3,16 @@
 # at 1, 2 and 3 ranks gives bitwise-identical /ensemble/theta and every
 # correlator and reference equal to 1e-12 relative: cos-net with lattice
 # momenta in d = 2 (MPI FFTW reference), with continuum momenta in d = 3
-# (distributed quadrature), and a depth-3 tanh MLP (kernels by quadrature
-# split over ranks, G4c jackknife blocks by member index).
+# (distributed quadrature), a depth-3 tanh MLP (kernels by quadrature
+# split over ranks, G4c jackknife blocks by member index), and a mixed
+# layer stack (widths 64, 128, 64; linear, relu, tanh; no bias; unscaled).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-# Checks: run_case, 2 rank counts x (theta + 3, 3, 6 datasets) = 8 + 8 + 14;
-# fisher_case, 5 layouts besides the reference x 2 = 10; test_fisher, 1.
-plan 41
+# Checks: run_case, 2 rank counts x (theta + 3, 3, 6, 6 datasets) = 8 + 8 +
+# 14 + 14; fisher_case, 5 layouts besides the reference x 2 = 10;
+# test_fisher, 1.
+plan 55
 
 run_case() { # name, input, datasets compared at 1e-12, extra --set args...
   local name=$1 input=$2 datasets=$3; shift 3
@@ -39,6 +41,7 @@ run_case continuum_d3 inputs/cosnet_free.ini "$COSNET" --set network.d=3 \
 run_case mlp_tanh inputs/mlp_relu.ini "$MLP" --set network.activation=tanh \
   --set network.depth=3 --set network.width=16 --set run.save_theta=yes \
   --set kernel.quadrature=hermite
+run_case mlp_stack inputs/mlp_stack.ini "$MLP" --set run.save_theta=yes
 
 # The Fisher metric: spectra on 1, 2, 3 and 4 ranks with 1 and 2 rank
 # groups (grids 1x1, 1x2, 1x3, 2x2 and pairs of smaller ones) agree to 1e-10

@@ -16,6 +16,8 @@ typedef struct bf_g2 bf_g2; /* opaque: FFT plans and accumulators */
 
 bf_g2 *bf_g2_create(MPI_Comm comm, const bf_lattice *lat, int periodic);
 void bf_g2_destroy(bf_g2 **g);
+/* Zero the accumulators, keeping plans and buffers (a new measurement). */
+void bf_g2_reset(bf_g2 *g);
 /* Each member's field is needed on the grid box {n s : n in [0,B)^d}
  * (B^d sites, row-major), B = bf_g2_box_sites(g): L, or 2L when open. */
 int bf_g2_box_sites(const bf_g2 *g);

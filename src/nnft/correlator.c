@@ -69,6 +69,18 @@ bf_g2 *bf_g2_create(MPI_Comm comm, const bf_lattice *lat, int periodic)
   return g;
 }
 
+void bf_g2_reset(bf_g2 *g)
+{
+  int64_t n = g->lat.nsites;
+  memset(g->sum_hi, 0, sizeof(double) * n), memset(g->sum_lo, 0, sizeof(double) * n);
+  memset(g->sq_hi, 0, sizeof(double) * n), memset(g->sq_lo, 0, sizeof(double) * n);
+  if (g->pw_hi) {
+    memset(g->pw_hi, 0, sizeof(double) * g->ncplx), memset(g->pw_lo, 0, sizeof(double) * g->ncplx);
+    memset(g->pw2_hi, 0, sizeof(double) * g->ncplx), memset(g->pw2_lo, 0, sizeof(double) * g->ncplx);
+  }
+  g->added = 0;
+}
+
 void bf_g2_destroy(bf_g2 **gp)
 {
   bf_g2 *g = *gp;

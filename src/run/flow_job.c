@@ -195,8 +195,8 @@ static int64_t coarse_grain(const bf_train_job *job, const bf_flow_result *f,
 
 /* One (basis, prescription) flow from step `start`; a checkpoint and a stop
  * point after every step (flows[0..index] are the run's flows so far).  One
- * plan per rank serves every prediction; nothing is allocated per step
- * but the ERG accumulator. */
+ * plan per rank serves every prediction and one G2 accumulator every ERG
+ * step: nothing is allocated per step. */
 static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                      bf_flow_result *flows, int nflows, int index, int start,
                      const bf_session *sess)
@@ -216,12 +216,13 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   bf_plan *plan = bf_model_plan_create(mod, nt > npt ? nt : npt);
   flow_state st;
   flow_state_init(p, job, f, &st);
+  bf_g2 *g2 = erg ? bf_g2_create(comm, &field->lat, 1) : NULL; /* plans once per flow */
   double t0 = bf_elapsed();
   for (int k = start; k < K; k++) {
     memset(gh, 0, sizeof(double) * npt * npt), memset(gl, 0, sizeof(double) * npt * npt);
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
-    bf_g2 *g2 = erg ? bf_g2_create(comm, &field->lat, 1) : NULL;
+    if (g2) bf_g2_reset(g2);
     double step_mse = 0, step_sloppy = 0;
     for (int64_t m = 0; m < ens->count; m++) {
       double Lambda = p->relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];
@@ -254,7 +255,6 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     bf_dd_moments(comm, nt, ens->members, mh, ml, qh, ql, f->pred_mean + k * nt,
                   f->pred_var + k * nt);
     if (erg) erg_step(comm, p, job, f, k, g2);
-    bf_g2_destroy(&g2);
     double sums[2] = {step_mse, step_sloppy};
     MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
     double spent = bf_elapsed() - t0;
@@ -272,6 +272,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   f->n_sloppy = gather_steps(comm, ens, K, nsl);
   f->n_zero = gather_steps(comm, ens, K, nz);
   flow_state_free(&st);
+  bf_g2_destroy(&g2);
   bf_model_plan_destroy(&plan);
   free(pred), free(phi), free(fc), free(gh), free(gl);
   free(mh), free(ml), free(qh), free(ql);

@@ -35,7 +35,7 @@ MPIRUN   = mpirun --oversubscribe
 
 .PHONY: all deps run check bench clean docs
 all: $(BIN) $(TESTBIN) build/tools/h5cmp build/tools/bench_kernels build/tools/bench_eigen \
-     build/tools/bench_engine
+     build/tools/bench_engine build/tools/bench_dgemm
 
 deps:
 	@bash tools/install-deps.sh

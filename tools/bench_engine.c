@@ -9,7 +9,8 @@
  * gradient; elementwise work not counted).  The reference kernels are
  * timed on at most 32 of the points and scaled by n/32 (their cost is
  * linear in the points).  Ratios, not times, are the figures to compare
- * across machines.  `bench_engine W1` runs one workload. */
+ * across machines.  `bench_engine W1` (or `bench_engine inputs/bench_w1.ini`)
+ * runs one workload. */
 #include "brgflow/nn.h"
 
 #include <cblas.h>
@@ -50,7 +51,9 @@ int main(int argc, char **argv)
   };
   for (int s = 0; s < 3; s++) {
     const shape *sh = &shapes[s];
-    if (argc > 1 && strcmp(argv[1], sh->name)) continue; /* one workload only */
+    /* one workload: its name (W1) or its input (inputs/bench_w1.ini) */
+    char lower[8] = {'w', sh->name[1], 0};
+    if (argc > 1 && strcmp(argv[1], sh->name) && !strstr(argv[1], lower)) continue;
     bf_params p = {.d = sh->d, .nhidden = sh->L, .hwidth = (int *)sh->width,
                    .hact = (int *)sh->act, .nobias = sh->nobias,
                    .parameterization = sh->param, .sigma_w = 1, .sigma_b = 0.5};
@@ -80,7 +83,7 @@ int main(int argc, char **argv)
     char desc[256];
     bf_mlp_describe(net, desc, sizeof desc);
     printf("bench_engine %s (%s, n = %d%s): member-step fast %.3g ms (%.2f GF/s of %.3g "
-           "flops), reference %.3g ms; fast/reference speed-up %.1f\n", sh->name, desc, n,
+           "flops), reference %.3g ms; fast/reference: %.1f\n", sh->name, desc, n,
            sh->readout ? ", readout trained" : "", 1e3 * fast, flops / fast * 1e-9, flops,
            1e3 * ref, ref / fast);
     bf_mlp_tape_destroy(&t);

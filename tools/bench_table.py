@@ -52,6 +52,10 @@ def flop_count(path):
       forward           2 n sum_{l=1}^{L+1} n_{l-1} n_l          (all layers)
       backward signals  2 n sum_{l=l0+1}^{L+1} n_{l-1} n_l       (l0: lowest trained layer)
       weight gradient   2 n sum_{l trained} n_{l-1} n_l
+    A model linear in its trained block (readout only, the cos-net) gets
+    its features once per member and a step is f = f_rest + J theta_t plus
+    J^T r: forward counts only the readout, 2 n n_L (the frozen layers'
+    forward pass is done once, not per step).
     Elementwise work (activations and their derivatives, biases, the
     residual, the update) is O(n sum n_l + P) and is left out.
     """
@@ -75,7 +79,8 @@ def flop_count(path):
     trained = [L1] if (trainable == "readout" or arch != "mlp") else list(range(1, L1 + 1))
     lowest = min(trained)
     prod = {l: sizes[l - 1] * sizes[l] for l in range(1, L1 + 1)}
-    fwd = 2 * n * sum(prod.values())
+    linear = trained == [L1]
+    fwd = 2 * n * (prod[L1] if linear else sum(prod.values()))
     bwd = 2 * n * sum(prod[l] for l in range(lowest + 1, L1 + 1))
     grad = 2 * n * sum(prod[l] for l in trained)
     method = get(cp, "train", "method", "none")

@@ -188,6 +188,13 @@ static double expect(rule_cache *rc, const bf_activation *act, int deriv,
   double (*f)(double) = deriv ? act->dphi : act->phi;
   if (act->kink) /* the polar rule: exact per piece, order needs no scaling */
     return bf_gh_expect_kinked(rule_for(rc, 0), f, f, k11, k22, k12);
+  /* the outer rule's order follows k11, but its integrand h(b z1 + c z2)
+   * varies on the scale of b^2 = k12^2/k11 <= k22: put the larger variance
+   * outside (E[f(u)f(v)] is symmetric), so the order covers both */
+  if (k22 > k11) {
+    double t = k11;
+    k11 = k22, k22 = t;
+  }
   double a, b, c;
   cholesky2(k11, k22, k12, &a, &b, &c);
   return gh_product(rule_for(rc, a * a), rule_for(rc, c * c), f, f, a, b, c);

@@ -408,6 +408,67 @@ static void test_degenerate_pairs(void **state)
   ref_rule_destroy(&gh);
 }
 
+/* Strongly correlated pairs of unequal variance (x and 10 x, and a third
+ * point) for tanh, at the first layer and behind a linear layer.  With
+ * (u, v) = (a z1, b z1 + c z2) the outer integrand h(b z1 + c z2) has
+ * variance b^2 = k12^2/k11 in z1, up to k22 >> k11: the outer rule must
+ * resolve the larger variance, whichever point comes first.  bf_kernels
+ * against the reference at order 768 (self-checked against 1024 to 1e-11;
+ * the variances stay below 5, where tanh needs ~450), to 1e-9 of the scale as
+ * above, and against itself with the points in reverse order to 1e-12.
+ * Fails at 41995d4: kernels.c expect() sizes the outer rule from k11 alone,
+ * so K(x, 10x) without bias is off by 7e-7 and Theta by 7e-6, and the
+ * result depends on which point comes first. */
+static void test_unequal_variances(void **state)
+{
+  (void)state;
+  enum { NU = 3, HIGH = 768, HIGH2 = 1024 };
+  static const double xu[NU * DIM] = {0.25, 0.125, -0.075, 2.5, 1.25, -0.75, -0.4, 0.9, 0.2};
+  static const stack_case UV[] = {
+    {"7 tanh", 1, {7}, {TANH}, 1.2, 0.3, 0, 0},
+    {"7 linear, 5 tanh", 2, {7, 5}, {LINEAR, TANH}, 1.0, 0.3, 0, 0},
+  };
+  double xr[NU * DIM];
+  for (int i = 0; i < NU; i++) memcpy(xr + i * DIM, xu + (NU - 1 - i) * DIM, sizeof(double) * DIM);
+  ref_rule gh = ref_rule_create(HIGH, KINK_ORDER), gh2 = ref_rule_create(HIGH2, KINK_CHECK);
+  double K[NU * NU], T[NU * NU], Kx[NU * NU], Tx[NU * NU], Kr[NU * NU], Tr[NU * NU],
+      Kc[NU * NU], Tc[NU * NU], vmax, v2, worst = 0, worst_swap = 0;
+  for (int s = 0; s < 2; s++)
+    for (int bias = 1; bias >= 0; bias--) {
+      const stack_case *sc = &UV[s];
+      bf_mlp *net = make_stack(sc, BF_PARAM_NTK, bias, sc->act);
+      ref_kernels(&gh, BF_PARAM_NTK, DIM, sc->L, sc->width, sc->act, bias, sc->sw, sc->sb, NU,
+                  xu, Kr, Tr, &vmax);
+      ref_kernels(&gh2, BF_PARAM_NTK, DIM, sc->L, sc->width, sc->act, bias, sc->sw, sc->sb, NU,
+                  xu, Kc, Tc, &v2);
+      double self = fmax(kernel_dev(NU, Kc, Kr), kernel_dev(NU, Tc, Tr));
+      bf_kernels(MPI_COMM_WORLD, net, NU, xu, BF_QUAD_AUTO, 96, K, T);
+      bf_kernels(MPI_COMM_WORLD, net, NU, xr, BF_QUAD_AUTO, 96, Kx, Tx);
+      double dk = kernel_dev(NU, K, Kr), dt = kernel_dev(NU, T, Tr), swap = 0;
+      for (int i = 0; i < NU; i++)
+        for (int j = 0; j < NU; j++) {
+          int ij = i * NU + j, rr = (NU - 1 - i) * NU + (NU - 1 - j);
+          swap = fmax(swap, fabs(K[ij] - Kx[rr]) / sqrt(K[i * NU + i] * K[j * NU + j]));
+          swap = fmax(swap, fabs(T[ij] - Tx[rr]) / sqrt(T[i * NU + i] * T[j * NU + j]));
+        }
+      char desc[256];
+      bf_mlp_describe(net, desc, sizeof desc);
+      FIGURE("%-30s, x and 10 x: K %.1e, Theta %.1e vs reference (tol 1e-9); points "
+             "reversed %.1e (tol 1e-12); K(x,10x) = %.12g, ref %.12g; ref self-check %.1e; "
+             "max variance %.1f", desc, dk, dt, swap, K[1], Kr[1], self, vmax);
+      ASSERT_LE(self, 1e-11);
+      worst = fmax(worst, fmax(dk, dt));
+      worst_swap = fmax(worst_swap, swap);
+      bf_mlp_destroy(&net);
+    }
+  FIGURE("unequal variances, worst: vs reference %.1e (tol 1e-9), points reversed %.1e "
+         "(tol 1e-12)", worst, worst_swap);
+  ASSERT_LE(worst, 1e-9);
+  ASSERT_LE(worst_swap, 1e-12);
+  ref_rule_destroy(&gh);
+  ref_rule_destroy(&gh2);
+}
+
 static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_quadrature_at_large_variance),
   cmocka_unit_test(test_quadrature_matches_closed_forms),
@@ -416,5 +477,6 @@ static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_mixed_stacks_against_reference),
   cmocka_unit_test(test_lists_reproduce_uniform_stack),
   cmocka_unit_test(test_degenerate_pairs),
+  cmocka_unit_test(test_unequal_variances),
 };
 BF_TEST_MAIN(group)

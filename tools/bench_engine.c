@@ -8,7 +8,10 @@
  * same for the backward signals of layers >= 2 and for the weight
  * gradient; elementwise work not counted).  The reference kernels are
  * timed on at most 32 of the points and scaled by n/32 (their cost is
- * linear in the points).  Ratios, not times, are the figures to compare
+ * linear in the points).  W3 trains its readout only: brgflow's training
+ * computes its features once and steps with two dgemv, so this tool's W3
+ * figure is the full forward pass that training skips (a kernel ratio, not
+ * the training rate).  Ratios, not times, are the figures to compare
  * across machines.  `bench_engine W1` (or `bench_engine inputs/bench_w1.ini`)
  * runs one workload. */
 #include "brgflow/nn.h"

@@ -11,6 +11,11 @@
 
 #include "brgflow/train.h"
 
+/* Eigenvalues at or below BF_NULL_FLOOR lambda_max are the null space of J:
+ * exact zeros come out of the eigensolver as rounding of order 1e-16
+ * lambda_max, of either sign (docs/theory.md j). */
+#define BF_NULL_FLOOR 1e-12
+
 typedef struct bf_grid {
   MPI_Comm comm; /* the group's ranks */
   int group, ngroups, rank, size;

@@ -111,9 +111,9 @@ void bf_mlp_forward(const bf_mlp *net, const double *theta, int64_t npts,
                     const double *x, bf_mlp_work *w, double *f);
 
 /* Forward values and per-point backprop signals at up to npts points:
- * a[0] = x, z[l], a[l] = phi_l(z[l]) (a[L+1] = f), delta[l] = df/dz^l.
- * delta[1] is filled only with all_signals (the input layer's gradient
- * needs delta[1]; nothing needs df/dx). */
+ * a[0] = x, z[l], a[l] = phi_l(z[l]) (a[L+1] = f), delta[l] = df/dz^l for
+ * l >= first (the lowest layer whose parameters are differentiated;
+ * nothing needs df/dx). */
 typedef struct bf_mlp_tape {
   int64_t npts, recorded;
   int layers;         /* depth + 1 */
@@ -141,7 +141,8 @@ int64_t bf_mlp_gradient_block(const bf_mlp *net, int64_t npts);
 void bf_mlp_gradient(const bf_mlp *net, const double *theta, int64_t npts, const double *x,
                      const double *y, double scale, int64_t t0, bf_mlp_tape *t, double *f,
                      double *grad);
-/* row = df(x_k)/dtheta: row k of the Jacobian J (P entries). */
+/* row = df(x_k)/dtheta: row k of the Jacobian J, written for the layers
+ * from the tape's `first` on (the other entries of the P are untouched). */
 void bf_mlp_jacobian_row(const bf_mlp *net, const bf_mlp_tape *t, int64_t k,
                          double *row);
 

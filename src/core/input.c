@@ -632,6 +632,11 @@ static int check_training(parse_ctx *c)
     return key_fail(c, find_key("train", "method"), "posterior",
                     "exact posterior samples need a model linear in the trained "
                     "parameters: set [train] trainable = readout");
+  if (p->method == BF_TRAIN_POSTERIOR && p->arch == BF_ARCH_MLP && !p->nobias &&
+      p->sigma_b == 0 && p->parameterization != BF_PARAM_NTK)
+    return key_fail(c, find_key("network", "sigma_b"), "0",
+                    "method = posterior needs a prior width for every trained parameter: "
+                    "sigma_b > 0, or bias = no");
   if (p->method == BF_TRAIN_POSTERIOR && p->noise <= 0)
     return key_fail(c, find_key("data", "noise"), "0",
                     "method = posterior needs noise > 0 (the likelihood width)");
@@ -680,6 +685,20 @@ static int cross_check(parse_ctx *c)
     char v[32];
     snprintf(v, sizeof v, "%d", p->d);
     return key_fail(c, find_key("network", "d"), v, "the cos-net takes d = 1, 2 or 3");
+  }
+  if (p->d > 3 && p->data_points != BF_DATA_RANDOM &&
+      (p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE)) {
+    char v[32];
+    snprintf(v, sizeof v, "%d", p->d);
+    return key_fail(c, find_key("network", "d"), v,
+                    "[data] points = grid or lattice takes d = 1, 2 or 3 (use points = random)");
+  }
+  /* the layer-stack keys mean nothing to the cos-net: refuse, don't ignore */
+  if (cosnet && (strcmp(p->widths, "none") || strcmp(p->activations, "none") || p->nobias)) {
+    const char *key = strcmp(p->widths, "none") ? "widths"
+                      : strcmp(p->activations, "none") ? "activations" : "bias";
+    return network_fail(c, key, "a layer-stack key: the cos-net (arch = cosnet) has no use "
+                        "for it");
   }
   if (cosnet && p->momenta == BF_MOMENTA_LATTICE &&
       !(p->cutoff < M_PI / p->spacing)) {

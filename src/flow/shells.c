@@ -19,6 +19,7 @@
  * j).  Shells are added in ascending lambda, a fixed order, so a flow
  * restarted at any step adds the same terms in the same order. */
 #include "brgflow/flow.h"
+#include "brgflow/metric.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ int64_t bf_coarse_eigen(const bf_model *mod, const double *theta_star,
 {
   memcpy(theta_out, theta_star, sizeof(double) * mod->P);
   const double *ts = theta_star + mod->t0;
-  double *t = theta_out + mod->t0, floor_ = 1e-12 * lambda[0];
+  double *t = theta_out + mod->t0, floor_ = BF_NULL_FLOOR * lambda[0];
   int64_t sloppy = 0;
   for (int64_t j = 0; j < k; j++) {
     if (!(lambda[j] < Lambda) || !(lambda[j] > floor_)) continue;
@@ -74,7 +75,7 @@ int64_t bf_coarse_eigen(const bf_model *mod, const double *theta_star,
 
 int64_t bf_shells_resolved(int64_t k, const double *lambda)
 {
-  double floor_ = 1e-12 * lambda[0];
+  double floor_ = BF_NULL_FLOOR * lambda[0];
   int64_t j = 0;
   while (j < k && lambda[j] > floor_) j++;
   return j;

@@ -207,6 +207,10 @@ static void dual_vectors(const bf_model *mod, const double *theta, const bf_data
   bf_plan *plan = bf_model_plan_create(mod, n);
   bf_model_record(mod, plan, theta, n, ds->x, NULL);
   for (int j = 0; j < nvec; j++) {
+    if (!(lambda[j] > BF_NULL_FLOOR * lambda[0])) { /* the null space of J: no direction */
+      memset(V + (int64_t)j * mod->Pt, 0, sizeof(double) * mod->Pt);
+      continue;
+    }
     double s = 1.0 / (sigma * sqrt(lambda[j]));
     for (int64_t k = 0; k < n; k++) r[k] = U[j * n + k] * s;
     bf_model_vjp(mod, plan, r, V + (int64_t)j * mod->Pt);

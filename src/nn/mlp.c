@@ -277,7 +277,7 @@ void bf_mlp_record_from(const bf_mlp *net, const double *theta, int64_t npts,
   BF_ASSERT(npts <= t->npts && first >= 1);
   memcpy(t->a[0], x, sizeof(double) * npts * net->d);
   int L1 = net->depth + 1;
-  double *wt = t->scratch + npts * net->max_units;
+  double *wt = t->scratch + t->npts * net->max_units;
   for (int l = 1; l < L1; l++) {
     const bf_layer *ly = &net->layer[l];
     hidden_layer(ly, theta + ly->woff, theta + ly->boff, npts, t->a[l - 1], wt, t->z[l],

@@ -167,14 +167,18 @@ double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
 enum { RULE_STEP = 32, MAX_ORDER = 2048 };
 #define RULE_BASE 64.0
 #define RULE_PER_VARIANCE 110.0
+/* The variance up to which the capped order was measured to hold 1e-10. */
+#define VALIDATED_VARIANCE 18.0
 typedef struct rule_cache {
   int min_order;
+  double worst_var; /* largest variance a Hermite rule was asked to cover */
   bf_gh *rule[MAX_ORDER / RULE_STEP + 1];
 } rule_cache;
 
 static const bf_gh *rule_for(rule_cache *rc, double var)
 {
   double want = fmax(rc->min_order, RULE_BASE + RULE_PER_VARIANCE * fmax(var, 0));
+  if (!(want <= MAX_ORDER)) want = MAX_ORDER; /* before the conversion: var may be huge or inf */
   int slot = (int)ceil(want / RULE_STEP);
   if (slot > MAX_ORDER / RULE_STEP) slot = MAX_ORDER / RULE_STEP;
   if (!rc->rule[slot]) rc->rule[slot] = bf_gh_create(slot * RULE_STEP);
@@ -197,6 +201,7 @@ static double expect(rule_cache *rc, const bf_activation *act, int deriv,
   }
   double a, b, c;
   cholesky2(k11, k22, k12, &a, &b, &c);
+  rc->worst_var = fmax(rc->worst_var, k11);
   return gh_product(rule_for(rc, a * a), rule_for(rc, c * c), f, f, a, b, c);
 }
 
@@ -264,4 +269,13 @@ void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int qu
   free(Kn);
   free(Tn);
   for (int k = 0; k <= MAX_ORDER / RULE_STEP; k++) bf_gh_destroy(&rc.rule[k]);
+  /* say so when a smooth activation's quadrature ran past its measured range
+   * (e.g. tanh after a wide unscaled layer): the kernel is then less exact */
+  double worst = rc.worst_var;
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_DOUBLE, MPI_MAX, comm));
+  if (worst > VALIDATED_VARIANCE)
+    bf_log(comm, "kernels: warning: Gauss-Hermite quadrature at pre-activation variance %.3g, "
+           "beyond the %.0f up to which its capped order (%d) holds 1e-10 "
+           "(docs/theory.md g): the kernels of smooth activations there are less accurate",
+           worst, VALIDATED_VARIANCE, MAX_ORDER);
 }

@@ -196,7 +196,8 @@ static int64_t coarse_grain(const bf_train_job *job, const bf_flow_result *f,
 /* One (basis, prescription) flow from step `start`; a checkpoint and a stop
  * point after every step (flows[0..index] are the run's flows so far).  One
  * plan per rank serves every prediction and one G2 accumulator every ERG
- * step: nothing is allocated per step. */
+ * step: no workspace is made per step (the reductions keep their small
+ * buffers). */
 static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                      bf_flow_result *flows, int nflows, int index, int start,
                      const bf_session *sess)
@@ -342,13 +343,15 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
   const bf_ensemble *ens = job->ens;
   int nt = (int)job->ds->ntest;
   double *pred = BF_ALLOC(nt, double), *mine = BF_ALLOC(ens->count + 1, double);
+  bf_plan *plan = bf_model_plan_create(job->mod, nt);
   for (int64_t m = 0; m < ens->count; m++) {
-    bf_model_predict(job->mod, ens->theta + m * ens->nparams, nt, job->ds->xt, pred);
+    bf_model_forward(job->mod, plan, ens->theta + m * ens->nparams, nt, job->ds->xt, pred);
     mine[m] = 0;
     for (int x = 0; x < nt; x++)
       mine[m] += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
   }
   double *all = gather_steps(comm, ens, 1, mine);
+  bf_model_plan_destroy(&plan);
   free(pred), free(mine);
   return all;
 }

@@ -154,8 +154,9 @@ static void write_kernels(bf_h5 *h, const bf_params *p, const bf_mlp_job *job)
   bf_h5_write_root(h, "/nnft/K_nngp", 2, nn, job->k_nngp, "output^2",
                    "infinite-width NNGP kernel K(x_i, x_j)");
   bf_h5_write_root(h, "/nnft/K_ntk", 2, nn, job->k_ntk, "output^2",
-                   "infinite-width tangent kernel Theta(x_i, x_j) of theta as stored "
-                   "(the NTK in the ntk parameterization)");
+                   "tangent kernel Theta(x_i, x_j) of theta as stored: the infinite-width "
+                   "NTK in the ntk parameterization; at the network's own widths (it grows "
+                   "with them) in the others");
   bf_h5_attr_string(h, "/nnft", "kernel_method", job->mod->kernel_method);
 }
 

@@ -16,11 +16,12 @@ enum { DATA_X = 20, DATA_TEST = 21, DATA_NOISE = 22, DATA_GP = 23 };
 static void random_points(const bf_params *p, int purpose, int64_t n, double *x)
 {
   bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, (uint32_t)purpose);
-  for (int64_t k = 0; k < n; k++) {
-    double u[4];
-    bf_rng_uniform4(&s, (uint64_t)k, 0, u);
-    for (int j = 0; j < p->d; j++) x[k * p->d + j] = p->domain * (2 * u[j] - 1);
-  }
+  for (int64_t k = 0; k < n; k++) /* point k: uniforms (k, b) for block b of 4 coordinates */
+    for (int j0 = 0; j0 < p->d; j0 += 4) {
+      double u[4];
+      bf_rng_uniform4(&s, (uint64_t)k, (uint64_t)(j0 / 4), u);
+      for (int j = j0; j < p->d && j < j0 + 4; j++) x[k * p->d + j] = p->domain * (2 * u[j - j0] - 1);
+    }
 }
 
 /* m^d grid on [-a, a]^d, row-major. */

@@ -201,6 +201,50 @@ static void test_fast_against_reference(void **state)
   ASSERT_LE(worst, 1e-12);
 }
 
+/* The one-pass training gradient (bf_mlp_gradient: record and VJP block by
+ * block of points, accumulating) against the reference kernels, for stacks
+ * wide enough that the points split into several blocks, over all of theta
+ * and over the readout: 1e-12 relative. */
+static void test_blocked_gradient(void **state)
+{
+  (void)state;
+  const int w1[1] = {2000}, w2[2] = {40, 1500}, a1[1] = {RELU}, a2[2] = {TANH, RELU};
+  double worst = 0;
+  for (int s = 0; s < 2; s++)
+    for (int readout = 0; readout < 2; readout++) {
+      bf_mlp *net = s ? stack(3, 2, w2, a2, BF_PARAM_NTK, 1) : stack(2, 1, w1, a1, BF_PARAM_STANDARD, 0);
+      int64_t P = net->nparams, n = 13, d = net->d;
+      int64_t t0 = readout ? net->layer[net->depth + 1].woff : 0, B = bf_mlp_gradient_block(net, n);
+      double *theta = malloc(P * sizeof(double)), *x = malloc(n * d * sizeof(double)), y[13];
+      double *g = malloc(P * sizeof(double)), *gr = malloc(P * sizeof(double)), f[13], fr[13], r[13];
+      bf_mlp_sample(net, 7, s, theta);
+      for (int64_t k = 0; k < n * d; k++) x[k] = cos(0.41 * k + s);
+      for (int k = 0; k < n; k++) y[k] = sin(0.9 * k);
+      bf_mlp_tape *t = bf_mlp_tape_create(net, B), *tr = bf_mlp_tape_create(net, n);
+      for (int64_t a = 0; a < P; a++) g[a] = NAN; /* must be overwritten, not read */
+      bf_mlp_gradient(net, theta, n, x, y, 0.25, t0, t, f, g);
+      bf_mlp_record_ref(net, theta, n, x, tr);
+      for (int k = 0; k < n; k++) fr[k] = tr->a[net->depth + 1][k], r[k] = 0.25 * (fr[k] - y[k]);
+      bf_mlp_vjp_ref(net, tr, r, t0, gr);
+      double dev = 0, sg = 1e-300, sf = 1e-300;
+      for (int64_t a = 0; a < P - t0; a++) sg = fmax(sg, fabs(gr[a]));
+      for (int k = 0; k < n; k++) sf = fmax(sf, fabs(fr[k]));
+      for (int64_t a = 0; a < P - t0; a++) dev = fmax(dev, fabs(g[a] - gr[a]) / sg);
+      for (int k = 0; k < n; k++) dev = fmax(dev, fabs(f[k] - fr[k]) / sf);
+      char desc[256];
+      bf_mlp_describe(net, desc, sizeof desc);
+      FIGURE("%s, %s, %lld points in blocks of %lld: max |blocked - reference| / max = %.1e "
+             "(tol 1e-12)", desc, readout ? "readout" : "all", (long long)n, (long long)B, dev);
+      assert_true(B < n); /* several blocks, or the test proves less */
+      worst = fmax(worst, dev);
+      bf_mlp_tape_destroy(&t);
+      bf_mlp_tape_destroy(&tr);
+      free(theta), free(x), free(g), free(gr);
+      bf_mlp_destroy(&net);
+    }
+  ASSERT_LE(worst, 1e-12);
+}
+
 /* An independent check of J: central finite differences of f in every
  * parameter, on mixed stacks in the three parameterizations.  Tolerance
  * 1e-7 absolute: central differences with h = 1e-5 err by ~h^2 |f'''| ~
@@ -267,5 +311,6 @@ static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_prior_scales),
   cmocka_unit_test(test_authors_network_from_input),
   cmocka_unit_test(test_fast_against_reference),
+  cmocka_unit_test(test_blocked_gradient),
 };
 BF_TEST_MAIN(group)

@@ -43,7 +43,8 @@ error looks like.  The physics the keys describe is in
 `brgflow run` samples the ensemble the input describes, measures its
 correlators and writes the result.  When `[train] method` is not `none` or
 `[fisher] solver` is not `none`, `brgflow run` instead builds a data set,
-trains every member on it (gradient descent, or exact posterior samples),
+trains every member on it (gradient descent, stochastic gradient descent,
+or exact posterior samples),
 compares the ensemble with its infinite-width limit and computes every
 member's Fisher information metric (SCIENCE.md section 2): a *training run*,
 with a result file of its own (docs/outputs.md).  With `[brg] flow = yes`
@@ -163,7 +164,7 @@ took.
 
 **Stopping early.**  SIGTERM or SIGUSR1 delivered to the ranks, or a file
 `OUTPUT.stop` (`[run] output` plus `.stop`, looked for by rank 0), stops
-the run at the next step boundary: after the checkpoint of the GD chunk,
+the run at the next step boundary: after the checkpoint of the GD (or SGD) chunk,
 the metric or the flow step that was running, every rank stops with exit
 status 0, rank 0 deletes `OUTPUT.stop` and prints
 
@@ -173,10 +174,10 @@ status 0, rank 0 deletes `OUTPUT.stop` and prints
 
 No result file is written.  The signal only sets a flag; the ranks agree
 on it at the step boundaries, so the time from the signal to the stop is
-at most one GD chunk (`checkpoint_every` steps), the whole metric stage, or
+at most one GD or SGD chunk (`checkpoint_every` steps or epochs), the whole metric stage, or
 `checkpoint_flow_every` flow steps (with 0: the rest of the flow), plus one
 checkpoint write.  Runs with no step boundaries --
-prior ensembles, `brgflow kernel`, and training runs without GD
+prior ensembles, `brgflow kernel`, and training runs without GD or SGD
 checkpoints and without a flow -- ignore SIGTERM and SIGUSR1 and run to
 the end (under Slurm, until the SIGKILL that follows a time limit).  Slurm
 sends SIGTERM to every task at a time limit, and earlier with
@@ -312,16 +313,19 @@ kernel` never trains):
 | `[correlator] *` | ignored | checked, unused |
 | `[kernel] quadrature`, `order` | ignored | used (`target = gp`, the infinite-width references) |
 | `[data] *` | used (`target = gp` is refused) | used |
-| `[train] method`, `lr`, `steps`, `record_every` | used | used |
+| `[train] method`, `lr`, `loss`, `steps`, `record_every` | used | used |
+| `[train] batch`, `epochs`, `order` | used (`method = sgd`) | used (`method = sgd`) |
 | `[train] trainable` | ignored (the readout a is trained) | used |
 | `[fisher] solver`, `basis`, `sigma`, `groups`, `block` | used | used |
 | `[fisher] scale` | used | ignored |
-| `[run] checkpoint_every` | used (`method = gd`) | used (`method = gd`) |
+| `[run] checkpoint_every` | used (`method = gd` or `sgd`) | used (`method = gd` or `sgd`) |
 | `[run] checkpoint_flow_every` | used (`[brg] flow = yes`) | used (`[brg] flow = yes`) |
 | `[brg] *` (with `flow = yes`) | used; the ERG checks need lattice momenta and `[data] points = lattice` | used |
 
 Within `[data]`, `[train]` and `[fisher]` some keys matter only for some
-choices (`lr`, `steps`, `record_every` only for `method = gd`; `file` only
+choices (`lr`, `loss`, `record_every` only for `method = gd` or `sgd`;
+`steps` only for `gd`; `batch`, `epochs`, `order` only for `sgd`, and
+refused under another method when set away from their defaults; `file` only
 for `target = file`; `n_train` and `domain` not for `points = lattice`):
 see "What the keys mean together: training and the Fisher metric".
 
@@ -391,10 +395,14 @@ non-empty and at most 1023 characters.
 | `[data] noise` | real | >= 0; > 0 for `method = posterior`, and for `[fisher] solver` not `none` unless `[fisher] sigma` > 0 |
 | `[data] domain` | real | > 0 |
 | `[data] points` | choice | `grid`, `random` or `lattice` |
-| `[train] method` | choice | `none`, `gd` or `posterior`; `posterior` with `arch = mlp` needs `trainable = readout` |
+| `[train] method` | choice | `none`, `gd`, `posterior` or `sgd`; `posterior` with `arch = mlp` needs `trainable = readout` |
+| `[train] loss` | choice | `half_mse` or `mse`; refused away from `half_mse` unless `method = gd` or `sgd` |
+| `[train] batch` | integer | 1 .. n (n = `n_train`, or L^d for `points = lattice`); refused away from 1 unless `method = sgd` |
+| `[train] epochs` | integer | 0 .. 10^9; refused away from 1 unless `method = sgd` |
+| `[train] order` | choice | `fixed` or `shuffled`; refused away from `fixed` unless `method = sgd` |
 | `[train] trainable` | choice | `all` or `readout` |
 | `[train] lr` | real | > 0 |
-| `[train] steps` | integer | 0 .. 10^9 |
+| `[train] steps` | integer | 0 .. 10^9; refused away from 200 with `method = sgd` (it counts epochs) |
 | `[train] record_every` | integer | 0 .. 10^9 |
 | `[fisher] solver` | choice | `none`, `auto`, `primal` or `dual` |
 | `[fisher] basis` | choice | `eigen` or `diagonal` |
@@ -600,10 +608,43 @@ move, the others keep their prior values.
   with `trainable = readout` -- so an MLP with `trainable = all` is
   refused.  `lr`, `steps` and `record_every` are unused.
 
+#### Stochastic gradient descent and the loss convention
+
+* `loss` (gd, sgd): the loss over a batch of B points (B = n for gd).
+  `half_mse` (default), L = (1/2B) sum_b (f_b - y_b)^2, gradient
+  (1/B) sum_b r_b grad f_b; `mse`, L = (1/B) sum_b (f_b - y_b)^2 --
+  PyTorch's `nn.MSELoss()` -- gradient (2/B) sum_b r_b grad f_b.  At the
+  same `lr`, `mse` takes twice the step: it is `half_mse` at 2 `lr`
+  (exactly, bit for bit), and the infinite-width GD reference uses 2 `lr`
+  for it.  The recorded loss is the MSE (1/n) sum (f - y)^2 either way.
+* `method = sgd`: each epoch visits every training point once, `batch` B
+  points per step, theta_T <- theta_T - lr grad L_batch; an epoch is
+  ceil(n/B) steps, the last taking the n mod B points left over (if any),
+  averaged over its own size (PyTorch's `DataLoader` with `drop_last =
+  False`).  `epochs` passes in all.
+* `order`: `fixed`, the points in their order 0 .. n-1, batch after batch,
+  every epoch; `shuffled`, a fresh permutation per epoch and member
+  (Fisher-Yates on the member's own counter stream, the epoch in its
+  index), so the order depends only on (`seed`, member, epoch): the same
+  on any number of ranks, and after a `--restart`.
+* `record_every` and `[run] checkpoint_every` count epochs for sgd: the
+  training MSE over the whole training set is recorded at epoch 0 (before
+  training), every r epochs, and at the last.
+* A model linear in its trained parameters (the cos-net, an MLP with
+  `trainable = readout`) gets its features once per member, so a step
+  costs O(B P_T); any other model runs its one-pass gradient on the batch.
+* There is no closed-form infinite-width limit of SGD: the reference is
+  skipped (the log says so) and `/train/reference_mean` is not written.
+* The paper's own experiment: `method = sgd`, `batch = 1`, `order =
+  fixed`, `lr = 1e-6`, `epochs = 1000`, `loss = mse`, `trainable =
+  readout`.
+* A member whose parameters stop being finite (lr too large) stops the
+  run with an error naming it.
+
 After training, the ensemble's predictive mean and variance at the test
 points are compared with the infinite-width limit where brgflow knows it
-(the NTK prediction for gd, the GP posterior for posterior; docs/outputs.md
-says when).
+(the NTK prediction for gd, the GP posterior for posterior, none for sgd;
+docs/outputs.md says when).
 
 **`[fisher]`: the metric.**
 

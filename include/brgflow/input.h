@@ -25,7 +25,9 @@ enum bf_points { BF_POINTS_GRID = 0, BF_POINTS_LIST = 1 };
 enum bf_quadrature { BF_QUAD_AUTO = 0, BF_QUAD_HERMITE = 1 };
 enum bf_target { BF_TARGET_SIN = 0, BF_TARGET_POLY, BF_TARGET_GP, BF_TARGET_FILE };
 enum bf_data_points { BF_DATA_GRID = 0, BF_DATA_RANDOM, BF_DATA_LATTICE };
-enum bf_method { BF_TRAIN_NONE = 0, BF_TRAIN_GD, BF_TRAIN_POSTERIOR };
+enum bf_method { BF_TRAIN_NONE = 0, BF_TRAIN_GD, BF_TRAIN_POSTERIOR, BF_TRAIN_SGD };
+enum bf_order { BF_ORDER_FIXED = 0, BF_ORDER_SHUFFLED = 1 };
+enum bf_loss { BF_LOSS_HALF_MSE = 0, BF_LOSS_MSE = 1 };
 enum bf_trainable { BF_TRAIN_ALL = 0, BF_TRAIN_READOUT = 1 };
 enum bf_solver { BF_SOLVER_NONE = 0, BF_SOLVER_AUTO, BF_SOLVER_PRIMAL, BF_SOLVER_DUAL };
 enum bf_basis { BF_BASIS_EIGEN = 0, BF_BASIS_DIAGONAL = 1 };
@@ -39,7 +41,7 @@ typedef struct bf_params {
   uint64_t seed;
   char output[BF_PATH_MAX];
   int save_theta; /* 1: write /ensemble/theta */
-  int checkpoint_every; /* GD steps between checkpoints; 0: none during GD */
+  int checkpoint_every; /* GD steps (SGD epochs) between checkpoints; 0: none in training */
   int checkpoint_flow_every; /* flow steps between checkpoints; 0: none in the flow */
   /* [network] */
   int arch; /* enum bf_arch */
@@ -79,7 +81,10 @@ typedef struct bf_params {
   int method;    /* enum bf_method */
   int trainable; /* enum bf_trainable */
   double lr;
-  int steps, record_every;
+  int steps, record_every; /* record_every counts epochs for sgd */
+  int loss;      /* enum bf_loss: the convention lr applies to */
+  int batch, epochs; /* sgd: points per step, passes over the data */
+  int sgd_order; /* enum bf_order */
   /* [fisher] */
   int solver; /* enum bf_solver */
   int basis;  /* enum bf_basis */

@@ -56,7 +56,7 @@ typedef struct bf_train_job {
   double *lambda;               /* count x k, descending */
   double *diag;                 /* count x Pt, or NULL */
   double *evec;                 /* count x k x Pt eigenvectors (flow), or NULL */
-  double *snap;                 /* count x nrec x P: theta along GD, or NULL */
+  double *snap;                 /* count x nrec x P: theta along GD/SGD, or NULL */
   double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
   double resolved[8][3];        /* cos-net: n, p(Lambda) theory, ensemble */
   double scale;                 /* Lambda of resolved[] (0: not computed) */
@@ -69,7 +69,7 @@ typedef struct bf_session {
   const char *input_text; /* effective input, stored in every checkpoint */
   struct bf_ckpt *resume; /* checkpoint to resume from, or NULL */
   int stage;              /* resume stage: 0 training, 1 metric done, 2 flow */
-  int64_t train_step;     /* stage 0: next GD step */
+  int64_t train_step;     /* stage 0: next GD step (SGD: next epoch) */
   int flow_index, flow_step; /* stage 2: flow and step to run next */
 } bf_session;
 

@@ -31,13 +31,45 @@ typedef struct bf_train_log {
 } bf_train_log;
 bf_train_log bf_train_schedule(const bf_params *p);
 
-/* Gradient descent on L = (1/2n) sum (f - y)^2 for one member, in place,
- * from step `from` to step `to` (a chunk: training resumes from
+/* How long training runs: GD steps, or SGD epochs (what the records, the
+ * checkpoints and the session's train_step count). */
+int bf_train_length(const bf_params *p);
+/* The factor of the batch-mean gradient (1/B) sum_b r_b grad f_b in a step:
+ * lr for half_mse, 2 lr for mse (whose gradient is twice as large). */
+double bf_train_rate(const bf_params *p);
+
+/* Gradient descent on the [train] loss over all n points, for one member,
+ * in place, from step `from` to step `to` (a chunk: training resumes from
  * checkpoints); loss[r] = mean squared error at steps[r]; with snap
  * (nrec x P), theta there too (for the Fisher spectrum along training). */
 void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
                  const bf_train_log *log, double *theta, double *loss, double *snap,
                  int from, int to);
+
+/* SGD: the order of the n training points in epoch `epoch` of member
+ * `member` (fixed: 0..n-1; shuffled: a Fisher-Yates permutation whose
+ * uniforms are u_{epoch n + i} of the member's own stream), so an epoch's
+ * order depends on (seed, member, epoch) only. */
+void bf_train_order(const bf_params *p, int64_t member, int64_t epoch, int64_t n,
+                    int64_t *perm);
+/* One member's SGD workspace, made once per member: a model linear in its
+ * trained block gets its features J (n x Pt) and f_rest, so a step costs
+ * O(B Pt); any other model gets batch buffers for its one-pass gradient. */
+typedef struct bf_sgd bf_sgd;
+bf_sgd *bf_sgd_create(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
+                      const double *theta);
+void bf_sgd_destroy(bf_sgd **w);
+/* One step on the B training points idx[0..B): theta_t -= bf_train_rate(p)
+ * (1/B) sum_b (f_b - y_b) grad f_b.  Allocates nothing. */
+void bf_sgd_step(bf_sgd *w, double *theta, const int64_t *idx, int64_t B);
+/* Mean squared error over the whole training set. */
+double bf_sgd_mse(bf_sgd *w, const double *theta);
+/* SGD epochs `from` to `to` of member `member` (global index), in place;
+ * records as bf_train_gd, with steps[] counting epochs (epoch 0: before
+ * training).  Each epoch runs ceil(n/B) steps in bf_train_order's order. */
+void bf_train_sgd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
+                  const bf_train_log *log, int64_t member, double *theta, double *loss,
+                  double *snap, int from, int to);
 /* Exact Gaussian posterior sample of the trained parameters (linear models):
  * precision J^T J / sigma^2 + prior^-1, by Cholesky; draws from the member's
  * own stream. */

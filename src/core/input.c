@@ -45,7 +45,7 @@ static const key_def KEYS[] = {
   {"run", "save_theta", T_ENUM, OFF(save_theta), "yes", "-", 0, 0, 0, "no|yes",
    "write every member's parameters to /ensemble/theta (E x P doubles)"},
   {"run", "checkpoint_every", T_INT, OFF(checkpoint_every), "100", "-", 0, 1e9, 0,
-   NULL, "GD steps between checkpoints (0: none during training); a checkpoint "
+   NULL, "GD steps (sgd: epochs) between checkpoints (0: none during training); a checkpoint "
    "also follows the metric in flow runs"},
   {"run", "checkpoint_flow_every", T_INT, OFF(checkpoint_flow_every), "1", "-", 0, 1e9, 0,
    NULL, "coarse-graining steps between checkpoints in the flow (0: none during the "
@@ -140,19 +140,32 @@ static const key_def KEYS[] = {
    "training inputs: a grid (n_train = m^d), uniform random, or the L^d "
    "lattice sites n s"},
   {"train", "method", T_ENUM, OFF(method), "none", "-", 0, 0, 0,
-   "none|gd|posterior",
-   "none (prior ensemble), full-batch gradient descent on the MSE, or exact "
-   "Gaussian posterior samples (models linear in the trained parameters)"},
+   "none|gd|posterior|sgd",
+   "none (prior ensemble), full-batch gradient descent on the MSE, exact "
+   "Gaussian posterior samples (models linear in the trained parameters), or "
+   "minibatch stochastic gradient descent"},
   {"train", "trainable", T_ENUM, OFF(trainable), "all", "-", 0, 0, 0,
    "all|readout", "MLP: train every parameter, or the last layer only "
    "(the cos-net trains its readout a)"},
   {"train", "lr", T_REAL, OFF(lr), "0.5", "-", 0, 1e300, 1, NULL,
-   "gd: learning rate eta on L = (1/2n) sum (f - y)^2"},
+   "gd, sgd: learning rate eta on the loss of [train] loss"},
+  {"train", "loss", T_ENUM, OFF(loss), "half_mse", "-", 0, 0, 0, "half_mse|mse",
+   "gd, sgd: the loss over a batch of B points (B = n for gd): half_mse L = "
+   "(1/2B) sum (f - y)^2, or mse L = (1/B) sum (f - y)^2 (PyTorch's MSELoss: "
+   "twice the step at the same lr)"},
   {"train", "steps", T_INT, OFF(steps), "200", "-", 0, 1e9, 0, NULL,
    "gd: number of full-batch steps t"},
+  {"train", "batch", T_INT, OFF(batch), "1", "-", 1, 1e7, 0, NULL,
+   "sgd: training points per step B (at most n; the last batch of an epoch "
+   "takes the n mod B left over)"},
+  {"train", "epochs", T_INT, OFF(epochs), "1", "-", 0, 1e9, 0, NULL,
+   "sgd: passes over the training set"},
+  {"train", "order", T_ENUM, OFF(sgd_order), "fixed", "-", 0, 0, 0, "fixed|shuffled",
+   "sgd: the training points in their order every epoch, or a fresh "
+   "permutation per epoch and member (counter stream of seed, member, epoch)"},
   {"train", "record_every", T_INT, OFF(record_every), "0", "-", 0, 1e9, 0, NULL,
-   "gd: record loss (and the Fisher spectrum) every this many steps; 0: "
-   "first and last only"},
+   "gd, sgd: record loss (and the Fisher spectrum) every this many steps "
+   "(sgd: epochs); 0: first and last only"},
   {"fisher", "solver", T_ENUM, OFF(solver), "none", "-", 0, 0, 0,
    "none|auto|primal|dual",
    "Fisher metric: skip, choose the smaller problem, P x P by PDSYRK, or the "
@@ -541,6 +554,8 @@ static int network_fail(parse_ctx *c, const char *key, const char *why)
   return key_fail(c, k, (const char *)c->p + KEYS[k].offset, why);
 }
 
+static void format_value(const bf_params *p, int k, char *buf, size_t n);
+
 /* Key given (file or --set) with a value other than its default. */
 static int changed(parse_ctx *c, const char *section, const char *key)
 {
@@ -623,10 +638,45 @@ static int derive_layers(parse_ctx *c)
   return 1;
 }
 
+/* The value of key `key` of [section] as the effective text prints it. */
+static int value_fail(parse_ctx *c, const char *section, const char *key, const char *why)
+{
+  int k = find_key(section, key);
+  char v[BF_PATH_MAX + 32];
+  format_value(c->p, k, v, sizeof v);
+  return key_fail(c, k, v, why);
+}
+
+/* [train]: the keys of one method are refused under another, where they
+ * would be silently ignored. */
+static int check_method(parse_ctx *c)
+{
+  const bf_params *p = c->p;
+  int sgd = p->method == BF_TRAIN_SGD, descent = sgd || p->method == BF_TRAIN_GD;
+  static const char *sgd_keys[] = {"batch", "epochs", "order"};
+  for (size_t i = 0; i < sizeof sgd_keys / sizeof sgd_keys[0]; i++)
+    if (!sgd && changed(c, "train", sgd_keys[i]))
+      return value_fail(c, "train", sgd_keys[i], "used only by [train] method = sgd");
+  if (sgd && changed(c, "train", "steps"))
+    return value_fail(c, "train", "steps", "method = sgd counts epochs: set [train] "
+                      "epochs instead");
+  if (!descent && changed(c, "train", "loss"))
+    return value_fail(c, "train", "loss", "used only by [train] method = gd or sgd");
+  int64_t n = p->data_points == BF_DATA_LATTICE ? (int64_t)llround(pow(p->sites, p->d))
+                                                : p->n_train;
+  if (sgd && p->batch > n) {
+    char why[128];
+    snprintf(why, sizeof why, "more than the %lld training points", (long long)n);
+    return value_fail(c, "train", "batch", why);
+  }
+  return 1;
+}
+
 /* [data], [train] and [fisher] together. */
 static int check_training(parse_ctx *c)
 {
   bf_params *p = c->p;
+  if (!check_method(c)) return 0;
   if (p->method == BF_TRAIN_POSTERIOR && p->arch == BF_ARCH_MLP &&
       p->trainable != BF_TRAIN_READOUT)
     return key_fail(c, find_key("train", "method"), "posterior",
@@ -823,6 +873,9 @@ static int text_pairs(const char *text, char keys[][96], char vals[][BF_PATH_MAX
 
 void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
 {
+  /* checkpoint_every cannot change results: a chunk of training resumes
+   * from theta alone (train.c builds a linear model's features from theta
+   * with its trained block zeroed, and the SGD order from the epoch) */
   static const char *ignore[] = {"run.output", "run.save_theta", "run.checkpoint_every",
                                  "run.checkpoint_flow_every",
                                  "fisher.groups", "fisher.block"};

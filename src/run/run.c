@@ -254,13 +254,25 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   bf_h5_write_root(h, "/data/x_test", 2, td, ds->xt, "length", "test inputs");
   bf_h5_write_root(h, "/data/y_test", 1, &t1, ds->yt, "output", "test targets (noise-free)");
   bf_h5_attr_double(h, "/data", "noise", p->noise);
-  const char *method[] = {"none", "gd", "posterior"};
+  const char *method[] = {"none", "gd", "posterior", "sgd"};
   bf_h5_attr_string(h, "/train", "method", method[p->method]);
-  if (p->method == BF_TRAIN_GD) {
+  int sgd = p->method == BF_TRAIN_SGD;
+  if (p->method == BF_TRAIN_GD || sgd) {
+    bf_h5_attr_string(h, "/train", "loss", p->loss == BF_LOSS_MSE ? "mse" : "half_mse");
+    bf_h5_attr_double(h, "/train", "lr", p->lr);
+  }
+  if (sgd) {
+    bf_h5_attr_int(h, "/train", "batch", p->batch);
+    bf_h5_attr_int(h, "/train", "epochs", p->epochs);
+    bf_h5_attr_string(h, "/train", "order", p->sgd_order == BF_ORDER_SHUFFLED ? "shuffled"
+                                                                              : "fixed");
+  }
+  if (p->method == BF_TRAIN_GD || sgd) {
     double *steps = BF_ALLOC(job->log.nrec, double);
     hsize_t nr = (hsize_t)job->log.nrec;
     for (int r = 0; r < job->log.nrec; r++) steps[r] = job->log.steps[r];
-    bf_h5_write_root(h, "/train/steps", 1, &nr, steps, "-", "GD steps of the loss records");
+    bf_h5_write_root(h, "/train/steps", 1, &nr, steps, "-",
+                     sgd ? "SGD epochs of the loss records" : "GD steps of the loss records");
     write_rows(h, job->ens, "/train/loss", job->log.nrec, job->loss, "output^2",
                "training MSE per member at /train/steps");
     free(steps);
@@ -338,9 +350,11 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
       for (int j = 0; j < 5 && j < job->k; j++) top[j] += job->lambda[m * job->k + j];
   MPI_Allreduce(MPI_IN_PLACE, top, 5, MPI_DOUBLE, MPI_SUM, comm);
   if (rank != 0) return;
-  if (p->method == BF_TRAIN_GD)
-    printf("\ntraining MSE (ensemble mean): step 0: %.5g, step %d: %.5g\n",
-           tmp[0] / p->members, p->steps, tmp[1] / p->members);
+  if (p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD) {
+    const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
+    printf("\ntraining MSE (ensemble mean): %s 0: %.5g, %s %d: %.5g\n", unit,
+           tmp[0] / p->members, unit, bf_train_length(p), tmp[1] / p->members);
+  }
   if (job->ref_mean)
     printf("infinite-width check on %lld test points: max |mean - %s| = %.4g%s",
            (long long)job->ds->ntest, p->method == BF_TRAIN_GD ? "NTK" : "GP",

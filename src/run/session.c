@@ -4,7 +4,9 @@
  *   bf_session_stop_point       stop cleanly at a step boundary if asked
  *   bf_session_install_signals  SIGTERM / SIGUSR1 set a flag, nothing more
  *
- * Stages: 0 training (GD step `train_step` next), 1 metric done, 2 flow
+ * Stages: 0 training (GD step, or SGD epoch, `train_step` next: SGD
+ * resumes at an epoch boundary, whose order depends on (seed, member,
+ * epoch) alone), 1 metric done, 2 flow
  * (flow `flow_index`, step `flow_step` next).  Every generation holds
  * everything a restart needs: the effective input, the stage, the members'
  * parameters, the metric, and the flows' observables so far. */

@@ -58,7 +58,8 @@ void bf_sym_eigen(int n, double *A, double *w)
 
 /* Infinite-width predictions on the test points (SCIENCE.md 2):
  *   gd:        Theta(x,X) V g(lambda) V^T Y,  g = (1 - (1 - eta lambda/n)^t)/lambda
- *              (the discrete-time form of (I - e^{-eta Theta t/n}); f0 averages out)
+ *              (the discrete-time form of (I - e^{-eta Theta t/n}); f0 averages out;
+ *              eta = bf_train_rate: 2 lr for loss = mse)
  *   posterior: GP posterior, mean K(x,X)(K + s^2)^-1 Y, var K(x,x) - ... */
 static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 {
@@ -75,8 +76,8 @@ static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
     for (int a = 0; a < n; a++) uy += KXX[(int64_t)j * n + a] * ds->y[a];
     double g;
     if (p->method == BF_TRAIN_GD) {
-      double decay = pow(1 - p->lr * w[j] / n, p->steps);
-      g = w[j] > 1e-14 * w[n - 1] ? (1 - decay) / w[j] : p->lr * p->steps / n;
+      double eta = bf_train_rate(p), decay = pow(1 - eta * w[j] / n, p->steps);
+      g = w[j] > 1e-14 * w[n - 1] ? (1 - decay) / w[j] : eta * p->steps / n;
     } else {
       g = 1 / (w[j] + s2);
     }
@@ -125,12 +126,41 @@ static void train_alloc(const bf_params *p, bf_train_job *job)
 {
   bf_ensemble *ens = job->ens;
   job->loss = BF_CALLOC(ens->count * job->log.nrec + 1, double);
-  int flow = p->method == BF_TRAIN_GD && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
+  int descent = p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
+  int flow = descent && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
   if (flow) job->snap = BF_CALLOC(ens->count * job->log.nrec * ens->nparams + 1, double);
 }
 
-/* GD in chunks of checkpoint_every steps, all local members per chunk, a
- * checkpoint and a stop point between chunks; or posterior samples. */
+/* A chunk [from, to) of GD steps or SGD epochs for every local member. */
+static void train_chunk(const bf_params *p, bf_train_job *job, int from, int to)
+{
+  bf_ensemble *ens = job->ens;
+  for (int64_t m = 0; m < ens->count; m++) {
+    double *theta = ens->theta + m * ens->nparams, *loss = job->loss + m * job->log.nrec;
+    double *snap = job->snap ? job->snap + m * job->log.nrec * ens->nparams : NULL;
+    if (p->method == BF_TRAIN_SGD)
+      bf_train_sgd(job->mod, p, job->ds, &job->log, ens->first + m, theta, loss, snap, from,
+                   to);
+    else
+      bf_train_gd(job->mod, p, job->ds, &job->log, theta, loss, snap, from, to);
+  }
+}
+
+/* A diverged member (lr too large) must not reach the result as NaN. */
+static void check_finite(MPI_Comm comm, const bf_params *p, const bf_train_job *job, int to)
+{
+  const bf_ensemble *ens = job->ens;
+  int64_t bad = -1;
+  for (int64_t i = 0; i < ens->count * ens->nparams && bad < 0; i++)
+    if (!isfinite(ens->theta[i])) bad = ens->first + i / ens->nparams;
+  bf_fail_if(comm, bad >= 0, "train: member %lld diverged (parameters not finite after %s "
+             "%d): lower [train] lr = %g", (long long)bad,
+             p->method == BF_TRAIN_SGD ? "epoch" : "step", to, p->lr);
+}
+
+/* GD (steps) or SGD (epochs) in chunks of checkpoint_every, all local
+ * members per chunk, a checkpoint and a stop point between chunks; or
+ * posterior samples. */
 static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
                           bf_session *s)
 {
@@ -139,24 +169,23 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
   if (p->method == BF_TRAIN_POSTERIOR)
     for (int64_t m = 0; m < ens->count; m++)
       bf_train_posterior(job->mod, p, job->ds, ens->first + m, ens->theta + m * ens->nparams);
-  if (p->method != BF_TRAIN_GD) return;
-  int chunk = p->checkpoint_every > 0 ? p->checkpoint_every : p->steps;
-  int from = s && s->resume ? (int)s->train_step : 0;
+  if (p->method != BF_TRAIN_GD && p->method != BF_TRAIN_SGD) return;
+  int total = bf_train_length(p), chunk = p->checkpoint_every > 0 ? p->checkpoint_every : total;
+  int from = s && s->resume ? (int)s->train_step : 0, start = from;
+  const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
   do {
-    int to = chunk > 0 && from + chunk < p->steps ? from + chunk : p->steps;
-    for (int64_t m = 0; m < ens->count; m++)
-      bf_train_gd(job->mod, p, job->ds, &job->log, ens->theta + m * ens->nparams,
-                  job->loss + m * job->log.nrec,
-                  job->snap ? job->snap + m * job->log.nrec * ens->nparams : NULL, from, to);
+    int to = chunk > 0 && from + chunk < total ? from + chunk : total;
+    train_chunk(p, job, from, to);
+    check_finite(comm, p, job, to);
     double spent = bf_elapsed() - t0;
-    bf_log(comm, "train: step %d/%d, %.2f s, ~%.2f s left", to, p->steps, spent,
-           spent / (to - from > 0 ? to : 1) * (p->steps - to));
-    if (to < p->steps && s) {
+    bf_log(comm, "train: %s %d/%d, %.2f s, ~%.2f s left", unit, to, total, spent,
+           spent / (to - start > 0 ? to - start : 1) * (total - to));
+    if (to < total && s) {
       bf_session_checkpoint(comm, p, s, job, 0, to, NULL, 0, 0, 0);
       bf_session_stop_point(comm, p);
     }
     from = to;
-  } while (from < p->steps);
+  } while (from < total);
 }
 
 /* Spectra of `count` parameter vectors per rank (stride P), group by group:
@@ -292,9 +321,13 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
   if (!resumed || s->stage == 0) train_members(comm, p, job, s);
   predictive(comm, job);
   bf_log(comm, "train: %s, %.2f s", p->method == BF_TRAIN_GD ? "gradient descent"
+         : p->method == BF_TRAIN_SGD ? "stochastic gradient descent"
          : p->method == BF_TRAIN_POSTERIOR ? "exact posterior" : "none (prior)",
          bf_elapsed() - t);
-  if (p->method != BF_TRAIN_NONE) {
+  if (p->method == BF_TRAIN_SGD)
+    bf_log(comm, "infinite-width check: skipped (SGD has no closed-form infinite-width "
+           "limit; the NTK prediction holds for full-batch gd only)");
+  if (p->method != BF_TRAIN_NONE && p->method != BF_TRAIN_SGD) {
     t = bf_elapsed();
     infinite_width(comm, p, job);
     if (job->ref_mean) {
@@ -330,7 +363,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
     else
       bf_log(comm, "metric: diagonal I_AA per member, %.2f s", bf_elapsed() - t);
     if (s && p->brg) { /* the flow's starting point */
-      bf_session_checkpoint(comm, p, s, job, 1, p->steps, NULL, 0, 0, 0);
+      bf_session_checkpoint(comm, p, s, job, 1, bf_train_length(p), NULL, 0, 0, 0);
       bf_session_stop_point(comm, p);
     }
   }

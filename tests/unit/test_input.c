@@ -218,6 +218,44 @@ static void test_existing_output_refused(void **state)
   unlink(path);
 }
 
+/* [train] method = sgd and the loss convention: the sgd keys are refused
+ * under another method (they would be ignored), steps under sgd (epochs
+ * count), loss under a method without a loss, and batch above n. */
+static void test_sgd_keys(void **state)
+{
+  (void)state;
+  bf_params p;
+  const char *ok = "[data]\nn_train = 10\n[train]\nmethod = sgd\nbatch = 10\nepochs = 1000\n"
+                   "order = shuffled\nloss = mse\nlr = 1e-6\nrecord_every = 100\n";
+  assert_int_equal(parse(ok, NULL, 0, &p), 0);
+  assert_int_equal(p.method, BF_TRAIN_SGD);
+  assert_int_equal(p.batch, 10);
+  assert_int_equal(p.epochs, 1000);
+  assert_int_equal(p.sgd_order, BF_ORDER_SHUFFLED);
+  assert_int_equal(p.loss, BF_LOSS_MSE);
+  assert_int_equal(parse("[train]\nmethod = gd\nloss = mse\n", NULL, 0, &p), 0);
+  assert_int_equal(p.loss, BF_LOSS_MSE);
+  /* defaults given explicitly are not "set away from the default" */
+  assert_int_equal(parse("[train]\nmethod = gd\nbatch = 1\norder = fixed\n", NULL, 0, &p), 0);
+  expect_error("[train]\nmethod = gd\nbatch = 4\n", NULL, 0, "t.ini:3: [train] batch = '4'",
+               "only by [train] method = sgd");
+  expect_error("[train]\nmethod = gd\n\nepochs = 5\n", NULL, 0, "t.ini:4: [train] epochs",
+               "method = sgd");
+  const char *s1[] = {"train.order=shuffled"};
+  expect_error("[train]\nmethod = posterior\n", s1, 1,
+               "--set train.order=shuffled: [train] order", "method = sgd");
+  expect_error("[train]\nmethod = sgd\nsteps = 50\n", NULL, 0, "t.ini:3: [train] steps",
+               "set [train] epochs");
+  expect_error("[train]\nmethod = posterior\nloss = mse\n", NULL, 0,
+               "t.ini:3: [train] loss = 'mse'", "gd or sgd");
+  expect_error("[data]\nn_train = 8\n[train]\nmethod = sgd\nbatch = 9\n", NULL, 0,
+               "t.ini:5: [train] batch = '9'", "more than the 8 training points");
+  /* on the full lattice n = L^d, whatever n_train says */
+  expect_error("[lattice]\nsites = 4\n[data]\npoints = lattice\n[train]\nmethod = sgd\n"
+               "batch = 5\n", NULL, 0, "[train] batch", "more than the 4 training points");
+  FIGURE("sgd keys: 7 refusals, each naming file, line and key (exact strings)");
+}
+
 /* docs/inputs.md must list every key exactly as the key table prints it. */
 static void test_docs_list_every_key(void **state)
 {
@@ -229,7 +267,7 @@ static void test_docs_list_every_key(void **state)
   fclose(mem);
   FILE *f = fopen("docs/inputs.md", "r");
   assert_non_null(f);
-  static char doc[1 << 16];
+  static char doc[1 << 17];
   size_t n = fread(doc, 1, sizeof doc - 1, f);
   doc[n] = '\0';
   fclose(f);
@@ -257,6 +295,7 @@ static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_mlp_keys),
   cmocka_unit_test(test_bad_set),
   cmocka_unit_test(test_existing_output_refused),
+  cmocka_unit_test(test_sgd_keys),
   cmocka_unit_test(test_docs_list_every_key),
 };
 BF_TEST_MAIN(group)

@@ -154,7 +154,9 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
 struct bf_expr {
   muParserHandle_t h;
   int d;
-  double *v; /* x1 ... xd, bound to the parser */
+  double *v;  /* x1 ... xd, bound to the parser */
+  int failed; /* the last evaluation failed (mupError clears its flag on reading) */
+  char msg[512];
 };
 
 bf_expr *bf_expr_create(const char *formula, int d, const double *x0, char *err,
@@ -171,9 +173,9 @@ bf_expr *bf_expr_create(const char *formula, int d, const double *x0, char *err,
   }
   mupSetExpr(e->h, formula);
   /* muparser parses lazily: only an evaluation finds every error */
-  if (!mupError(e->h)) bf_expr_eval(e, x0);
-  if (mupError(e->h)) {
-    snprintf(err, errlen, "%s", mupGetErrorMsg(e->h));
+  bf_expr_eval(e, x0);
+  if (e->failed) {
+    snprintf(err, errlen, "%s", e->msg);
     bf_expr_destroy(&e);
   }
   return e;
@@ -183,7 +185,9 @@ double bf_expr_eval(bf_expr *e, const double *x)
 {
   memcpy(e->v, x, sizeof(double) * e->d);
   double f = mupEval(e->h);
-  return mupError(e->h) ? NAN : f;
+  e->failed = mupError(e->h);
+  if (e->failed) snprintf(e->msg, sizeof e->msg, "%s", mupGetErrorMsg(e->h));
+  return e->failed ? NAN : f;
 }
 
 void bf_expr_destroy(bf_expr **ep)

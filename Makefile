@@ -15,7 +15,7 @@ CFLAGS  ?= $(OPTFLAGS)
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # GSL without its own CBLAS: OpenBLAS provides cblas_* for both.
-LDLIBS   = -lscalapack-openmpi $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfftw3_mpi -lgsl -lm
+LDLIBS   = -lscalapack-openmpi $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfftw3_mpi -lgsl -lmuparser -lm
 TESTLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 SRC      = $(wildcard src/*/*.c)

@@ -536,6 +536,33 @@ derivations are in docs/theory.md, section i; the file in docs/outputs.md
 streams of a data pseudo-member, so data never depends on the number of
 ranks and is never sent around (a `file` is read on rank 0 and broadcast).
 
+**Gaussian inputs, formula targets, Fisher points.**  `[data] points =
+gaussian` draws training and test inputs x ~ N(`mean`, `covariance`):
+`mean` is d numbers (or one for every component), `covariance` d x d
+numbers row-major, symmetric positive definite, or one number c for c I;
+both are refused unless points = gaussian, and `domain` is refused with
+it.  `[data] target = expression` takes `[data] expression`, a muparser
+formula in x1 ... xd, checked (parsed and evaluated once) when the input
+is read: a syntax error or an unknown variable is refused with muparser's
+message.  Test targets are noise-free; `noise = 0` is allowed (the metric
+then needs `[fisher] sigma`, the posterior refuses it).  `[fisher] points
+= separate` evaluates the metric at `n_points` fresh draws from the
+training input distribution (random or gaussian points; written to
+/fisher/x); `[fisher] normalization = mean` divides I by n_F.  The
+authors' experiment:
+
+    [data]
+    points = gaussian
+    mean = 1, 1
+    target = expression
+    expression = (1 - x1)^2 - 0.5*(x2 - x1^2)
+    [fisher]
+    solver = auto
+    sigma = 1
+    points = separate
+    n_points = 100
+    normalization = mean
+
 * `points`, the n training inputs x_alpha:
   * `random` (default): n = `n_train` points uniform in
     [-`domain`, `domain`]^d;

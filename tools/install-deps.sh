@@ -10,7 +10,7 @@ PACKAGES=(
   libscalapack-openmpi-dev libopenblas-dev
   libfftw3-dev libfftw3-mpi-dev
   libhdf5-openmpi-dev hdf5-tools
-  libgsl-dev libinih-dev librandom123-dev libcmocka-dev
+  libgsl-dev libinih-dev librandom123-dev libcmocka-dev libmuparser-dev
   python3 time
 )
 

@@ -23,13 +23,16 @@ enum bf_momenta { BF_MOMENTA_LATTICE = 0, BF_MOMENTA_CONTINUUM = 1 };
 enum bf_param { BF_PARAM_NTK = 0, BF_PARAM_STANDARD = 1, BF_PARAM_UNSCALED = 2 };
 enum bf_points { BF_POINTS_GRID = 0, BF_POINTS_LIST = 1 };
 enum bf_quadrature { BF_QUAD_AUTO = 0, BF_QUAD_HERMITE = 1 };
-enum bf_target { BF_TARGET_SIN = 0, BF_TARGET_POLY, BF_TARGET_GP, BF_TARGET_FILE };
-enum bf_data_points { BF_DATA_GRID = 0, BF_DATA_RANDOM, BF_DATA_LATTICE };
+enum bf_target { BF_TARGET_SIN = 0, BF_TARGET_POLY, BF_TARGET_GP, BF_TARGET_FILE,
+                 BF_TARGET_EXPRESSION };
+enum bf_data_points { BF_DATA_GRID = 0, BF_DATA_RANDOM, BF_DATA_LATTICE, BF_DATA_GAUSSIAN };
 enum bf_method { BF_TRAIN_NONE = 0, BF_TRAIN_GD, BF_TRAIN_POSTERIOR, BF_TRAIN_SGD };
 enum bf_order { BF_ORDER_FIXED = 0, BF_ORDER_SHUFFLED = 1 };
 enum bf_loss { BF_LOSS_HALF_MSE = 0, BF_LOSS_MSE = 1 };
 enum bf_trainable { BF_TRAIN_ALL = 0, BF_TRAIN_READOUT = 1 };
 enum bf_solver { BF_SOLVER_NONE = 0, BF_SOLVER_AUTO, BF_SOLVER_PRIMAL, BF_SOLVER_DUAL };
+enum bf_fisher_points { BF_FISHER_TRAIN = 0, BF_FISHER_SEPARATE = 1 };
+enum bf_fisher_norm { BF_FISHER_SUM = 0, BF_FISHER_MEAN = 1 };
 enum bf_basis { BF_BASIS_EIGEN = 0, BF_BASIS_DIAGONAL = 1 };
 enum bf_bases { BF_BASES_EIGEN = 0, BF_BASES_DIAGONAL, BF_BASES_BOTH };
 enum bf_prescriptions { BF_PRESC_RESAMPLE = 0, BF_PRESC_PRUNE, BF_PRESC_BOTH };
@@ -77,6 +80,8 @@ typedef struct bf_params {
   int n_train, n_test;
   double noise, domain;
   int data_points; /* enum bf_data_points */
+  char data_mean[BF_PATH_MAX], data_cov[BF_PATH_MAX]; /* gaussian: as given */
+  char expression[BF_PATH_MAX]; /* target = expression: f in x1 ... xd */
   /* [train] */
   int method;    /* enum bf_method */
   int trainable; /* enum bf_trainable */
@@ -91,6 +96,9 @@ typedef struct bf_params {
   double fisher_sigma; /* 0: the data noise */
   double scale;        /* information scale Lambda of the resolved momentum */
   int groups, block;
+  int fisher_points; /* enum bf_fisher_points */
+  int fisher_n;      /* separate: number of Fisher points n_F */
+  int normalization; /* enum bf_fisher_norm */
   /* [brg] */
   int brg;        /* 1: run the coarse-graining flow */
   double lambda_min, lambda_max;
@@ -102,13 +110,16 @@ typedef struct bf_params {
   int bootstrap;
   /* Derived by validation: the hidden layers of a layer stack (nhidden = 0:
    * depth x width uniform), the correlator points (npoints x d, row-major)
-   * and the G4c quadruples.  Heap arrays: bf_params_free releases them. */
+   * and the G4c quadruples; for points = gaussian the mean mu (d) and the
+   * lower Cholesky factor chol (d x d, row-major) of the covariance.  Heap
+   * arrays: bf_params_free releases them. */
   int nhidden;
   int *hwidth, *hact;
   int npoints;
   double *x;
   int nquads;
   int quad[BF_MAX_QUADS][4];
+  double *mu, *chol;
 } bf_params;
 
 typedef struct bf_input {

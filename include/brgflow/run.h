@@ -51,6 +51,11 @@ typedef struct bf_train_job {
   double *ref_mean, *ref_var;   /* infinite-width references, or NULL */
   double dev_mean, dev_var;     /* max deviations from them */
   double sigma;                 /* likelihood sigma of the metric */
+  const bf_dataset *fisher;     /* the metric's points: ds, or fisher_own */
+  bf_dataset *fisher_own;       /* [fisher] points = separate (x only), or NULL */
+  double metric_sigma;          /* I = J^T J / metric_sigma^2: sigma (sum) or
+                                   sigma sqrt(n_F) (mean) */
+  double fisher_count;          /* n of p(Lambda): n_F (sum) or 1 (mean) */
   int solver;                   /* BF_SOLVER_PRIMAL or _DUAL */
   int64_t k;                    /* eigenvalues per member */
   double *lambda;               /* count x k, descending */

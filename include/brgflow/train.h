@@ -20,9 +20,24 @@ typedef struct bf_dataset {
   double *xt, *yt; /* ntest x d, ntest: test inputs, noise-free targets */
 } bf_dataset;
 
-/* Collective (rank 0 reads a file target). */
+/* Collective (rank 0 reads a file target); a target that is not finite at
+ * some point (target = expression) is a collective error naming the key. */
 bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p);
+/* [fisher] points = separate: n_points inputs (x only: y, xt, yt NULL,
+ * ntest 0) from the training input distribution, on a stream of their own;
+ * identical on every rank. */
+bf_dataset *bf_fisher_points_create(const bf_params *p);
 void bf_dataset_destroy(bf_dataset **ds);
+
+/* A target formula in x1 ... xd (muparser).  bf_expr_create returns NULL
+ * with muparser's message in err when the formula does not parse or names
+ * an unknown variable (it is evaluated once, at x0 (d), to find out). */
+typedef struct bf_expr bf_expr;
+bf_expr *bf_expr_create(const char *formula, int d, const double *x0, char *err,
+                        size_t errlen);
+/* f(x); NaN if muparser reports an error at x. */
+double bf_expr_eval(bf_expr *e, const double *x);
+void bf_expr_destroy(bf_expr **e);
 
 /* Training records: loss after steps[r], r < nrec. */
 typedef struct bf_train_log {

@@ -11,6 +11,7 @@
  * read that table, so a new key is one row. */
 #include "brgflow/input.h"
 #include "brgflow/core.h"
+#include "brgflow/train.h" /* bf_expr: target formulas */
 
 #include <errno.h>
 #include <ini.h>
@@ -121,9 +122,13 @@ static const key_def KEYS[] = {
    "minimum quadrature order per dimension; raised to 64 + 110 var (var: the "
    "variance along that dimension), at most 2048"},
   {"data", "target", T_ENUM, OFF(target), "sin", "-", 0, 0, 0,
-   "sin|poly|gp|file",
+   "sin|poly|gp|file|expression",
    "training target: sin(pi u), u^3 - u (u = sum x_j/sqrt d), a draw of the "
-   "MLP's own NNGP (gp), or datasets /x, /y of an HDF5 file"},
+   "MLP's own NNGP (gp), datasets /x, /y of an HDF5 file, or a formula "
+   "(expression)"},
+  {"data", "expression", T_STR, OFF(expression), "none", "output", 0, 0, 0, NULL,
+   "target = expression: f(x) as a muparser formula in x1 ... xd, e.g. "
+   "(1 - x1)^2 - 0.5*(x2 - x1^2)"},
   {"data", "file", T_STR, OFF(data_file), "none", "path", 0, 0, 0, NULL,
    "target = file: HDF5 file with /x (n x d) and /y (n): first n_train rows "
    "train, next n_test test"},
@@ -136,9 +141,15 @@ static const key_def KEYS[] = {
   {"data", "domain", T_REAL, OFF(domain), "1.0", "length", 0, 1e300, 1, NULL,
    "points lie in [-domain, domain]^d (grid, random)"},
   {"data", "points", T_ENUM, OFF(data_points), "random", "-", 0, 0, 0,
-   "grid|random|lattice",
-   "training inputs: a grid (n_train = m^d), uniform random, or the L^d "
-   "lattice sites n s"},
+   "grid|random|lattice|gaussian",
+   "training inputs: a grid (n_train = m^d), uniform random, the L^d "
+   "lattice sites n s, or Gaussian x ~ N(mean, covariance) (test inputs too)"},
+  {"data", "mean", T_STR, OFF(data_mean), "0", "length", 0, 0, 0, NULL,
+   "gaussian: mean of the inputs, d comma-separated numbers (one: every "
+   "component)"},
+  {"data", "covariance", T_STR, OFF(data_cov), "1", "length^2", 0, 0, 0, NULL,
+   "gaussian: covariance of the inputs, d x d numbers row-major (symmetric "
+   "positive definite), or one number c for c I"},
   {"train", "method", T_ENUM, OFF(method), "none", "-", 0, 0, 0,
    "none|gd|posterior|sgd",
    "none (prior ensemble), full-batch gradient descent on the MSE, exact "
@@ -178,6 +189,16 @@ static const key_def KEYS[] = {
   {"fisher", "scale", T_REAL, OFF(scale), "0", "1/parameter^2", 0, 1e300, 0,
    NULL, "cos-net: information scale Lambda of /train/resolved_momentum; 0: "
    "the scale at which the full data resolves p = R/2"},
+  {"fisher", "points", T_ENUM, OFF(fisher_points), "train", "-", 0, 0, 0,
+   "train|separate",
+   "points of the metric: the training inputs, or n_points fresh draws from "
+   "the training input distribution (random or gaussian; /fisher/x)"},
+  {"fisher", "n_points", T_INT, OFF(fisher_n), "10", "-", 1, 1e7, 0, NULL,
+   "separate: number of Fisher points n_F"},
+  {"fisher", "normalization", T_ENUM, OFF(normalization), "sum", "-", 0, 0, 0,
+   "sum|mean",
+   "sum: I = J^T J / sigma^2 over the points; mean: I = J^T J / (sigma^2 n_F) "
+   "(NNGeometry's regression Fisher with sigma = 1)"},
   {"fisher", "groups", T_INT, OFF(groups), "1", "-", 1, 1e6, 0, NULL,
    "rank groups: each owns a BLACS grid and a share of the members"},
   {"fisher", "block", T_INT, OFF(block), "32", "-", 1, 4096, 0, NULL,
@@ -566,6 +587,7 @@ static int changed(parse_ctx *c, const char *section, const char *key)
   parse_ctx dc = {.p = &def};
   set_value(&dc, k, KEYS[k].deflt);
   const char *a = (const char *)c->p + KEYS[k].offset, *b = (const char *)&def + KEYS[k].offset;
+  if (KEYS[k].type == T_STR) return strcmp(a, b) != 0;
   return KEYS[k].type == T_REAL ? *(const double *)a != *(const double *)b
                                 : *(const int *)a != *(const int *)b;
 }
@@ -638,6 +660,7 @@ static int derive_layers(parse_ctx *c)
   return 1;
 }
 
+
 /* The value of key `key` of [section] as the effective text prints it. */
 static int value_fail(parse_ctx *c, const char *section, const char *key, const char *why)
 {
@@ -669,6 +692,119 @@ static int check_method(parse_ctx *c)
     snprintf(why, sizeof why, "more than the %lld training points", (long long)n);
     return value_fail(c, "train", "batch", why);
   }
+  return 1;
+}
+
+/* A key its stage would ignore is refused: set away from its default
+ * while `used` is false. */
+static int unused(parse_ctx *c, const char *section, const char *key, int used,
+                  const char *why)
+{
+  return used || !changed(c, section, key) ? 1 : value_fail(c, section, key, why);
+}
+
+/* In-place Cholesky A = L L^T of a d x d row-major matrix (lower triangle
+ * kept, upper zeroed); 0 if A is not positive definite. */
+static int cholesky(int d, double *A)
+{
+  for (int j = 0; j < d; j++) {
+    double s = A[j * d + j];
+    for (int k = 0; k < j; k++) s -= A[j * d + k] * A[j * d + k];
+    if (!(s > 0)) return 0;
+    A[j * d + j] = sqrt(s);
+    for (int i = j + 1; i < d; i++) {
+      double t = A[i * d + j];
+      for (int k = 0; k < j; k++) t -= A[i * d + k] * A[j * d + k];
+      A[i * d + j] = t / A[j * d + j];
+      A[j * d + i] = 0;
+    }
+  }
+  return 1;
+}
+
+/* points = gaussian: mu (d) and the Cholesky factor of the covariance. */
+static int derive_gaussian(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  int d = p->d, dd = d * d;
+  char why[160];
+  p->mu = BF_ALLOC(d, double);
+  p->chol = BF_CALLOC(dd, double);
+  int n = parse_list(p->data_mean, p->mu, d);
+  snprintf(why, sizeof why, "expected d = %d comma-separated numbers (or one for every "
+           "component)", d);
+  if (n != 1 && n != d) return value_fail(c, "data", "mean", why);
+  for (int j = 1; n == 1 && j < d; j++) p->mu[j] = p->mu[0];
+  n = parse_list(p->data_cov, p->chol, dd);
+  snprintf(why, sizeof why, "expected d x d = %d numbers row-major, or one number c "
+           "(covariance c I)", dd);
+  if (n != 1 && n != dd) return value_fail(c, "data", "covariance", why);
+  if (n == 1)
+    for (int j = 1; j < d; j++) p->chol[j * d + j] = p->chol[0];
+  for (int i = 0; i < d; i++)
+    for (int j = 0; j < i; j++)
+      if (p->chol[i * d + j] != p->chol[j * d + i]) {
+        snprintf(why, sizeof why, "not symmetric: entry (%d,%d) = %g but (%d,%d) = %g",
+                 i + 1, j + 1, p->chol[i * d + j], j + 1, i + 1, p->chol[j * d + i]);
+        return value_fail(c, "data", "covariance", why);
+      }
+  if (!cholesky(d, p->chol))
+    return value_fail(c, "data", "covariance", "not positive definite (Cholesky fails)");
+  return 1;
+}
+
+/* target = expression: the formula must parse and evaluate in x1 ... xd
+ * (at the mean for gaussian inputs, else at the origin). */
+static int check_expression(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  if (!strcmp(p->expression, "none"))
+    return value_fail(c, "data", "expression", "target = expression needs [data] "
+                     "expression = FORMULA in x1 ... xd");
+  double *x0 = BF_CALLOC(p->d, double);
+  if (p->mu) memcpy(x0, p->mu, sizeof(double) * p->d);
+  char msg[512], why[600];
+  bf_expr *e = bf_expr_create(p->expression, p->d, x0, msg, sizeof msg);
+  free(x0);
+  if (e) {
+    bf_expr_destroy(&e);
+    return 1;
+  }
+  snprintf(why, sizeof why, "muparser: %s (variables are x1 ... x%d)", msg, p->d);
+  return value_fail(c, "data", "expression", why);
+}
+
+/* [data] points and target, [fisher] points and normalization. */
+static int check_data(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  int gauss = p->data_points == BF_DATA_GAUSSIAN, metric = p->solver != BF_SOLVER_NONE;
+  int separate = p->fisher_points == BF_FISHER_SEPARATE;
+  if (!(unused(c, "data", "mean", gauss, "used only with [data] points = gaussian") &&
+        unused(c, "data", "covariance", gauss, "used only with [data] points = gaussian") &&
+        unused(c, "data", "domain", !gauss, "points = gaussian: inputs follow mean and "
+               "covariance, not a domain (remove domain)") &&
+        unused(c, "data", "expression", p->target == BF_TARGET_EXPRESSION,
+               "used only with [data] target = expression") &&
+        unused(c, "fisher", "points", metric, "the Fisher metric is off: set [fisher] solver") &&
+        unused(c, "fisher", "normalization", metric,
+               "the Fisher metric is off: set [fisher] solver") &&
+        unused(c, "fisher", "n_points", separate, "used only with [fisher] points = separate")))
+    return 0;
+  if (gauss && !derive_gaussian(c)) return 0;
+  if (p->target == BF_TARGET_EXPRESSION && !check_expression(c)) return 0;
+  if (separate && p->data_points != BF_DATA_RANDOM && !gauss)
+    return value_fail(c, "fisher", "points", "separate points are drawn from the training "
+                     "input distribution: needs [data] points = random or gaussian");
+  /* the posterior's infinite-width flow curves map Fisher eigenvalues to
+   * kernel eigenvalues of the training points with sum normalization */
+  int curves = p->brg && p->method == BF_TRAIN_POSTERIOR && p->brg_basis != BF_BASES_DIAGONAL &&
+               p->prescription != BF_PRESC_PRUNE;
+  if (curves && (separate || p->normalization == BF_FISHER_MEAN))
+    return value_fail(c, "fisher", separate ? "points" : "normalization",
+                     "the infinite-width flow curves of a posterior ensemble (eigen "
+                     "basis, resample) need the sum-normalized metric of the training "
+                     "points");
   return 1;
 }
 
@@ -724,7 +860,7 @@ static int check_training(parse_ctx *c)
 /* Checks that involve more than one key, or the file system. */
 static int cross_check(parse_ctx *c)
 {
-  if (!check_training(c)) return 0;
+  if (!check_training(c) || !check_data(c)) return 0;
   if (c->p->arch == BF_ARCH_MLP &&
       !(derive_layers(c) && derive_points(c) && derive_quadruples(c)))
     return 0;
@@ -789,9 +925,9 @@ int bf_input_parse(const char *path, const char *text, const char *const *sets,
 
 void bf_params_free(bf_params *p)
 {
-  free(p->hwidth), free(p->hact), free(p->x);
+  free(p->hwidth), free(p->hact), free(p->x), free(p->mu), free(p->chol);
   p->hwidth = p->hact = NULL;
-  p->x = NULL;
+  p->x = p->mu = p->chol = NULL;
   p->nhidden = p->npoints = 0;
 }
 

@@ -93,7 +93,7 @@ static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   const bf_cosnet *net = job->mod->free_field;
   const bf_lattice *lat = &net->lat;
   int64_t ns = lat->nsites, o = k * ns;
-  double n = (double)job->ds->n, L = f->cut[k];
+  double n = job->fisher_count, L = f->cut[k]; /* n_F (sum) or 1 (mean) */
   /* eigen basis: a momentum mode's information sits in the ~N/M units that
    * share it, so its Fisher eigenvalue is (N/M) lambda_q (docs/theory.md):
    * the momentum cutoff of Lambda is p(Lambda M/N), and the q = 0 mode is

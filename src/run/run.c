@@ -305,6 +305,14 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
                       : job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual");
     bf_h5_attr_double(h, "/fisher", "sigma", job->sigma);
     bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod->t0);
+    bf_h5_attr_string(h, "/fisher", "normalization",
+                      p->normalization == BF_FISHER_MEAN ? "mean" : "sum");
+    bf_h5_attr_int(h, "/fisher", "n_points", (int)job->fisher->n);
+  }
+  if (job->fisher_own) {
+    hsize_t fd[2] = {(hsize_t)job->fisher->n, (hsize_t)job->fisher->d};
+    bf_h5_write_root(h, "/fisher/x", 2, fd, job->fisher->x, "length",
+                     "Fisher points (separate draws from the training input distribution)");
   }
   if (job->flow_lambda) {
     hsize_t dims[3] = {(hsize_t)job->ens->members, (hsize_t)job->log.nrec, (hsize_t)job->k};

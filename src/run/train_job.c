@@ -204,11 +204,11 @@ static void spectra(const bf_grid *g, const bf_params *p, bf_train_job *job,
       if (r == g->rank) memcpy(theta, thetas + m * P, sizeof(double) * P);
       BF_MPI(MPI_Bcast(theta, (int)P, MPI_DOUBLE, r, g->comm));
       if (vecs) {
-        bf_fisher_eigenvectors(g, job->mod, theta, job->ds, job->sigma, job->solver,
+        bf_fisher_eigenvectors(g, job->mod, theta, job->fisher, job->metric_sigma, job->solver,
                                p->block, (int)k, lam, V);
         if (r == g->rank) memcpy(vecs + m * k * job->mod->Pt, V, sizeof(double) * k * job->mod->Pt);
       } else {
-        bf_fisher_eigenvalues(g, job->mod, theta, job->ds, job->sigma, job->solver,
+        bf_fisher_eigenvalues(g, job->mod, theta, job->fisher, job->metric_sigma, job->solver,
                               p->block, lam);
       }
       if (r == g->rank) memcpy(lambda + m * k, lam, sizeof(double) * k);
@@ -242,7 +242,7 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
   bf_ensemble *ens = job->ens;
   bf_grid *g = bf_grid_create(comm, p->groups);
   for (int64_t m = 0; job->diag && m < ens->count; m++)
-    bf_fisher_diagonal(job->mod, ens->theta + m * ens->nparams, job->ds, job->sigma,
+    bf_fisher_diagonal(job->mod, ens->theta + m * ens->nparams, job->fisher, job->metric_sigma,
                        job->diag + m * job->mod->Pt);
   if (job->lambda) spectra(g, p, job, ens->count, ens->theta, job->lambda, job->evec);
   if (job->flow_lambda) { /* snapshots: member-major, nrec per member */
@@ -254,29 +254,32 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 
 /* IR -> UV for the cos-net (SCIENCE.md 2): at a fixed information scale
  * Lambda, the momentum the data resolves grows with the data.  For nested
- * prefixes of the training set (n_j = j n/8), theory
- * p(Lambda) = sqrt(n_j A^2/(2 s^2 Lambda) - m^2) against the ensemble mean
- * of the largest |b_i| among units with diagonal Fisher I_ii >= Lambda. */
+ * prefixes of the Fisher points (n_j = j n/8), theory
+ * p(Lambda) = sqrt(n_eff A^2/(2 s^2 Lambda) - m^2) against the ensemble mean
+ * of the largest |b_i| among units with diagonal Fisher I_ii >= Lambda;
+ * n_eff = n_j for the sum normalization, 1 for the mean (the metric of a
+ * prefix is then its sum over n_j). */
 static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 {
   const bf_cosnet *net = job->mod->free_field;
   double A2 = net->amp * net->amp, s2 = job->sigma * job->sigma, m2 = net->mass * net->mass;
-  int64_t n = job->ds->n, N = net->width, d = net->d;
+  int64_t n = job->fisher->n, N = net->width, d = net->d;
+  int mean = p->normalization == BF_FISHER_MEAN;
   double R = net->cutoff, sum[8] = {0};
-  job->scale = p->scale > 0 ? p->scale : n * A2 / (2 * s2 * (R * R / 4 + m2));
-  double *J = BF_ALLOC(n * N, double), *diag = BF_ALLOC(N, double);
+  job->scale = p->scale > 0 ? p->scale : job->fisher_count * A2 / (2 * s2 * (R * R / 4 + m2));
+  double *J = BF_ALLOC(n * N, double), *acc = BF_ALLOC(N, double);
   for (int64_t m = 0; m < job->ens->count; m++) {
     const double *theta = job->ens->theta + m * job->ens->nparams;
-    bf_model_jacobian(job->mod, theta, n, job->ds->x, J);
-    memset(diag, 0, sizeof(double) * N);
-    int64_t done = 0; /* one pass: the diagonal on prefix j is a running sum */
+    bf_model_jacobian(job->mod, theta, n, job->fisher->x, J);
+    memset(acc, 0, sizeof(double) * N);
+    int64_t done = 0; /* one pass: the sum over prefix j is a running sum */
     for (int j = 1; j <= 8; j++) {
       int64_t nj = j * n / 8 > 0 ? j * n / 8 : 1;
       for (; done < nj; done++)
-        for (int64_t i = 0; i < N; i++) diag[i] += J[done * N + i] * J[done * N + i] / s2;
-      double pmax = 0;
+        for (int64_t i = 0; i < N; i++) acc[i] += J[done * N + i] * J[done * N + i];
+      double pmax = 0, norm = s2 * (mean ? (double)nj : 1.0);
       for (int64_t i = 0; i < N; i++) {
-        if (diag[i] < job->scale) continue;
+        if (acc[i] / norm < job->scale) continue;
         double b2 = 0;
         for (int c = 0; c < d; c++) b2 += theta[N + i * d + c] * theta[N + i * d + c];
         pmax = fmax(pmax, sqrt(b2));
@@ -286,13 +289,26 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *j
   }
   MPI_Allreduce(MPI_IN_PLACE, sum, 8, MPI_DOUBLE, MPI_SUM, comm);
   for (int j = 1; j <= 8; j++) {
-    double nj = (double)(j * n / 8 > 0 ? j * n / 8 : 1);
-    double theory = nj * A2 / (2 * s2 * job->scale) - m2;
+    double nj = (double)(j * n / 8 > 0 ? j * n / 8 : 1), neff = mean ? 1 : nj;
+    double theory = neff * A2 / (2 * s2 * job->scale) - m2;
     job->resolved[j - 1][0] = nj;
     job->resolved[j - 1][1] = theory > 0 ? fmin(sqrt(theory), R) : 0;
     job->resolved[j - 1][2] = sum[j - 1] / job->ens->members;
   }
-  free(J), free(diag);
+  free(J), free(acc);
+}
+
+/* The metric's points and normalization.  mean: I = J^T J/(sigma^2 n_F)
+ * is the sum form with sigma sqrt(n_F), so the metric code sees one sigma;
+ * the count n of p(Lambda) becomes 1 (docs/theory.md i). */
+static void fisher_points(const bf_params *p, bf_train_job *job)
+{
+  if (p->fisher_points == BF_FISHER_SEPARATE) job->fisher_own = bf_fisher_points_create(p);
+  job->fisher = job->fisher_own ? job->fisher_own : job->ds;
+  int mean = p->normalization == BF_FISHER_MEAN;
+  double nF = (double)job->fisher->n;
+  job->metric_sigma = mean ? job->sigma * sqrt(nF) : job->sigma;
+  job->fisher_count = mean ? 1.0 : nF;
 }
 
 bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
@@ -306,6 +322,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
   job->mod = bf_model_create(p);
   job->ds = bf_dataset_create(comm, p);
   job->sigma = p->fisher_sigma > 0 ? p->fisher_sigma : p->noise;
+  fisher_points(p, job);
   job->log = bf_train_schedule(p);
   job->ens = bf_ensemble_create(comm, p->members, job->mod->P);
   double t = bf_elapsed();
@@ -345,8 +362,8 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
     }
   }
   if (p->solver != BF_SOLVER_NONE) {
-    job->solver = bf_fisher_choose(p->solver, job->ds->n, job->mod->Pt);
-    job->k = job->ds->n < job->mod->Pt ? job->ds->n : job->mod->Pt;
+    job->solver = bf_fisher_choose(p->solver, job->fisher->n, job->mod->Pt);
+    job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
     t = bf_elapsed();
     metric_alloc(p, job);
     if (resumed && s->stage >= 1) {
@@ -375,6 +392,7 @@ void bf_train_job_destroy(bf_train_job **jp)
   bf_train_job *job = *jp;
   if (!job) return;
   bf_dataset_destroy(&job->ds);
+  bf_dataset_destroy(&job->fisher_own);
   bf_ensemble_destroy(&job->ens);
   bf_model_destroy(&job->mod);
   free(job->log.steps), free(job->loss), free(job->lambda), free(job->diag);

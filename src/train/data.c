@@ -1,17 +1,27 @@
 /* data.c — training and test data (SCIENCE.md 2).
  *
- *   bf_dataset_create   inputs (grid, random, lattice) and targets (sin, poly,
- *                       gp, file), identical on every rank
- *   bf_dataset_destroy  free it */
+ *   bf_dataset_create        inputs (grid, random, lattice, gaussian) and
+ *                            targets (sin, poly, gp, file, expression),
+ *                            identical on every rank
+ *   bf_fisher_points_create  separate Fisher points, from the same input law
+ *   bf_dataset_destroy       free it
+ *   bf_expr_*                target formulas (muparser) */
 #include "brgflow/nnft.h"
 #include "brgflow/train.h"
 
 #include <hdf5.h>
 #include <math.h>
+#include <muParserDLL.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { DATA_X = 20, DATA_TEST = 21, DATA_NOISE = 22, DATA_GP = 23 };
+/* Stream purposes of the data pseudo-member: each set of draws its own. */
+enum {
+  DATA_X = 20, DATA_TEST = 21, DATA_NOISE = 22, DATA_GP = 23,
+  DATA_GAUSS_X = 24, DATA_GAUSS_TEST = 25, /* gaussian inputs: z of x = mu + L z */
+  DATA_FISHER = 26                         /* separate Fisher points */
+};
 
 static void random_points(const bf_params *p, int purpose, int64_t n, double *x)
 {
@@ -22,6 +32,23 @@ static void random_points(const bf_params *p, int purpose, int64_t n, double *x)
       bf_rng_uniform4(&s, (uint64_t)k, (uint64_t)(j0 / 4), u);
       for (int j = j0; j < p->d && j < j0 + 4; j++) x[k * p->d + j] = p->domain * (2 * u[j - j0] - 1);
     }
+}
+
+/* x = mu + L z, z standard normals: draw k*d + j of the purpose's stream. */
+static void gaussian_points(const bf_params *p, int purpose, int64_t n, double *x)
+{
+  int d = p->d;
+  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, (uint32_t)purpose);
+  double *z = BF_ALLOC(d, double);
+  for (int64_t k = 0; k < n; k++) {
+    bf_rng_normals(&s, (uint64_t)(k * d), d, z);
+    for (int i = 0; i < d; i++) {
+      double v = p->mu[i];
+      for (int j = 0; j <= i; j++) v += p->chol[i * d + j] * z[j];
+      x[k * d + i] = v;
+    }
+  }
+  free(z);
 }
 
 /* m^d grid on [-a, a]^d, row-major. */
@@ -125,6 +152,89 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
   free(y);
 }
 
+struct bf_expr {
+  muParserHandle_t h;
+  int d;
+  double *v;  /* x1 ... xd, bound to the parser */
+  int failed; /* the last evaluation failed (mupError clears its flag on reading) */
+  char msg[512];
+};
+
+bf_expr *bf_expr_create(const char *formula, int d, const double *x0, char *err,
+                        size_t errlen)
+{
+  bf_expr *e = BF_CALLOC(1, bf_expr);
+  e->d = d;
+  e->v = BF_CALLOC(d, double);
+  e->h = mupCreate(muBASETYPE_FLOAT);
+  char name[32];
+  for (int j = 0; j < d; j++) {
+    snprintf(name, sizeof name, "x%d", j + 1);
+    mupDefineVar(e->h, name, &e->v[j]);
+  }
+  mupSetExpr(e->h, formula);
+  /* muparser parses lazily: only an evaluation finds every error */
+  bf_expr_eval(e, x0);
+  if (e->failed) {
+    snprintf(err, errlen, "%s", e->msg);
+    bf_expr_destroy(&e);
+  }
+  return e;
+}
+
+double bf_expr_eval(bf_expr *e, const double *x)
+{
+  memcpy(e->v, x, sizeof(double) * e->d);
+  double f = mupEval(e->h);
+  e->failed = mupError(e->h);
+  if (e->failed) snprintf(e->msg, sizeof e->msg, "%s", mupGetErrorMsg(e->h));
+  return e->failed ? NAN : f;
+}
+
+void bf_expr_destroy(bf_expr **ep)
+{
+  if (!*ep) return;
+  mupRelease((*ep)->h);
+  free((*ep)->v);
+  free(*ep);
+  *ep = NULL;
+}
+
+/* target = expression at every point; a value that is not finite is a
+ * collective error (every rank holds the same data, so all agree). */
+static void expression_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
+{
+  char err[512] = "";
+  bf_expr *e = bf_expr_create(p->expression, p->d, ds->x, err, sizeof err);
+  bf_fail_if(comm, !e, "[data] expression = '%s': muparser: %s", p->expression, err);
+  int64_t bad = -1;
+  for (int64_t k = 0; k < ds->n + ds->ntest; k++) {
+    int test = k >= ds->n;
+    int64_t i = test ? k - ds->n : k;
+    const double *x = (test ? ds->xt : ds->x) + i * p->d;
+    double f = bf_expr_eval(e, x);
+    (test ? ds->yt : ds->y)[i] = f;
+    if (!isfinite(f) && bad < 0) bad = k;
+  }
+  bf_expr_destroy(&e);
+  bf_fail_if(comm, bad >= 0, "[data] expression = '%s': not finite at %s point %lld "
+             "(x1 = %g)", p->expression, bad < ds->n ? "training" : "test",
+             (long long)(bad < ds->n ? bad : bad - ds->n),
+             bad < 0 ? 0 : bad < ds->n ? ds->x[bad * p->d] : ds->xt[(bad - ds->n) * p->d]);
+}
+
+bf_dataset *bf_fisher_points_create(const bf_params *p)
+{
+  BF_ASSERT(p->data_points == BF_DATA_RANDOM || p->data_points == BF_DATA_GAUSSIAN);
+  bf_dataset *f = BF_CALLOC(1, bf_dataset);
+  f->d = p->d;
+  f->n = p->fisher_n;
+  f->x = BF_ALLOC(f->n * p->d, double);
+  if (p->data_points == BF_DATA_GAUSSIAN) gaussian_points(p, DATA_FISHER, f->n, f->x);
+  else random_points(p, DATA_FISHER, f->n, f->x);
+  return f;
+}
+
 bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
 {
   bf_dataset *ds = BF_CALLOC(1, bf_dataset);
@@ -139,9 +249,16 @@ bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
   if (p->data_points == BF_DATA_GRID) grid_points(p, ds->n, ds->x);
   if (p->data_points == BF_DATA_RANDOM) random_points(p, DATA_X, ds->n, ds->x);
   if (p->data_points == BF_DATA_LATTICE) lattice_points(p, ds->x);
-  random_points(p, DATA_TEST, ds->ntest, ds->xt);
+  if (p->data_points == BF_DATA_GAUSSIAN) {
+    gaussian_points(p, DATA_GAUSS_X, ds->n, ds->x);
+    gaussian_points(p, DATA_GAUSS_TEST, ds->ntest, ds->xt);
+  } else {
+    random_points(p, DATA_TEST, ds->ntest, ds->xt);
+  }
   if (p->target == BF_TARGET_FILE) {
     file_data(comm, p, ds);
+  } else if (p->target == BF_TARGET_EXPRESSION) {
+    expression_targets(comm, p, ds);
   } else if (p->target == BF_TARGET_GP) {
     bf_model *mod = bf_model_create(p);
     gp_targets(comm, p, mod, ds);

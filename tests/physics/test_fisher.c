@@ -8,10 +8,14 @@
  *    orthonormal and satisfy I v = lambda v.
  * 4. The cos-net readout on the full lattice: I_ii = n A^2/(2 sigma^2 (q^2+m^2))
  *    exactly for q != 0 (to 1e-12), and the diagonal proxy I_AA of an MLP
- *    against the diagonal of J^T J. */
+ *    against the diagonal of J^T J.
+ * 5. [fisher] points = separate and normalization = mean through the train
+ *    job: the points are their own draws, and the mean-normalized
+ *    eigenvalues and diagonal are the sum-normalized ones over n_F. */
 #include "testutil.h"
 
 #include "brgflow/metric.h"
+#include "brgflow/run.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -247,7 +251,59 @@ static void test_cosnet_eigen_alignment(void **state)
   ASSERT_LE(dev_large, 0.25);
 }
 
+static bf_train_job *fisher_job(const char *norm, bf_params *p)
+{
+  char text[1024], err[1024];
+  snprintf(text, sizeof text,
+           "[network]\narch = mlp\nd = 2\nwidth = 12\n[ensemble]\nmembers = 3\n"
+           "[data]\npoints = gaussian\nmean = 1, 1\ntarget = expression\n"
+           "expression = (1 - x1)^2 - 0.5*(x2 - x1^2)\nn_train = 16\nnoise = 0\n"
+           "[train]\nmethod = gd\nlr = 0.01\nsteps = 5\n"
+           "[fisher]\nsolver = dual\nsigma = 1\npoints = separate\nn_points = 24\n"
+           "normalization = %s\n[brg]\nflow = yes\nbasis = both\nprescription = prune\n",
+           norm);
+  assert_int_equal(bf_input_parse("t.ini", text, NULL, 0, BF_OUTPUT_IGNORE, p, err,
+                                  sizeof err), 0);
+  return bf_train_job_run(MPI_COMM_WORLD, p, NULL);
+}
+
+static void test_separate_points_and_mean_normalization(void **state)
+{
+  (void)state;
+  bf_params ps, pm;
+  bf_train_job *js = fisher_job("sum", &ps), *jm = fisher_job("mean", &pm);
+  double nF = 24, worst_l = 0, worst_d = 0, dx = 0;
+  assert_true(js->fisher_own && js->fisher->n == 24 && js->k == 24);
+  for (int64_t a = 0; a < 16 * 2; a++) dx = fmax(dx, fabs(js->fisher->x[a] - js->ds->x[a]));
+  /* relative to each member's largest: the smallest eigenvalues of a
+   * rank-deficient Gram are rounding noise of that size */
+  for (int64_t i = 0; i < js->ens->count * js->k; i++) {
+    double top = js->lambda[i / js->k * js->k] / nF;
+    worst_l = fmax(worst_l, fabs(jm->lambda[i] - js->lambda[i] / nF) / top);
+  }
+  for (int64_t i = 0; i < js->ens->count * js->mod->Pt; i++)
+    if (js->diag[i] > 0)
+      worst_d = fmax(worst_d, fabs(jm->diag[i] - js->diag[i] / nF) / (js->diag[i] / nF));
+  /* the diagonal is that of the Fisher points, not of the training points */
+  double *dtrain = malloc(js->mod->Pt * sizeof(double)), off = 0;
+  bf_fisher_diagonal(js->mod, js->ens->theta, js->ds, 1.0, dtrain);
+  for (int64_t a = 0; a < js->mod->Pt; a++) off = fmax(off, fabs(dtrain[a] - js->diag[a]));
+  FIGURE("n_F = 24 separate points (max |x_F - x_train| over the first 16 = %.3g, must be "
+         "> 0): max |mean - sum/n_F|: eigenvalues %.1e relative to each member's largest, "
+         "diagonal %.1e relative (tol 1e-13: sigma sqrt(n_F) squared differs from sigma^2 "
+         "n_F by a few roundings); diagonal on "
+         "the training points differs by %.3g (must be > 0)", dx, worst_l, worst_d, off);
+  assert_true(dx > 0 && off > 0);
+  ASSERT_LE(worst_l, 1e-13);
+  ASSERT_LE(worst_d, 1e-13);
+  assert_true(js->fisher_count == nF && jm->fisher_count == 1);
+  free(dtrain);
+  bf_train_job_destroy(&js), bf_train_job_destroy(&jm);
+  bf_params_free(&ps), bf_params_free(&pm);
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_separate_points_and_mean_normalization),
   cmocka_unit_test(test_cosnet_eigen_alignment),
   cmocka_unit_test(test_eigenvectors),
   cmocka_unit_test(test_primal_equals_dual),

@@ -175,6 +175,10 @@ def kind_train_flow(tool, path):
         same("train_loss: points per line (nrec)", {len(l.get_xdata()) for l in ax.lines},
              {loss.shape[1]})
         close("train_loss: mean over members", ax.lines[-1].get_ydata(), loss.mean(axis=0))
+        # guards the test input, not the tool: a diverged run draws garbage
+        m = loss.mean(axis=0)
+        check(np.all(np.isfinite(m)) and m[-1] < m[0], "train_loss: the run trained "
+              "(finite, last mean < first)", "%.4g -> %.4g" % (m[0], m[-1]), "a decrease")
 
 
 def kind_erg(tool, path):

@@ -32,9 +32,9 @@ drawn() { # drawn NAME N: the command line writes N figures, PNG and PDF
 job cosnet_free cosnet_free.ini --set ensemble.members=200 --set lattice.sites=8 \
   --set network.width=64
 job mlp_relu mlp_relu.ini --set ensemble.members=200
-# standard parameterization: no NTK reference (its tanh quadrature is the slow part)
+# relu: closed-form NTK reference (tanh's quadrature is the slow part)
 job mlp_train mlp_train.ini --set ensemble.members=8 --set network.width=64 \
-  --set network.parameterization=standard --set train.steps=100 --set train.record_every=25 \
+  --set network.activation=relu --set train.steps=100 --set train.record_every=25 \
   --set fisher.solver=dual --set brg.flow=yes --set brg.basis=both --set brg.relative=yes \
   --set brg.lambda_min=1e-6 --set brg.lambda_max=1 --set brg.count=6 --set brg.bootstrap=50
 job cosnet_erg cosnet_erg.ini --set ensemble.members=100 --set network.width=256

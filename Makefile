@@ -71,6 +71,7 @@ run: deps
 	@mkdir -p results
 	$(MPIRUN) -np 2 $(BIN) run inputs/cosnet_erg.ini --set run.output=results/cosnet_erg.h5 --force
 	$(BIN) info results/cosnet_erg.h5
+	tools/brgflow-plot results/cosnet_erg.h5 --out results/cosnet_erg_figures
 
 check: deps
 	$(MAKE) all

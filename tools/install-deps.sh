@@ -11,7 +11,7 @@ PACKAGES=(
   libfftw3-dev libfftw3-mpi-dev
   libhdf5-openmpi-dev hdf5-tools
   libgsl-dev libinih-dev librandom123-dev libcmocka-dev libmuparser-dev
-  python3 time
+  python3 time python3-h5py python3-matplotlib
 )
 
 missing=()

@@ -47,8 +47,9 @@ NEW="kept probe probe_pred test_mse_mean pred_mean pred_var"
 
 DIAG=(--set fisher.basis=diagonal --set brg.basis=diagonal --set run.checkpoint_flow_every=0)
 for np in 1 2; do
-  check "diagonal flow on $np rank(s)" mpi $np "$BIN" run "$dir/flow.ini" "${DIAG[@]}" \
-    --set run.output="$dir/diag$np.h5" > "$dir/diag$np.log" 2>&1
+  mpi $np "$BIN" run "$dir/flow.ini" "${DIAG[@]}" --set run.output="$dir/diag$np.h5" \
+    > "$dir/diag$np.log" 2>&1
+  check "diagonal flow on $np rank(s)" test -f "$dir/diag$np.h5"
 done
 for g in diagonal_resample diagonal_prune; do
   for ds in $NEW; do

@@ -49,10 +49,10 @@ int64_t bf_shells_advance(const bf_model *mod, int64_t resolved, const double *l
 void bf_flow_cutoffs(double lo, double hi, int K, double *cut);
 
 /* Lambda_C: index of the first step whose mean MSE exceeds (1 + delta)
- * mse0, or -1.  mse is K x E (step-major); `use` picks members (bootstrap),
- * NULL for all. */
+ * mse0, or -1.  mse is K x E (step-major); the means run over the n members
+ * use[0..n) (the kept members, or a bootstrap draw of them; NULL: all E). */
 int bf_flow_critical(int K, int64_t E, const double *mse, const double *mse0,
-                     double delta, const int64_t *use);
+                     double delta, int64_t n, const int64_t *use);
 
 /* ---- BRG = ERG for the cos-net (src/flow/erg.c, SCIENCE.md 4) ----------- */
 /* p(Lambda) = sqrt(n A^2/(2 s^2 Lambda) - m^2), 0 where negative. */

@@ -108,6 +108,9 @@ typedef struct bf_params {
   int prescription; /* enum bf_prescriptions */
   double critical_tol;
   int bootstrap;
+  char brg_cutoffs[BF_PATH_MAX]; /* explicit cutoff list, or "none" (the log grid) */
+  double keep_mse_below; /* drop members with test_mse0 >= this; 0: keep all */
+  char probe[BF_PATH_MAX];       /* test-point indices "i, j, ...", or "none" */
   /* Derived by validation: the hidden layers of a layer stack (nhidden = 0:
    * depth x width uniform), the correlator points (npoints x d, row-major)
    * and the G4c quadruples; for points = gaussian the mean mu (d) and the
@@ -120,6 +123,12 @@ typedef struct bf_params {
   int nquads;
   int quad[BF_MAX_QUADS][4];
   double *mu, *chol;
+  /* [brg] cutoffs and probe, derived: ncut > 0 replaces the log grid of
+   * count cutoffs with cut[0..ncut); probe_idx holds nprobe test points. */
+  int ncut;
+  double *cut;
+  int nprobe;
+  int *probe_idx;
 } bf_params;
 
 typedef struct bf_input {

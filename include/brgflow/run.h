@@ -121,7 +121,13 @@ struct bf_flow_result {
   double *cut;                  /* K cutoffs (relative: x lambda_max) */
   double *n_sloppy, *mse, *n_zero; /* K x E, rank 0 only */
   double *mse0;                 /* E uncoarsened test MSE, rank 0 only */
-  double *pred_mean, *pred_var; /* K x n_test */
+  double *pred_mean, *pred_var; /* K x n_test, over the kept members */
+  double *mse_mean;             /* K: mean test MSE over the kept members, rank 0 only */
+  double *kept;                 /* E: 1 kept, 0 dropped ([brg] keep_mse_below), every rank */
+  int64_t n_kept;               /* members in the ensemble statistics */
+  int nprobe;                   /* [brg] probe test points */
+  double *probe_loc;            /* this rank's members' predictions there: count x K x nprobe */
+  double *probe_pred;           /* K x E x nprobe, rank 0 only */
   int crit;                     /* step of Lambda_C, -1 if not reached */
   double lc, lc_lo, lc_hi;      /* Lambda_C and its bootstrap interval */
   int erg;                      /* cos-net on the full lattice: ERG checks */

@@ -23,6 +23,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* inih reads lines into a buffer of INI_MAX_LINE bytes and splits longer
+ * ones; a split line would reach us as two values, so longer lines are
+ * refused before parsing.  198 leaves room for the newline and the NUL. */
+#define LINE_MAX_CHARS (INI_MAX_LINE - 2)
+#define LINE_MAX_TEXT "198"
+_Static_assert(INI_MAX_LINE == 200, "LINE_MAX_TEXT assumes inih's default INI_MAX_LINE");
+
 typedef enum { T_U64, T_INT, T_REAL, T_STR, T_ENUM } key_type;
 
 typedef struct key_def {
@@ -225,6 +232,16 @@ static const key_def KEYS[] = {
    NULL, "delta: Lambda_C is the first cutoff with MSE > (1 + delta) MSE_0"},
   {"brg", "bootstrap", T_INT, OFF(bootstrap), "200", "-", 0, 1000000, 0, NULL,
    "bootstrap resamples over members for the interval of Lambda_C"},
+  {"brg", "cutoffs", T_STR, OFF(brg_cutoffs), "none", "1/parameter^2", 0, 0, 0, NULL,
+   "explicit cutoffs Lambda_1 < ... < Lambda_K, comma-separated on one line (relative: "
+   "fractions of lambda_max); replaces lambda_min, lambda_max and count; none: the "
+   "log grid"},
+  {"brg", "keep_mse_below", T_REAL, OFF(keep_mse_below), "0", "output^2", 0, 1e300, 0,
+   NULL, "drop members whose uncoarsened test MSE is >= this from the ensemble "
+   "statistics (still coarse-grained, their test_mse still stored); 0: keep all"},
+  {"brg", "probe", T_STR, OFF(probe), "none", "-", 0, 0, 0, NULL,
+   "test-point indices (0 .. n_test-1), comma-separated: every member's prediction "
+   "there is stored at every cutoff (/brg/.../probe_pred); none: no probe"},
 };
 #undef OFF
 enum { NKEYS = sizeof KEYS / sizeof KEYS[0] };
@@ -382,6 +399,11 @@ static int set_value(parse_ctx *c, int k, const char *v)
   case T_STR:
     if (!*v) return key_fail(c, k, v, "empty");
     if (strlen(v) >= BF_PATH_MAX) return key_fail(c, k, v, "too long");
+    /* the effective text holds `key = value` on one line, and every rank
+     * re-reads it with inih: it must fit inih's line */
+    if (strlen(d->key) + 3 + strlen(v) > LINE_MAX_CHARS)
+      return key_fail(c, k, v, "too long for one input line (inih reads at most "
+                      LINE_MAX_TEXT " characters per line)");
     strcpy(field, v);
     return 1;
   case T_ENUM: {
@@ -428,6 +450,23 @@ static int on_key(void *user, const char *section, const char *name,
                 line, section, name, c->line[k]);
   c->line[k] = line;
   return set_value(c, k, value);
+}
+
+/* Refuse a line inih would split (see LINE_MAX_CHARS). */
+static int check_line_lengths(parse_ctx *c)
+{
+  int line = 0;
+  for (const char *s = c->text; *s;) {
+    const char *e = strchr(s, '\n');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    line++;
+    if (len > LINE_MAX_CHARS)
+      return fail(c, "%s:%d: line of %zu characters: inih reads at most " LINE_MAX_TEXT
+                  " per line (write long lists more compactly, e.g. 1e3 for 1000)",
+                  c->path, line, len);
+    s += len + (e ? 1 : 0);
+  }
+  return 1;
 }
 
 static int apply_set(parse_ctx *c, const char *arg)
@@ -840,7 +879,7 @@ static int check_training(parse_ctx *c)
   if (p->brg && p->solver == BF_SOLVER_NONE)
     return key_fail(c, find_key("brg", "flow"), "yes",
                     "the flow needs the Fisher metric: set [fisher] solver");
-  if (p->brg && !(p->lambda_min < p->lambda_max)) {
+  if (p->brg && !strcmp(p->brg_cutoffs, "none") && !(p->lambda_min < p->lambda_max)) {
     char v[64];
     snprintf(v, sizeof v, "%g", p->lambda_min);
     return key_fail(c, find_key("brg", "lambda_min"), v, "must be below lambda_max");
@@ -857,10 +896,79 @@ static int check_training(parse_ctx *c)
   return 1;
 }
 
+static void format_value(const bf_params *p, int k, char *buf, size_t n);
+
+static int brg_fail(parse_ctx *c, const char *key, const char *why)
+{
+  int k = find_key("brg", key);
+  char v[BF_PATH_MAX + 32];
+  format_value(c->p, k, v, sizeof v);
+  return key_fail(c, k, v, why);
+}
+
+/* [brg] cutoffs: positive, finite, strictly ascending (the shells are
+ * nested: bf_shells_advance needs cutoffs that never decrease). */
+static int derive_cutoffs(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  static const char *grid[] = {"lambda_min", "lambda_max", "count"};
+  char why[160];
+  for (int g = 0; g < 3; g++) /* the list replaces the grid: one would be ignored */
+    if (changed(c, "brg", grid[g])) {
+      snprintf(why, sizeof why, "given together with [brg] %s: the list replaces the log "
+               "grid (remove %s)", grid[g], grid[g]);
+      return brg_fail(c, "cutoffs", why);
+    }
+  enum { MAXC = 256 };
+  double *v = BF_ALLOC(MAXC, double);
+  int n = parse_list(p->brg_cutoffs, v, MAXC), ok = n >= 1;
+  for (int i = 0; ok && i < n; i++) ok = v[i] > 0 && (i == 0 || v[i] > v[i - 1]);
+  if (!ok) {
+    free(v);
+    return brg_fail(c, "cutoffs", "expected 1 to 256 comma-separated positive finite numbers "
+                    "in strictly ascending order");
+  }
+  p->ncut = n;
+  p->cut = v;
+  return 1;
+}
+
+/* [brg] probe: indices of test points. */
+static int derive_probe(parse_ctx *c)
+{
+  bf_params *p = c->p;
+  double v[BF_MAX_POINTS];
+  int n = parse_list(p->probe, v, BF_MAX_POINTS), ok = n >= 1;
+  for (int i = 0; ok && i < n; i++) ok = v[i] == floor(v[i]) && v[i] >= 0 && v[i] < p->n_test;
+  if (!ok) {
+    char why[160];
+    snprintf(why, sizeof why, "expected 1 to %d comma-separated test-point indices "
+             "0 .. n_test-1 = %d", BF_MAX_POINTS, p->n_test - 1);
+    return brg_fail(c, "probe", why);
+  }
+  p->nprobe = n;
+  p->probe_idx = BF_ALLOC(n, int);
+  for (int i = 0; i < n; i++) p->probe_idx[i] = (int)v[i];
+  return 1;
+}
+
+/* [brg] cutoffs, keep_mse_below and probe: refused without the flow (they
+ * would be ignored), then derived. */
+static int derive_flow(parse_ctx *c)
+{
+  const bf_params *p = c->p;
+  int list = strcmp(p->brg_cutoffs, "none") != 0, probe = strcmp(p->probe, "none") != 0;
+  const char *off = "only the coarse-graining flow uses it: set [brg] flow = yes, or remove it";
+  if (!p->brg && list) return brg_fail(c, "cutoffs", off);
+  if (!p->brg && probe) return brg_fail(c, "probe", off);
+  if (!p->brg && changed(c, "brg", "keep_mse_below")) return brg_fail(c, "keep_mse_below", off);
+  return (!list || derive_cutoffs(c)) && (!probe || derive_probe(c));
+}
+
 /* Checks that involve more than one key, or the file system. */
 static int cross_check(parse_ctx *c)
 {
-  if (!check_training(c) || !check_data(c)) return 0;
+  if (!check_training(c) || !check_data(c) || !derive_flow(c)) return 0;
   if (c->p->arch == BF_ARCH_MLP &&
       !(derive_layers(c) && derive_points(c) && derive_quadruples(c)))
     return 0;
@@ -914,6 +1022,7 @@ int bf_input_parse(const char *path, const char *text, const char *const *sets,
                  .errlen = errlen, .output_check = output_check};
   memset(p, 0, sizeof *p);
   for (int k = 0; k < NKEYS; k++) BF_ASSERT(set_value(&c, k, KEYS[k].deflt));
+  if (!check_line_lengths(&c)) return -1;
   int bad = ini_parse_string(text, on_key, &c);
   if (bad && !c.failed)
     fail(&c, "%s:%d: syntax error (expected [section] or key = value)", path,
@@ -926,9 +1035,10 @@ int bf_input_parse(const char *path, const char *text, const char *const *sets,
 void bf_params_free(bf_params *p)
 {
   free(p->hwidth), free(p->hact), free(p->x), free(p->mu), free(p->chol);
-  p->hwidth = p->hact = NULL;
-  p->x = p->mu = p->chol = NULL;
-  p->nhidden = p->npoints = 0;
+  free(p->cut), free(p->probe_idx);
+  p->hwidth = p->hact = p->probe_idx = NULL;
+  p->x = p->mu = p->chol = p->cut = NULL;
+  p->nhidden = p->npoints = p->ncut = p->nprobe = 0;
 }
 
 static void format_value(const bf_params *p, int k, char *buf, size_t n)

@@ -113,15 +113,16 @@ void bf_flow_cutoffs(double lo, double hi, int K, double *cut)
 }
 
 int bf_flow_critical(int K, int64_t E, const double *mse, const double *mse0,
-                     double delta, const int64_t *use)
+                     double delta, int64_t n, const int64_t *use)
 {
+  if (!use) n = E;
   double base = 0;
-  for (int64_t m = 0; m < E; m++) base += mse0[use ? use[m] : m];
-  base /= E;
+  for (int64_t m = 0; m < n; m++) base += mse0[use ? use[m] : m];
+  base /= n;
   for (int k = 0; k < K; k++) {
     double mean = 0;
-    for (int64_t m = 0; m < E; m++) mean += mse[k * E + (use ? use[m] : m)];
-    if (mean / E > (1 + delta) * base) return k;
+    for (int64_t m = 0; m < n; m++) mean += mse[k * E + (use ? use[m] : m)];
+    if (mean / n > (1 + delta) * base) return k;
   }
   return -1;
 }

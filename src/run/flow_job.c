@@ -25,43 +25,61 @@ static double member_lambda_max(const bf_train_job *job, int basis, int64_t m)
   return mx;
 }
 
-/* Per-member rows (count x K, member-major) gathered on rank 0 as K x E. */
-static double *gather_steps(MPI_Comm comm, const bf_ensemble *ens, int K,
-                            const double *local)
+/* Per-member rows (count x K x w, member-major) gathered on rank 0 as
+ * K x E x w: by step, then member. */
+static double *gather_steps_w(MPI_Comm comm, const bf_ensemble *ens, int K, int w,
+                              const double *local)
 {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   int *counts = BF_ALLOC(size, int), *displs = BF_ALLOC(size, int);
-  int mine = (int)(ens->count * K);
+  int mine = (int)(ens->count * K * w);
   BF_MPI(MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
   for (int r = 0, off = 0; r < size; r++) displs[r] = off, off += rank == 0 ? counts[r] : 0;
-  double *all = rank == 0 ? BF_ALLOC(ens->members * K, double) : NULL;
-  double *out = rank == 0 ? BF_ALLOC(ens->members * K, double) : NULL;
+  double *all = rank == 0 ? BF_ALLOC(ens->members * K * w + 1, double) : NULL;
+  double *out = rank == 0 ? BF_ALLOC(ens->members * K * w + 1, double) : NULL;
   BF_MPI(MPI_Gatherv(local, mine, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, 0, comm));
-  if (rank == 0) /* member-major (E x K) -> step-major (K x E) */
+  if (rank == 0) /* member-major (E x K x w) -> step-major (K x E x w) */
     for (int64_t m = 0; m < ens->members; m++)
-      for (int k = 0; k < K; k++) out[k * ens->members + m] = all[m * K + k];
+      for (int k = 0; k < K; k++)
+        for (int j = 0; j < w; j++)
+          out[(k * ens->members + m) * w + j] = all[(m * K + k) * w + j];
   free(all), free(counts), free(displs);
   return out;
 }
 
-/* Lambda_C and its bootstrap interval over members (rank 0). */
+/* Per-member rows (count x K) gathered on rank 0 as K x E. */
+static double *gather_steps(MPI_Comm comm, const bf_ensemble *ens, int K,
+                            const double *local)
+{
+  return gather_steps_w(comm, ens, K, 1, local);
+}
+
+/* Lambda_C and its bootstrap interval over the kept members (rank 0): the
+ * bootstrap draws n of the n kept members, so with none dropped it is the
+ * draw over all E. */
 static void critical_cutoff(const bf_params *p, bf_flow_result *f, int64_t E)
 {
-  f->crit = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, NULL);
+  int64_t n = f->n_kept, *kidx = BF_ALLOC(E, int64_t);
+  for (int64_t m = 0, i = 0; m < E; m++)
+    if (f->kept[m]) kidx[i++] = m;
+  f->crit = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, n, kidx);
   f->lc = f->crit >= 0 ? f->cut[f->crit] : NAN;
   f->lc_lo = f->lc_hi = NAN;
-  if (p->bootstrap < 2) return;
+  if (p->bootstrap < 2) {
+    free(kidx);
+    return;
+  }
   double *lcs = BF_ALLOC(p->bootstrap, double);
-  int64_t *use = BF_ALLOC(E, int64_t);
+  int64_t *use = BF_ALLOC(n, int64_t);
   bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, BOOTSTRAP_DRAW);
   for (int b = 0; b < p->bootstrap; b++) {
-    for (int64_t j = 0; j < E; j++) {
-      int64_t m = (int64_t)(bf_rng_uniform(&s, (uint64_t)(b * E + j)) * E);
-      use[j] = m < E ? m : E - 1;
+    for (int64_t j = 0; j < n; j++) {
+      int64_t m = (int64_t)(bf_rng_uniform(&s, (uint64_t)(b * n + j)) * n);
+      use[j] = kidx[m < n ? m : n - 1];
     }
-    int c = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, use);
+    int c = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, n, use);
     lcs[b] = c >= 0 ? f->cut[c] : INFINITY; /* not reached on the grid */
   }
   for (int a = 1; a < p->bootstrap; a++) /* insertion sort: B is small */
@@ -71,7 +89,7 @@ static void critical_cutoff(const bf_params *p, bf_flow_result *f, int64_t E)
     }
   f->lc_lo = lcs[(int)(0.025 * (p->bootstrap - 1))];
   f->lc_hi = lcs[(int)(0.975 * (p->bootstrap - 1))];
-  free(lcs), free(use);
+  free(lcs), free(use), free(kidx);
 }
 
 static void erg_alloc(bf_flow_result *f, int64_t nsites)
@@ -129,6 +147,7 @@ static void flow_alloc(const bf_train_job *job, bf_flow_result *f)
   f->pred_var = BF_CALLOC(K * nt, double);
   if (f->erg) erg_alloc(f, job->mod->free_field->lat.nsites);
   if (f->npts) f->g2pts = BF_CALLOC(K * f->npts * f->npts, double);
+  if (f->nprobe) f->probe_loc = BF_CALLOC(count * K * f->nprobe + 1, double);
 }
 
 /* What one flow keeps per local member from step to step: the current
@@ -206,7 +225,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   const bf_ensemble *ens = job->ens;
   const bf_model *mod = job->mod;
   const bf_cosnet *field = mod->free_field;
-  int K = f->K, nt = (int)job->ds->ntest, erg = f->erg, npt = f->npts;
+  int K = f->K, nt = (int)job->ds->ntest, erg = f->erg, npt = f->npts, npr = f->nprobe;
   double *pred = BF_ALLOC(nt, double), *phi = NULL;
   double *mse = f->mse_loc, *nsl = f->nsl_loc, *nz = f->nz_loc;
   double *mh = BF_ALLOC(nt, double), *ml = BF_ALLOC(nt, double);
@@ -231,13 +250,18 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       const double *theta = st.theta + m * ens->nparams;
       bf_model_forward(mod, plan, theta, nt, job->ds->xt, pred);
       double e = 0;
+      for (int x = 0; x < nt; x++) e += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
+      mse[m * K + k] = e, nsl[m * K + k] = (double)sloppy, nz[m * K + k] = (double)zero;
+      for (int j = 0; j < npr; j++) f->probe_loc[(m * K + k) * npr + j] = pred[p->probe_idx[j]];
+      step_sloppy += (double)sloppy;
+      /* a dropped member is coarse-grained and its MSE stored, but it stays
+       * out of every ensemble statistic below */
+      if (!f->kept[ens->first + m]) continue;
+      step_mse += e;
       for (int x = 0; x < nt; x++) {
-        e += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
         bf_dd_add(&mh[x], &ml[x], pred[x]);
         bf_dd_add(&qh[x], &ql[x], pred[x] * pred[x]);
       }
-      mse[m * K + k] = e, nsl[m * K + k] = (double)sloppy, nz[m * K + k] = (double)zero;
-      step_mse += e, step_sloppy += (double)sloppy;
       if (erg) {
         bf_cosnet_field_grid(field, theta, field->lat.L, field->lat.s, phi);
         bf_g2_add_member(g2, phi);
@@ -251,9 +275,9 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     if (npt) {
       bf_dd_allreduce(comm, npt * npt, gh, gl);
       for (int i = 0; i < npt * npt; i++)
-        f->g2pts[(int64_t)k * npt * npt + i] = (gh[i] + gl[i]) / ens->members;
+        f->g2pts[(int64_t)k * npt * npt + i] = (gh[i] + gl[i]) / f->n_kept;
     }
-    bf_dd_moments(comm, nt, ens->members, mh, ml, qh, ql, f->pred_mean + k * nt,
+    bf_dd_moments(comm, nt, f->n_kept, mh, ml, qh, ql, f->pred_mean + k * nt,
                   f->pred_var + k * nt);
     if (erg) erg_step(comm, p, job, f, k, g2);
     double sums[2] = {step_mse, step_sloppy};
@@ -261,7 +285,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     double spent = bf_elapsed() - t0;
     bf_log(comm, "flow %s: step %d/%d, Lambda = %.4g%s, sloppy %.1f, test MSE %.4g; "
            "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->relative ? " lambda_max" : "",
-           sums[1] / ens->members, sums[0] / ens->members, spent,
+           sums[1] / ens->members, sums[0] / f->n_kept, spent,
            spent / (k + 1 - start) * (K - k - 1));
     int every = p->checkpoint_flow_every;
     if (sess && every > 0 && ((k + 1) % every == 0 || k + 1 == K)) {
@@ -272,6 +296,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   f->mse = gather_steps(comm, ens, K, mse);
   f->n_sloppy = gather_steps(comm, ens, K, nsl);
   f->n_zero = gather_steps(comm, ens, K, nz);
+  if (npr) f->probe_pred = gather_steps_w(comm, ens, K, npr, f->probe_loc);
   flow_state_free(&st);
   bf_g2_destroy(&g2);
   bf_model_plan_destroy(&plan);
@@ -356,6 +381,41 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
   return all;
 }
 
+/* The members kept in the ensemble statistics, on every rank (E, 1 or 0):
+ * test_mse0 < keep_mse_below (a NaN MSE is dropped), all with 0.  Decided
+ * on rank 0 from the gathered test_mse0 and broadcast, so ranks agree. */
+static double *kept_members(MPI_Comm comm, const bf_params *p, int64_t E, const double *mse0,
+                            int64_t *n_kept)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  double *kept = BF_ALLOC(E, double);
+  for (int64_t m = 0; rank == 0 && m < E; m++)
+    kept[m] = p->keep_mse_below <= 0 || mse0[m] < p->keep_mse_below;
+  BF_MPI(MPI_Bcast(kept, (int)E, MPI_DOUBLE, 0, comm));
+  int64_t n = 0;
+  for (int64_t m = 0; m < E; m++) n += kept[m] != 0;
+  bf_fail_if(comm, n < 2,
+             "[brg] keep_mse_below = %g keeps %lld of %lld members: the ensemble statistics "
+             "need at least 2 (raise keep_mse_below, or set it to 0 to keep every member)",
+             p->keep_mse_below, (long long)n, (long long)E);
+  *n_kept = n;
+  return kept;
+}
+
+/* The mean test MSE of every step over the kept members, in member order
+ * (rank 0: the gathered K x E test_mse). */
+static void mean_mse(bf_flow_result *f, int64_t E)
+{
+  f->mse_mean = BF_ALLOC(f->K, double);
+  for (int k = 0; k < f->K; k++) {
+    double s = 0;
+    for (int64_t m = 0; m < E; m++)
+      if (f->kept[m]) s += f->mse[k * E + m];
+    f->mse_mean[k] = s / f->n_kept;
+  }
+}
+
 int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                 bf_session *sess, bf_flow_result **out)
 {
@@ -368,19 +428,27 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   if (p->prescription != BF_PRESC_RESAMPLE) presc[np++] = 1;
   bf_flow_result *res = BF_CALLOC(nb * np, bf_flow_result);
   double *mse0 = baseline_mse(comm, job);
+  int64_t n_kept;
+  double *kept = kept_members(comm, p, job->ens->members, mse0, &n_kept);
   const bf_cosnet *field = job->mod->free_field;
   int erg_ok = field && field->momenta == BF_MOMENTA_LATTICE &&
                p->data_points == BF_DATA_LATTICE && !p->relative;
   int nres = nb * np, resumed = sess && sess->resume && sess->stage == 2;
   for (int i = 0; i < nres; i++) {
     bf_flow_result *f = &res[i];
-    f->basis = bases[i / np], f->prune = presc[i % np], f->K = p->cutoffs;
+    f->basis = bases[i / np], f->prune = presc[i % np];
+    f->K = p->ncut ? p->ncut : p->cutoffs;
     snprintf(f->name, sizeof f->name, "%s_%s", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal",
              f->prune ? "prune" : "resample");
     f->erg = erg_ok;
     f->npts = p->npoints;
+    f->nprobe = p->nprobe;
     f->cut = BF_ALLOC(f->K, double);
-    bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
+    if (p->ncut) memcpy(f->cut, p->cut, sizeof(double) * f->K);
+    else bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
+    f->n_kept = n_kept;
+    f->kept = BF_ALLOC(job->ens->members, double);
+    memcpy(f->kept, kept, sizeof(double) * job->ens->members);
     flow_alloc(job, f);
   }
   for (int i = 0; i < nres; i++) {
@@ -398,13 +466,14 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       f->mse0 = BF_ALLOC(job->ens->members, double);
       memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);
       critical_cutoff(p, f, job->ens->members);
+      mean_mse(f, job->ens->members);
     }
     /* every rank writes the attributes: all must hold rank 0's values */
     double crit[4] = {f->crit, f->lc, f->lc_lo, f->lc_hi};
     BF_MPI(MPI_Bcast(crit, 4, MPI_DOUBLE, 0, comm));
     f->crit = (int)crit[0], f->lc = crit[1], f->lc_lo = crit[2], f->lc_hi = crit[3];
   }
-  free(mse0);
+  free(mse0), free(kept);
   *out = res;
   return nres;
 }
@@ -420,7 +489,7 @@ void bf_flow_results_destroy(bf_flow_result **rp, int n)
     free(f->g2_ref), free(f->gq), free(f->gq_err), free(f->gq_ref), free(f->m_eff);
     free(f->m_err), free(f->Z), free(f->m_hat), free(f->zeta), free(f->zmax);
     free(f->mse_inf), free(f->var_inf), free(f->mse_loc), free(f->nsl_loc), free(f->nz_loc);
-    free(f->g2pts);
+    free(f->g2pts), free(f->mse_mean), free(f->kept), free(f->probe_loc), free(f->probe_pred);
   }
   free(r);
   *rp = NULL;

@@ -429,10 +429,25 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
     const char *lu = p->relative ? "lambda_max" : "1/parameter^2";
 #define W(n, r, d, data, units, what) \
   (snprintf(name, sizeof name, "%s/" n, g), bf_h5_write_root(h, name, r, d, data, units, what))
-    W("cutoffs", 1, &K, f->cut, lu, "information cutoffs Lambda_k, log-spaced");
+    W("cutoffs", 1, &K, f->cut, lu,
+      p->ncut ? "information cutoffs Lambda_k: the [brg] cutoffs list"
+              : "information cutoffs Lambda_k, log-spaced");
     W("n_sloppy", 2, ke, f->n_sloppy, "-", "sloppy directions per step and member");
     W("test_mse", 2, ke, f->mse, "output^2", "test MSE per step and member");
     W("test_mse0", 1, &E, f->mse0, "output^2", "test MSE before coarse graining");
+    W("test_mse_mean", 1, &K, f->mse_mean, "output^2",
+      "mean test MSE per step over the kept members (behind Lambda_C)");
+    W("kept", 1, &E, f->kept, "-",
+      "1: member in the ensemble statistics, 0: dropped (test_mse0 >= keep_mse_below)");
+    if (f->nprobe) {
+      hsize_t np = (hsize_t)f->nprobe, kep[3] = {K, E, np};
+      double *idx = BF_ALLOC(f->nprobe, double);
+      for (int j = 0; j < f->nprobe; j++) idx[j] = p->probe_idx[j];
+      W("probe", 1, &np, idx, "-", "[brg] probe: indices of the test points (/data/x_test rows)");
+      W("probe_pred", 3, kep, f->probe_pred, "output",
+        "every member's prediction at the probe test points, per step (dropped members too)");
+      free(idx);
+    }
     W("pred_mean", 2, kt, f->pred_mean, "output", "ensemble predictive mean on the test points");
     W("pred_var", 2, kt, f->pred_var, "output^2", "ensemble predictive variance on the test points");
     if (f->basis == BF_BASIS_DIAGONAL)
@@ -454,6 +469,8 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
     bf_h5_attr_double(h, g, "critical_cutoff_hi", f->lc_hi);
     bf_h5_attr_int(h, g, "critical_step", f->crit);
     bf_h5_attr_double(h, g, "critical_tol", p->critical_tol);
+    bf_h5_attr_int(h, g, "n_dropped", (int64_t)E - f->n_kept);
+    bf_h5_attr_double(h, g, "keep_mse_below", p->keep_mse_below);
     bf_h5_attr_string(h, g, "basis", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal");
     bf_h5_attr_string(h, g, "prescription", f->prune ? "prune" : "resample");
     if (f->basis == BF_BASIS_EIGEN)
@@ -466,6 +483,18 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
   }
 }
 
+/* Which members [brg] keep_mse_below dropped from the ensemble statistics. */
+static void print_kept(const bf_params *p, const bf_flow_result *f)
+{
+  if (p->keep_mse_below <= 0) return;
+  printf("  members kept: %lld of %d (keep_mse_below = %g); dropped:", (long long)f->n_kept,
+         p->members, p->keep_mse_below);
+  int shown = 0;
+  for (int m = 0; m < p->members; m++)
+    if (!f->kept[m] && shown++ < 32) printf(" %d", m);
+  printf("%s\n", shown > 32 ? " ..." : shown ? "" : " none");
+}
+
 static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result *res,
                         int nres)
 {
@@ -476,6 +505,7 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
     const bf_flow_result *f = &res[i];
     printf("\nflow %s: critical cutoff Lambda_C = %.4g%s (bootstrap 95%%: %.4g .. %.4g)\n",
            f->name, f->lc, p->relative ? " lambda_max" : "", f->lc_lo, f->lc_hi);
+    print_kept(p, f);
     if (!f->erg) continue;
     printf("%12s %10s %10s %8s %18s %8s\n", "Lambda", "p(Lambda)", "sloppy", "max z",
            "m_eff", "m_hat");

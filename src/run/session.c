@@ -64,29 +64,32 @@ static void rows(bf_ckpt *c, const bf_ensemble *ens, const char *name, int64_t n
   if (ncols > 0) bf_ckpt_rows(c, name, ens->members, ncols, ens->first, ens->count, data);
 }
 
-/* A flow's arrays in a checkpoint: per-member rows (count x K) or whole
+/* A flow's arrays in a checkpoint: per-member rows (count x cols) or whole
  * arrays; one table serves writing and reading. */
 typedef struct flow_array {
   const char *name;
   double *data;
-  int64_t len; /* whole arrays: length; rows: 0 (K columns) */
+  int64_t len;  /* whole arrays: length; rows: 0 */
+  int64_t cols; /* rows: columns per member (0: K) */
 } flow_array;
 
 static int flow_arrays(const bf_train_job *job, const bf_flow_result *f, flow_array *a)
 {
   int64_t K = f->K, nt = job->ds->ntest, n = 0;
-  flow_array rows[] = {{"mse", f->mse_loc, 0}, {"n_sloppy", f->nsl_loc, 0},
-                       {"n_zero", f->nz_loc, 0}, {"pred_mean", f->pred_mean, K * nt},
-                       {"pred_var", f->pred_var, K * nt}};
+  flow_array rows[] = {{"mse", f->mse_loc, 0, 0}, {"n_sloppy", f->nsl_loc, 0, 0},
+                       {"n_zero", f->nz_loc, 0, 0}, {"pred_mean", f->pred_mean, K * nt, 0},
+                       {"pred_var", f->pred_var, K * nt, 0}};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) a[n++] = rows[i];
-  if (f->npts) a[n++] = (flow_array){"g2pts", f->g2pts, K * f->npts * f->npts};
+  if (f->npts) a[n++] = (flow_array){"g2pts", f->g2pts, K * f->npts * f->npts, 0};
+  if (f->nprobe) a[n++] = (flow_array){"probe_pred", f->probe_loc, 0, K * f->nprobe};
   if (f->erg) {
     int64_t ns = job->mod->free_field->lat.nsites;
-    flow_array erg[] = {{"pcut", f->pcut, K}, {"m_eff", f->m_eff, K}, {"m_err", f->m_err, K},
-                        {"Z", f->Z, K}, {"m_hat", f->m_hat, K}, {"zeta", f->zeta, K},
-                        {"zmax", f->zmax, K}, {"g2", f->g2, K * ns}, {"g2_err", f->g2_err, K * ns},
-                        {"g2_ref", f->g2_ref, K * ns}, {"gq", f->gq, K * ns},
-                        {"gq_err", f->gq_err, K * ns}, {"gq_ref", f->gq_ref, K * ns}};
+    flow_array erg[] = {{"pcut", f->pcut, K, 0}, {"m_eff", f->m_eff, K, 0},
+                        {"m_err", f->m_err, K, 0}, {"Z", f->Z, K, 0}, {"m_hat", f->m_hat, K, 0},
+                        {"zeta", f->zeta, K, 0}, {"zmax", f->zmax, K, 0}, {"g2", f->g2, K * ns, 0},
+                        {"g2_err", f->g2_err, K * ns, 0},
+                        {"g2_ref", f->g2_ref, K * ns, 0}, {"gq", f->gq, K * ns, 0},
+                        {"gq_err", f->gq_err, K * ns, 0}, {"gq_ref", f->gq_ref, K * ns, 0}};
     for (size_t i = 0; i < sizeof erg / sizeof erg[0]; i++) a[n++] = erg[i];
   }
   return (int)n;
@@ -102,7 +105,7 @@ static void put_flow(bf_ckpt *c, const bf_train_job *job, const bf_flow_result *
     if (a[j].len)
       bf_ckpt_whole(c, name, a[j].len, a[j].data);
     else
-      rows(c, job->ens, name, f->K, a[j].data);
+      rows(c, job->ens, name, a[j].cols ? a[j].cols : f->K, a[j].data);
   }
 }
 
@@ -184,6 +187,7 @@ void bf_session_load_flow(bf_session *s, const bf_train_job *job, bf_flow_result
     if (a[j].len)
       bf_ckpt_read_whole(s->resume, name, a[j].len, a[j].data);
     else
-      bf_ckpt_read_rows(s->resume, name, f->K, job->ens->first, job->ens->count, a[j].data);
+      bf_ckpt_read_rows(s->resume, name, a[j].cols ? a[j].cols : f->K, job->ens->first,
+                        job->ens->count, a[j].data);
   }
 }

@@ -85,6 +85,7 @@ typedef struct bf_params {
   /* [train] */
   int method;    /* enum bf_method */
   int trainable; /* enum bf_trainable */
+  int on_divergence; /* 0 stop, 1 drop */
   double lr;
   int steps, record_every; /* record_every counts epochs for sgd */
   int loss;      /* enum bf_loss: the convention lr applies to */

@@ -47,6 +47,8 @@ typedef struct bf_train_job {
   bf_ensemble *ens;
   bf_train_log log;
   double *loss;                 /* count x nrec */
+  double *diverged;             /* count: 1 if dropped by on_divergence = drop */
+  int64_t n_diverged;           /* over the ensemble */
   double *test_mean, *test_var; /* ensemble predictive, on test points */
   double *ref_mean, *ref_var;   /* infinite-width references, or NULL */
   double dev_mean, dev_var;     /* max deviations from them */

@@ -162,6 +162,10 @@ static const key_def KEYS[] = {
    "none (prior ensemble), full-batch gradient descent on the MSE, exact "
    "Gaussian posterior samples (models linear in the trained parameters), or "
    "minibatch stochastic gradient descent"},
+  {"train", "on_divergence", T_ENUM, OFF(on_divergence), "stop", "-", 0, 0, 0, "stop|drop",
+   "gd, sgd: a member whose parameters stop being finite stops the run with an error "
+   "(stop), or is dropped (drop): reset to its prior draw, trained no further, marked in "
+   "/train/diverged and left out of every flow statistic"},
   {"train", "trainable", T_ENUM, OFF(trainable), "all", "-", 0, 0, 0,
    "all|readout", "MLP: train every parameter, or the last layer only "
    "(the cos-net trains its readout a)"},
@@ -722,6 +726,8 @@ static int check_method(parse_ctx *c)
   if (sgd && changed(c, "train", "steps"))
     return value_fail(c, "train", "steps", "method = sgd counts epochs: set [train] "
                       "epochs instead");
+  if (!descent && changed(c, "train", "on_divergence"))
+    return value_fail(c, "train", "on_divergence", "used only by [train] method = gd or sgd");
   if (!descent && changed(c, "train", "loss"))
     return value_fail(c, "train", "loss", "used only by [train] method = gd or sgd");
   int64_t n = p->data_points == BF_DATA_LATTICE ? (int64_t)llround(pow(p->sites, p->d))

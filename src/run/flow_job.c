@@ -385,13 +385,13 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
  * test_mse0 < keep_mse_below (a NaN MSE is dropped), all with 0.  Decided
  * on rank 0 from the gathered test_mse0 and broadcast, so ranks agree. */
 static double *kept_members(MPI_Comm comm, const bf_params *p, int64_t E, const double *mse0,
-                            int64_t *n_kept)
+                            const double *diverged, int64_t *n_kept)
 {
   int rank;
   MPI_Comm_rank(comm, &rank);
   double *kept = BF_ALLOC(E, double);
   for (int64_t m = 0; rank == 0 && m < E; m++)
-    kept[m] = p->keep_mse_below <= 0 || mse0[m] < p->keep_mse_below;
+    kept[m] = (p->keep_mse_below <= 0 || mse0[m] < p->keep_mse_below) && !diverged[m];
   BF_MPI(MPI_Bcast(kept, (int)E, MPI_DOUBLE, 0, comm));
   int64_t n = 0;
   for (int64_t m = 0; m < E; m++) n += kept[m] != 0;
@@ -429,7 +429,9 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   bf_flow_result *res = BF_CALLOC(nb * np, bf_flow_result);
   double *mse0 = baseline_mse(comm, job);
   int64_t n_kept;
-  double *kept = kept_members(comm, p, job->ens->members, mse0, &n_kept);
+  double *diverged = gather_steps(comm, job->ens, 1, job->diverged); /* rank 0: E */
+  double *kept = kept_members(comm, p, job->ens->members, mse0, diverged, &n_kept);
+  free(diverged);
   const bf_cosnet *field = job->mod->free_field;
   int erg_ok = field && field->momenta == BF_MOMENTA_LATTICE &&
                p->data_points == BF_DATA_LATTICE && !p->relative;

@@ -275,6 +275,10 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
                      sgd ? "SGD epochs of the loss records" : "GD steps of the loss records");
     write_rows(h, job->ens, "/train/loss", job->log.nrec, job->loss, "output^2",
                "training MSE per member at /train/steps");
+    write_rows(h, job->ens, "/train/diverged", 1, job->diverged, "-",
+               "1: the member diverged and was dropped ([train] on_divergence = drop; "
+               "its loss records are NaN from then on), 0: trained");
+    bf_h5_attr_int(h, "/train", "n_diverged", job->n_diverged);
     free(steps);
   }
   bf_h5_write_root(h, "/train/test_mean", 1, &t1, job->test_mean, "output",
@@ -348,6 +352,7 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
   double first = 0, last = 0, top[5] = {0}, tmp[2];
   int nr = job->log.nrec;
   for (int64_t m = 0; m < job->ens->count; m++) {
+    if (job->diverged && job->diverged[m]) continue; /* dropped: NaN records */
     first += job->loss[m * nr];
     last += job->loss[m * nr + nr - 1];
   }
@@ -360,8 +365,13 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
   if (rank != 0) return;
   if (p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD) {
     const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
-    printf("\ntraining MSE (ensemble mean): %s 0: %.5g, %s %d: %.5g\n", unit,
-           tmp[0] / p->members, unit, bf_train_length(p), tmp[1] / p->members);
+    double live = (double)(p->members - job->n_diverged);
+    printf("\ntraining MSE (ensemble mean): %s 0: %.5g, %s %d: %.5g", unit, tmp[0] / live,
+           unit, bf_train_length(p), tmp[1] / live);
+    if (job->n_diverged)
+      printf(" (over %.0f members; %lld diverged and were dropped)", live,
+             (long long)job->n_diverged);
+    printf("\n");
   }
   if (job->ref_mean)
     printf("infinite-width check on %lld test points: max |mean - %s| = %.4g%s",

@@ -125,6 +125,7 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
   bf_ckpt_attr_int(c, "flow_step", flow_step);
   rows(c, ens, "/theta", ens->nparams, ens->theta);
   if (job->loss) rows(c, ens, "/loss", job->log.nrec, job->loss);
+  if (job->diverged) rows(c, ens, "/diverged", 1, job->diverged);
   if (job->snap) rows(c, ens, "/snap", job->log.nrec * ens->nparams, job->snap);
   if (stage >= 1) {
     if (job->lambda) rows(c, ens, "/lambda", job->k, job->lambda);
@@ -153,6 +154,13 @@ void bf_session_load_training(bf_session *s, bf_train_job *job)
   bf_ckpt_read_rows(s->resume, "/theta", ens->nparams, ens->first, ens->count, ens->theta);
   if (job->loss && bf_ckpt_has(s->resume, "/loss"))
     bf_ckpt_read_rows(s->resume, "/loss", job->log.nrec, ens->first, ens->count, job->loss);
+  if (job->diverged && bf_ckpt_has(s->resume, "/diverged")) {
+    bf_ckpt_read_rows(s->resume, "/diverged", 1, ens->first, ens->count, job->diverged);
+    double n = 0;
+    for (int64_t m = 0; m < ens->count; m++) n += job->diverged[m];
+    BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPI_DOUBLE, MPI_SUM, ens->comm));
+    job->n_diverged = (int64_t)n;
+  }
   if (job->snap && bf_ckpt_has(s->resume, "/snap"))
     bf_ckpt_read_rows(s->resume, "/snap", job->log.nrec * ens->nparams, ens->first,
                       ens->count, job->snap);

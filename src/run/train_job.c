@@ -126,6 +126,7 @@ static void train_alloc(const bf_params *p, bf_train_job *job)
 {
   bf_ensemble *ens = job->ens;
   job->loss = BF_CALLOC(ens->count * job->log.nrec + 1, double);
+  job->diverged = BF_CALLOC(ens->count + 1, double);
   int descent = p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
   int flow = descent && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
   if (flow) job->snap = BF_CALLOC(ens->count * job->log.nrec * ens->nparams + 1, double);
@@ -136,6 +137,7 @@ static void train_chunk(const bf_params *p, bf_train_job *job, int from, int to)
 {
   bf_ensemble *ens = job->ens;
   for (int64_t m = 0; m < ens->count; m++) {
+    if (job->diverged[m]) continue; /* dropped: trained no further */
     double *theta = ens->theta + m * ens->nparams, *loss = job->loss + m * job->log.nrec;
     double *snap = job->snap ? job->snap + m * job->log.nrec * ens->nparams : NULL;
     if (p->method == BF_TRAIN_SGD)
@@ -146,16 +148,40 @@ static void train_chunk(const bf_params *p, bf_train_job *job, int from, int to)
   }
 }
 
-/* A diverged member (lr too large) must not reach the result as NaN. */
-static void check_finite(MPI_Comm comm, const bf_params *p, const bf_train_job *job, int to)
+/* A diverged member (lr too large) must not reach the result as NaN: stop
+ * with an error naming it, or (on_divergence = drop) reset it to its prior
+ * draw, mark it and train it no further; its loss records from the
+ * divergence on are NaN, documented as such (docs/outputs.md). */
+static void check_finite(MPI_Comm comm, const bf_params *p, bf_train_job *job, int to)
 {
   const bf_ensemble *ens = job->ens;
-  int64_t bad = -1;
-  for (int64_t i = 0; i < ens->count * ens->nparams && bad < 0; i++)
-    if (!isfinite(ens->theta[i])) bad = ens->first + i / ens->nparams;
-  bf_fail_if(comm, bad >= 0, "train: member %lld diverged (parameters not finite after %s "
-             "%d): lower [train] lr = %g", (long long)bad,
+  int64_t bad = -1, fresh = 0;
+  for (int64_t m = 0; m < ens->count; m++) {
+    double *theta = ens->theta + m * ens->nparams;
+    int finite = 1;
+    for (int64_t i = 0; i < ens->nparams && finite; i++) finite = isfinite(theta[i]);
+    if (finite || job->diverged[m]) continue;
+    if (p->on_divergence == 0) {
+      if (bad < 0) bad = ens->first + m;
+      continue;
+    }
+    job->diverged[m] = 1, fresh++;
+    bf_model_sample(job->mod, p->seed, ens->first + m, theta);
+    for (int r = 0; r < job->log.nrec; r++) /* from the divergence on: none */
+      if (job->log.steps[r] >= to || !isfinite(job->loss[m * job->log.nrec + r]))
+        job->loss[m * job->log.nrec + r] = NAN;
+  }
+  int64_t b = bad < 0 ? INT64_MAX : bad;
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &b, 1, MPI_INT64_T, MPI_MIN, comm));
+  bf_fail_if(comm, b != INT64_MAX, "train: member %lld diverged (parameters not finite after %s "
+             "%d): lower [train] lr = %g, or set [train] on_divergence = drop", (long long)b,
              p->method == BF_TRAIN_SGD ? "epoch" : "step", to, p->lr);
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &fresh, 1, MPI_INT64_T, MPI_SUM, comm));
+  job->n_diverged += fresh;
+  if (fresh)
+    bf_log(comm, "train: %lld member%s diverged by %s %d: dropped (on_divergence = drop), "
+           "%lld in all", (long long)fresh, fresh > 1 ? "s" : "",
+           p->method == BF_TRAIN_SGD ? "epoch" : "step", to, (long long)job->n_diverged);
 }
 
 /* GD (steps) or SGD (epochs) in chunks of checkpoint_every, all local
@@ -395,7 +421,7 @@ void bf_train_job_destroy(bf_train_job **jp)
   bf_dataset_destroy(&job->fisher_own);
   bf_ensemble_destroy(&job->ens);
   bf_model_destroy(&job->mod);
-  free(job->log.steps), free(job->loss), free(job->lambda), free(job->diag);
+  free(job->log.steps), free(job->loss), free(job->diverged), free(job->lambda), free(job->diag);
   free(job->snap), free(job->flow_lambda), free(job->evec);
   free(job->test_mean), free(job->test_var), free(job->ref_mean), free(job->ref_var);
   free(job);

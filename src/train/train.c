@@ -162,6 +162,10 @@ void bf_sgd_step(bf_sgd *w, double *theta, const int64_t *idx, int64_t B)
       double fk = w->frest[idx[b]] + cblas_ddot((int)Pt, Jk, 1, tt, 1);
       w->r[b] = (fk - ds->y[idx[b]]) / B;
     }
+    if (B == 1) { /* the authors' SGD: one pass, no gradient buffer */
+      cblas_daxpy((int)Pt, -w->rate * w->r[0], w->J + idx[0] * Pt, 1, tt, 1);
+      return;
+    }
     memset(g, 0, sizeof(double) * Pt);
     for (int64_t b = 0; b < B; b++) cblas_daxpy((int)Pt, w->r[b], w->J + idx[b] * Pt, 1, g, 1);
   } else {

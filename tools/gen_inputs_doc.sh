@@ -769,6 +769,36 @@ and k; the file in docs/outputs.md, "`/brg`" and "`/erg`").
   `inf` when more than 2.5% of the resamples do not cross).  B < 2: no
   interval (`nan`).
 
+**Explicit cutoffs, dropped members and probes** (`cutoffs`,
+`keep_mse_below`, `probe`; refused with `flow = no`, which would ignore
+them):
+
+* `cutoffs = 1e-4, 5e-3, ...`: the K cutoffs themselves, absolute (or,
+  with `relative = yes`, fractions of each member's lambda_max), in place
+  of the log grid; K is the list's length.  They must be positive, finite
+  and strictly ascending (the flow adds nested shells as the cutoff grows),
+  and a list is refused together with `lambda_min`, `lambda_max` or
+  `count` set away from their defaults.  The list must fit on one line:
+  inih reads at most 198 characters per line and would split a longer one,
+  so a longer line is refused (and so is a `--set` value that would not fit
+  the effective text's line); continuation lines are not supported.  Write
+  numbers compactly (`1e3`, `7.5e4`): the reference's 25 cutoffs fit in
+  141 characters:
+
+      cutoffs = 1e-4, 5e-3, 7.5e-3, 1e-2, 5e-2, 7.5e-2, 0.1, 0.5, 0.75, 1, 5, 7.5, 10, 50, 75, 100, 500, 750, 1e3, 5e3, 7.5e3, 1e4, 5e4, 7.5e4, 1e5
+
+* `keep_mse_below = X` (X > 0): members whose uncoarsened test MSE
+  (`test_mse0`) is X or more, or not a number, are dropped from every
+  ensemble statistic of the flow -- the mean test MSE behind Lambda_C and
+  its bootstrap, `pred_mean`, `pred_var`, `G2`, the ERG observables -- but
+  still coarse-grained, with their `test_mse` and `probe_pred` written.
+  `/brg/.../kept` and the attribute `n_dropped` record which; the run
+  prints them.  At least 2 members must be kept (else one error).
+* `probe = i, j, ...`: indices 0 .. n_test-1 of `/data/x_test` rows
+  (checked at input time) at which every member's prediction is written at
+  every cutoff (`/brg/.../probe_pred`, K x E x n_probe): the output
+  distribution at one test input per cutoff.
+
 **The ERG checks** (SCIENCE.md 4) are added to every flow when all of these
 hold: `[network] arch = cosnet`, `[cosnet] momenta = lattice`,
 `[data] points = lattice` (the full periodic lattice) and

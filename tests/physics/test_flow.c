@@ -11,9 +11,15 @@
  *    curves (test MSE, predictive variance) as the width grows.
  * 4. A small paper_relu: GD-trained ReLU networks, coarse-grained in the
  *    eigen basis by resampling, show a critical cutoff after a flat stretch,
- *    with a finite bootstrap interval. */
+ *    with a finite bootstrap interval.
+ * 5. [brg] cutoffs equal to the log grid give the grid's flow bitwise;
+ *    keep_mse_below drops exactly the members with test_mse0 >= X from the
+ *    ensemble statistics (and none when X is above every test_mse0); the
+ *    probe predictions averaged over the kept members are pred_mean and
+ *    pred_var at the probe. */
 #include "testutil.h"
 
+#include "brgflow/flow.h"
 #include "brgflow/run.h"
 
 #include <math.h>
@@ -164,7 +170,147 @@ static void test_posterior_flow_approaches_infinite_width(void **state)
   ASSERT_LE(v2, 0.5 * v1);
 }
 
+/* A small GD-trained tanh ensemble for the selection tests (5). */
+static bf_params select_params(void)
+{
+  bf_params p = {.seed = 5, .arch = BF_ARCH_MLP, .d = 1, .width = 64, .depth = 1,
+                 .activation = 1, .sigma_w = 1.5, .sigma_b = 0.1, .members = 16,
+                 .target = BF_TARGET_SIN, .n_train = 16, .n_test = 8, .noise = 0.05,
+                 .domain = 1, .data_points = BF_DATA_RANDOM, .method = BF_TRAIN_GD,
+                 .lr = 0.5, .steps = 200, .solver = BF_SOLVER_AUTO, .basis = BF_BASIS_EIGEN,
+                 .groups = 1, .block = 8, .brg = 1, .lambda_min = 1e-4, .lambda_max = 1,
+                 .cutoffs = 9, .relative = 1, .brg_basis = BF_BASES_EIGEN,
+                 .prescription = BF_PRESC_RESAMPLE, .critical_tol = 0.1, .bootstrap = 50,
+                 .quadrature = BF_QUAD_AUTO, .order = 96};
+  return p;
+}
+
+static double max_abs_diff(int64_t n, const double *a, const double *b)
+{
+  double d = 0;
+  for (int64_t i = 0; i < n; i++) d = fmax(d, fabs(a[i] - b[i]));
+  return d;
+}
+
+static void test_explicit_cutoffs_equal_grid(void **state)
+{
+  (void)state;
+  bf_params p = select_params();
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_flow_result *g, *l;
+  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &g);
+  double cut[9];
+  bf_flow_cutoffs(p.lambda_min, p.lambda_max, p.cutoffs, cut);
+  p.ncut = 9, p.cut = cut, p.cutoffs = 16; /* the list replaces count */
+  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &l);
+  int64_t E = p.members, KE = 9 * E, KT = 9 * p.n_test;
+  assert_int_equal(l->K, 9);
+  double d = fmax(max_abs_diff(KE, g->mse, l->mse), max_abs_diff(KT, g->pred_mean, l->pred_mean));
+  d = fmax(d, max_abs_diff(KT, g->pred_var, l->pred_var));
+  FIGURE("cutoffs list = the 9-point log grid: max |difference| of test_mse, pred_mean, "
+         "pred_var = %.3g (tol 0: the same cutoffs must give the same flow bitwise); "
+         "Lambda_C %.4g vs %.4g", d, l->lc, g->lc);
+  assert_memory_equal(g->cut, l->cut, sizeof cut);
+  assert_memory_equal(g->mse, l->mse, sizeof(double) * KE);
+  assert_memory_equal(g->pred_mean, l->pred_mean, sizeof(double) * KT);
+  assert_memory_equal(g->pred_var, l->pred_var, sizeof(double) * KT);
+  assert_int_equal(g->crit, l->crit);
+  bf_flow_results_destroy(&g, 1);
+  bf_flow_results_destroy(&l, 1);
+  bf_train_job_destroy(&job);
+}
+
+/* The kept members' mean of each step's test MSE, and the probe moments,
+ * recomputed here from the per-member arrays in two passes. */
+static void check_kept_statistics(const bf_params *p, const bf_flow_result *f, const int *keep,
+                                  int nkeep)
+{
+  int64_t E = p->members, nt = p->n_test, np = p->nprobe;
+  double dmse = 0, dmean = 0, dvar = 0;
+  for (int k = 0; k < f->K; k++) {
+    double s = 0;
+    for (int64_t m = 0; m < E; m++) s += keep[m] ? f->mse[k * E + m] : 0;
+    dmse = fmax(dmse, fabs(f->mse_mean[k] - s / nkeep) / (s / nkeep));
+    for (int j = 0; j < np; j++) {
+      double mean = 0, var = 0, pm, pv;
+      for (int64_t m = 0; m < E; m++) mean += keep[m] ? f->probe_pred[(k * E + m) * np + j] : 0;
+      mean /= nkeep;
+      for (int64_t m = 0; m < E; m++) {
+        double x = f->probe_pred[(k * E + m) * np + j] - mean;
+        var += keep[m] ? x * x / (nkeep - 1) : 0;
+      }
+      pm = f->pred_mean[k * nt + p->probe_idx[j]], pv = f->pred_var[k * nt + p->probe_idx[j]];
+      dmean = fmax(dmean, fabs(pm - mean));
+      /* pred_var is one pass, (sum x^2 - (sum x)^2/n)/(n-1): its rounding
+       * scales with mean^2, not with var */
+      dvar = fmax(dvar, fabs(pv - var) / (var + mean * mean));
+    }
+  }
+  FIGURE("%d of %lld members kept: max relative |mean test MSE - mean over kept| = %.3g "
+         "(tol 1e-14: one sum of <= 16 terms); probe: max |pred_mean - mean over kept| = %.3g "
+         "(tol 1e-12), max |pred_var - var over kept|/(var + mean^2) = %.3g (tol 1e-12: "
+         "rounding of the one-pass variance)", nkeep, (long long)E, dmse, dmean, dvar);
+  ASSERT_LE(dmse, 1e-14);
+  ASSERT_LE(dmean, 1e-12);
+  ASSERT_LE(dvar, 1e-12);
+}
+
+static void test_keep_mse_below_and_probe(void **state)
+{
+  (void)state;
+  bf_params p = select_params();
+  int probe[3] = {0, 3, 7};
+  p.nprobe = 3, p.probe_idx = probe;
+  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_flow_result *all, *f, *none;
+  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &all);
+  int E = p.members, keep[16], nkeep = 0, everyone[16];
+  /* X: the median of test_mse0, so that about half are dropped */
+  double sorted[16], hi = 0;
+  memcpy(sorted, all->mse0, sizeof sorted);
+  for (int a = 1; a < E; a++)
+    for (int b = a; b > 0 && sorted[b] < sorted[b - 1]; b--) {
+      double t = sorted[b];
+      sorted[b] = sorted[b - 1], sorted[b - 1] = t;
+    }
+  p.keep_mse_below = sorted[E / 2];
+  for (int m = 0; m < E; m++) {
+    keep[m] = all->mse0[m] < p.keep_mse_below, nkeep += keep[m];
+    everyone[m] = 1, hi = fmax(hi, all->mse0[m]);
+  }
+  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
+  int agree = 0;
+  for (int m = 0; m < E; m++) agree += f->kept[m] == keep[m];
+  FIGURE("keep_mse_below = %.5g (median test_mse0): %lld kept by the flow, %d counted here "
+         "(test_mse0 < X); kept flags agree for %d of %d members (tol: exact)",
+         p.keep_mse_below, (long long)f->n_kept, nkeep, agree, E);
+  assert_int_equal(f->n_kept, nkeep);
+  assert_int_equal(agree, E);
+  assert_true(nkeep < E); /* the case must drop some */
+  /* dropped members are still coarse-grained and stored */
+  assert_memory_equal(all->mse, f->mse, sizeof(double) * f->K * E);
+  assert_memory_equal(all->probe_pred, f->probe_pred, sizeof(double) * f->K * E * 3);
+  check_kept_statistics(&p, f, keep, nkeep);
+  check_kept_statistics(&p, all, everyone, E);
+  p.keep_mse_below = 2 * hi; /* above every test_mse0: drops none */
+  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &none);
+  FIGURE("keep_mse_below = %.5g (2 x max test_mse0): %lld of %d kept; Lambda_C %.4g vs %.4g "
+         "with keep_mse_below = 0 (tol: bitwise)", p.keep_mse_below, (long long)none->n_kept, E,
+         none->lc, all->lc);
+  assert_int_equal(none->n_kept, E);
+  assert_memory_equal(all->pred_mean, none->pred_mean, sizeof(double) * f->K * p.n_test);
+  assert_memory_equal(all->pred_var, none->pred_var, sizeof(double) * f->K * p.n_test);
+  assert_memory_equal(all->mse_mean, none->mse_mean, sizeof(double) * f->K);
+  assert_true(all->crit == none->crit && all->lc_lo == none->lc_lo && all->lc_hi == none->lc_hi);
+  bf_flow_results_destroy(&all, 1);
+  bf_flow_results_destroy(&f, 1);
+  bf_flow_results_destroy(&none, 1);
+  bf_train_job_destroy(&job);
+}
+
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_explicit_cutoffs_equal_grid),
+  cmocka_unit_test(test_keep_mse_below_and_probe),
   cmocka_unit_test(test_posterior_flow_approaches_infinite_width),
   cmocka_unit_test(test_brg_equals_erg),
   cmocka_unit_test(test_eigen_basis_alignment_improves),

@@ -181,6 +181,64 @@ static void test_mlp_keys(void **state)
                NULL, 0, "t.ini:6: [correlator] list", "d = 2");
 }
 
+/* [brg] cutoffs, keep_mse_below, probe: the authors' 25-cutoff list on one
+ * line; every refusal names file, line and key. */
+static void test_flow_selection_keys(void **state)
+{
+  (void)state;
+  bf_params p;
+  const char *flow = "[fisher]\nsolver = auto\n[data]\nn_test = 8\n[brg]\nflow = yes\n";
+  char text[1024];
+  snprintf(text, sizeof text, "%scutoffs = 1e-4, 5e-3, 7.5e-3, 1e-2, 5e-2, 7.5e-2, 0.1, 0.5, "
+           "0.75, 1, 5, 7.5, 10, 50, 75, 100, 500, 750, 1e3, 5e3, 7.5e3, 1e4, 5e4, 7.5e4, 1e5\n"
+           "keep_mse_below = 0.5\nprobe = 0, 7\n", flow);
+  assert_int_equal(parse(text, NULL, 0, &p), 0);
+  FIGURE("authors' list: %d cutoffs parsed, first %g, last %g (expected 25, 1e-4, 1e5); "
+         "probe %d, %d", p.ncut, p.cut[0], p.cut[p.ncut - 1], p.probe_idx[0], p.probe_idx[1]);
+  assert_int_equal(p.ncut, 25);
+  assert_true(p.cut[0] == 1e-4 && p.cut[12] == 10 && p.cut[24] == 1e5);
+  assert_int_equal(p.nprobe, 2);
+  assert_true(p.keep_mse_below == 0.5);
+  /* the effective text re-parses to the same list */
+  char *eff = bf_input_effective_text(&p);
+  bf_params q;
+  assert_int_equal(parse(eff, NULL, 0, &q), 0);
+  assert_int_equal(q.ncut, 25);
+  assert_memory_equal(p.cut, q.cut, 25 * sizeof(double));
+  free(eff), bf_params_free(&p), bf_params_free(&q);
+  assert_int_equal(parse(flow, NULL, 0, &p), 0); /* default: the log grid, no probe */
+  assert_true(p.ncut == 0 && p.nprobe == 0 && p.keep_mse_below == 0);
+  snprintf(text, sizeof text, "%scutoffs = 1, 0.5\n", flow);
+  expect_error(text, NULL, 0, "t.ini:7: [brg] cutoffs", "strictly ascending");
+  snprintf(text, sizeof text, "%scutoffs = 0, 1\n", flow);
+  expect_error(text, NULL, 0, "t.ini:7: [brg] cutoffs", "positive");
+  snprintf(text, sizeof text, "%scutoffs = 1, inf\n", flow);
+  expect_error(text, NULL, 0, "t.ini:7: [brg] cutoffs", "finite");
+  snprintf(text, sizeof text, "%scutoffs = 1, 2\ncount = 5\n", flow);
+  expect_error(text, NULL, 0, "t.ini:7: [brg] cutoffs", "[brg] count");
+  snprintf(text, sizeof text, "%scutoffs = 1, 2\nlambda_min = 1e-3\n", flow);
+  expect_error(text, NULL, 0, "t.ini:7: [brg] cutoffs", "[brg] lambda_min");
+  snprintf(text, sizeof text, "%sprobe = 0, 8\n", flow);
+  expect_error(text, NULL, 0, "t.ini:7: [brg] probe", "0 .. n_test-1 = 7");
+  snprintf(text, sizeof text, "%skeep_mse_below = -1\n", flow);
+  expect_error(text, NULL, 0, "t.ini:7: [brg] keep_mse_below", "out of range");
+  expect_error("[brg]\nprobe = 1\n", NULL, 0, "t.ini:2: [brg] probe", "flow = yes");
+  expect_error("[brg]\nkeep_mse_below = 1\n", NULL, 0, "t.ini:2: [brg] keep_mse_below",
+               "flow = yes");
+  expect_error("[brg]\ncutoffs = 1\n", NULL, 0, "t.ini:2: [brg] cutoffs", "flow = yes");
+  /* a line inih would split is refused, naming the line */
+  char longl[400];
+  snprintf(longl, sizeof longl, "%scutoffs = 1", flow);
+  for (int i = 2; i < 80; i++) snprintf(longl + strlen(longl), sizeof longl - strlen(longl), ", %d", i);
+  strcat(longl, "\n");
+  expect_error(longl, NULL, 0, "t.ini:7: line of", "at most 198");
+  /* and --set, whose value would make the effective text's line too long */
+  char set[400] = "brg.cutoffs=1";
+  for (int i = 2; i < 80; i++) snprintf(set + strlen(set), sizeof set - strlen(set), ", %d", i);
+  const char *sets[] = {set};
+  expect_error(flow, sets, 1, "--set brg.cutoffs", "too long for one input line");
+}
+
 static void test_bad_set(void **state)
 {
   (void)state;
@@ -282,6 +340,7 @@ static void test_docs_list_every_key(void **state)
 
 
 static const struct CMUnitTest group[] = {
+  cmocka_unit_test(test_flow_selection_keys),
   cmocka_unit_test(test_defaults_and_values),
   cmocka_unit_test(test_set_overrides),
   cmocka_unit_test(test_effective_text_round_trip),

@@ -604,6 +604,14 @@ authors' experiment:
 prior ensemble of `[network]`/`[cosnet]`); only the *trained* parameters
 move, the others keep their prior values.
 
+* `on_divergence` (gd, sgd): what happens to a member whose parameters stop
+  being finite (a learning rate too large for it).  `stop` (the default)
+  stops the run with one error naming the member and the step or epoch;
+  `drop` resets the member to its prior draw, trains it no further, marks
+  it in `/train/diverged` (attribute `n_diverged`), writes NaN into its
+  loss records from then on, and leaves it out of every statistic of the
+  flow (like `[brg] keep_mse_below`).  The paper's experiment needs it: at
+  lr 1e-6 a few heavy-tailed members diverge (`inputs/paper_experiment.ini`).
 * `trainable` (MLP): `all`, every weight and bias; `readout`, only the
   last layer W^{L+1}, b^{L+1} (N + 1 parameters, the end of theta).  The
   cos-net always trains its readout a (N parameters) and keeps b and c;

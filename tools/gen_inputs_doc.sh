@@ -560,7 +560,7 @@ authors' experiment:
     solver = auto
     sigma = 1
     points = separate
-    n_points = 100
+    n_points = 10
     normalization = mean
 
 * `points`, the n training inputs x_alpha:
@@ -673,8 +673,9 @@ move, the others keep their prior values.
 * The paper's own experiment: `method = sgd`, `batch = 1`, `order =
   fixed`, `lr = 1e-6`, `epochs = 1000`, `loss = mse`, `trainable =
   readout`.
-* A member whose parameters stop being finite (lr too large) stops the
-  run with an error naming it.
+* A member whose parameters or training loss stop being finite (lr too
+  large) stops the run with an error naming it, or, with `on_divergence =
+  drop`, is dropped (above).
 
 After training, the ensemble's predictive mean and variance at the test
 points are compared with the infinite-width limit where brgflow knows it

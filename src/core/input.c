@@ -728,6 +728,10 @@ static int check_method(parse_ctx *c)
                       "epochs instead");
   if (!descent && changed(c, "train", "on_divergence"))
     return value_fail(c, "train", "on_divergence", "used only by [train] method = gd or sgd");
+  if (p->on_divergence == 1 && p->record_every > 0 && p->solver != BF_SOLVER_NONE)
+    return value_fail(c, "train", "on_divergence", "drop with [train] record_every > 0 and a "
+                      "Fisher metric: a dropped member's spectra along training are undefined "
+                      "(set record_every = 0, or on_divergence = stop)");
   if (!descent && changed(c, "train", "loss"))
     return value_fail(c, "train", "loss", "used only by [train] method = gd or sgd");
   int64_t n = p->data_points == BF_DATA_LATTICE ? (int64_t)llround(pow(p->sites, p->d))
@@ -838,6 +842,10 @@ static int check_data(parse_ctx *c)
     return 0;
   if (gauss && !derive_gaussian(c)) return 0;
   if (p->target == BF_TARGET_EXPRESSION && !check_expression(c)) return 0;
+  if (p->target == BF_TARGET_FILE && (separate || gauss))
+    return value_fail(c, separate ? "fisher" : "data", "points",
+                      "target = file takes its inputs from the file: there is no input "
+                      "distribution to draw from (use [fisher] points = train)");
   if (separate && p->data_points != BF_DATA_RANDOM && !gauss)
     return value_fail(c, "fisher", "points", "separate points are drawn from the training "
                      "input distribution: needs [data] points = random or gaussian");

@@ -101,12 +101,13 @@ static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
 /* Ensemble predictive mean and variance on the test points. */
 static void predictive(MPI_Comm comm, bf_train_job *job)
 {
-  int64_t nt = job->ds->ntest, E = job->ens->members;
+  int64_t nt = job->ds->ntest, E = job->ens->members - job->n_diverged;
   double *s = BF_CALLOC(nt, double), *sl = BF_CALLOC(nt, double);
   double *q = BF_CALLOC(nt, double), *ql = BF_CALLOC(nt, double);
   double *f = BF_ALLOC(nt, double);
   bf_plan *plan = bf_model_plan_create(job->mod, nt);
   for (int64_t m = 0; m < job->ens->count; m++) {
+    if (job->diverged && job->diverged[m]) continue; /* dropped: not in the ensemble */
     bf_model_forward(job->mod, plan, job->ens->theta + m * job->ens->nparams, nt,
                      job->ds->xt, f);
     for (int64_t x = 0; x < nt; x++) {
@@ -160,6 +161,11 @@ static void check_finite(MPI_Comm comm, const bf_params *p, bf_train_job *job, i
     double *theta = ens->theta + m * ens->nparams;
     int finite = 1;
     for (int64_t i = 0; i < ens->nparams && finite; i++) finite = isfinite(theta[i]);
+    /* f can overflow while theta is still finite: the recorded loss tells */
+    for (int r = 0; r < job->log.nrec && finite; r++) {
+      int recorded = job->log.steps[r] < to || (job->log.steps[r] == to && to == bf_train_length(p));
+      if (recorded) finite = isfinite(job->loss[m * job->log.nrec + r]);
+    }
     if (finite || job->diverged[m]) continue;
     if (p->on_divergence == 0) {
       if (bad < 0) bad = ens->first + m;

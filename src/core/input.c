@@ -1202,6 +1202,16 @@ static char *read_file(const char *path, char *err, size_t errlen)
   }
   buf[len] = '\0';
   fclose(f);
+  /* a NUL byte would end the text early: the keys after it would silently
+   * take their defaults */
+  size_t nul = strlen(buf);
+  if (nul < len) {
+    int line = 1;
+    for (size_t i = 0; i < nul; i++) line += buf[i] == '\n';
+    snprintf(err, errlen, "%s:%d: a NUL byte (the input must be a text file)", path, line);
+    free(buf);
+    return NULL;
+  }
   return buf;
 }
 

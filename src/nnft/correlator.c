@@ -191,6 +191,10 @@ double bf_zscore_max(int64_t n, const double *mean, const double *err,
   for (int64_t r = 0; r < n; r++) {
     double z = fabs(mean[r] - ref[r]) / err[r];
     if (err[r] == 0) z = mean[r] == ref[r] ? 0 : INFINITY;
+    if (isnan(z)) { /* a NaN in the data is reported, not skipped by the max */
+      zmax = NAN, at = r;
+      break;
+    }
     if (z > zmax) {
       zmax = z;
       at = r;

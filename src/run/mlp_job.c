@@ -47,10 +47,11 @@ static void zscores(bf_mlp_job *job)
   job->zscore_max = 0;
   for (int i = 0; i < n; i++)
     for (int j = i; j < n; j++) {
-      double z = fabs(job->g2[i * n + j] - job->k_nngp[i * n + j]) /
-                 job->g2_err[i * n + j];
-      if (z > job->zscore_max) {
-        job->zscore_max = z;
+      double e = job->g2_err[i * n + j], dv = fabs(job->g2[i * n + j] - job->k_nngp[i * n + j]);
+      /* G2 = K = 0 exactly (no bias, x = 0): z = 0; a NaN anywhere: z = NaN */
+      double z = e > 0 ? dv / e : e == 0 ? (dv == 0 ? 0 : dv > 0 ? INFINITY : NAN) : NAN;
+      if (isnan(z) || z > job->zscore_max) { /* NaN wins: the max must not hide it */
+        job->zscore_max = isnan(job->zscore_max) ? job->zscore_max : z;
         job->z_i = i;
         job->z_j = j;
       }

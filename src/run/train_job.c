@@ -381,9 +381,11 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
     infinite_width(comm, p, job);
     if (job->ref_mean) {
       for (int64_t x = 0; x < job->ds->ntest; x++) {
-        job->dev_mean = fmax(job->dev_mean, fabs(job->test_mean[x] - job->ref_mean[x]));
+        double dm = fabs(job->test_mean[x] - job->ref_mean[x]);
+        job->dev_mean = isnan(dm) || isnan(job->dev_mean) ? NAN : fmax(job->dev_mean, dm);
         if (job->ref_var)
-          job->dev_var = fmax(job->dev_var, fabs(job->test_var[x] - job->ref_var[x]));
+          job->dev_var = isnan(job->dev_var) || isnan(job->test_var[x] - job->ref_var[x])
+                             ? NAN : fmax(job->dev_var, fabs(job->test_var[x] - job->ref_var[x]));
       }
       if (job->ref_var)
         bf_log(comm, "infinite-width check: max |mean - ref| = %.3g, max |var - ref| = %.3g "

@@ -121,10 +121,24 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
     hid_t dx = f >= 0 ? H5Dopen2(f, "/x", H5P_DEFAULT) : -1;
     hid_t dy = f >= 0 ? H5Dopen2(f, "/y", H5P_DEFAULT) : -1;
     hsize_t dims[2] = {0, 0}, ny = 0;
-    if (dx >= 0) H5Sget_simple_extent_dims(H5Dget_space(dx), dims, NULL);
-    if (dy >= 0) H5Sget_simple_extent_dims(H5Dget_space(dy), &ny, NULL);
+    int rx = -1, ry = -1;
+    if (dx >= 0) {
+      hid_t sp = H5Dget_space(dx);
+      rx = H5Sget_simple_extent_ndims(sp); /* the rank first: dims has room for 2 */
+      if (rx == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+      H5Sclose(sp);
+    }
+    if (dy >= 0) {
+      hid_t sp = H5Dget_space(dy);
+      ry = H5Sget_simple_extent_ndims(sp);
+      if (ry == 1) H5Sget_simple_extent_dims(sp, &ny, NULL);
+      H5Sclose(sp);
+    }
     if (dx < 0 || dy < 0)
       snprintf(why, sizeof why, "needs datasets /x and /y");
+    else if (rx != 2 || ry != 1)
+      snprintf(why, sizeof why, "/x must be 2-d (n x d) and /y 1-d (n); they are %d-d and %d-d",
+               rx, ry);
     else if ((int64_t)dims[0] < need || (int64_t)ny < need || (int64_t)dims[1] != d)
       snprintf(why, sizeof why, "/x is %llu x %llu and /y %llu long; need %lld x %lld",
                (unsigned long long)dims[0], (unsigned long long)dims[1],
@@ -133,11 +147,25 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
       hsize_t start[2] = {0, 0}, cnt[2] = {(hsize_t)need, (hsize_t)d};
       hid_t fs = H5Dget_space(dx), ms = H5Screate_simple(2, cnt, NULL);
       H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
-      H5Dread(dx, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, x);
+      herr_t ex = H5Dread(dx, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, x);
       hid_t fy = H5Dget_space(dy), my = H5Screate_simple(1, cnt, NULL);
       H5Sselect_hyperslab(fy, H5S_SELECT_SET, start, NULL, cnt, NULL);
-      H5Dread(dy, H5T_NATIVE_DOUBLE, my, fy, H5P_DEFAULT, y);
+      herr_t ey = H5Dread(dy, H5T_NATIVE_DOUBLE, my, fy, H5P_DEFAULT, y);
+      H5Sclose(fs), H5Sclose(ms), H5Sclose(fy), H5Sclose(my);
+      if (ex < 0 || ey < 0)
+        snprintf(why, sizeof why, "cannot read %s as numbers", ex < 0 ? "/x" : "/y");
+      /* a non-finite input or target would reach the metric or every MSE */
+      for (int64_t k = 0; !why[0] && k < need * d; k++)
+        if (!isfinite(x[k]))
+          snprintf(why, sizeof why, "/x row %lld column %lld is %g: not a finite number",
+                   (long long)(k / d), (long long)(k % d), x[k]);
+      for (int64_t k = 0; !why[0] && k < need; k++)
+        if (!isfinite(y[k]))
+          snprintf(why, sizeof why, "/y row %lld is %g: not a finite number", (long long)k,
+                   y[k]);
     }
+    if (dx >= 0) H5Dclose(dx);
+    if (dy >= 0) H5Dclose(dy);
     bad = why[0] != '\0';
     if (f >= 0) H5Fclose(f);
   }

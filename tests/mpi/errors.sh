@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-plan 41 # 11 refusals x 3 checks, 8 others
+plan 50 # 14 refusals x 3 checks, 8 others
 dir="$OUT/errors"
 rm -rf "$dir"; mkdir -p "$dir"
 echo "precious result" > "$dir/keep.h5"
@@ -75,4 +75,21 @@ check "target = file: the run reads /x and /y" test -f "$dir/fromfile.h5"
 h5copy -i "$dir/src.h5" -o "$dir/xonly.h5" -s /data/x_train -d /x
 expect_refusal datafile "\[data\] file = '$dir/xonly.h5': needs datasets /x and /y" \
   run "${TR[@]}" --set data.target=file --set data.file="$dir/xonly.h5" --set run.output="$dir/bad.h5"
+# /y of the wrong rank, and a NaN in /x: refused naming the dataset (and row)
+h5copy -i "$dir/src.h5" -o "$dir/rank.h5" -s /data/x_train -d /x &&
+  h5copy -i "$dir/src.h5" -o "$dir/rank.h5" -s /data/x_train -d /y
+expect_refusal datarank "\[data\] file = '$dir/rank.h5': /x must be 2-d (n x d) and /y 1-d (n); they are 2-d and 2-d" \
+  run "${TR[@]}" --set data.target=file --set data.file="$dir/rank.h5" --set run.output="$dir/bad.h5"
+/usr/bin/python3 -c "
+import h5py, numpy as np
+s = h5py.File('$dir/data.h5', 'r'); x = s['/x'][...]; y = s['/y'][...]
+x[5, 0] = np.nan
+with h5py.File('$dir/nan.h5', 'w') as f: f['/x'] = x; f['/y'] = y"
+expect_refusal datanan "\[data\] file = '$dir/nan.h5': /x row 5 column 0 is nan: not a finite number" \
+  run "${TR[@]}" --set data.target=file --set data.file="$dir/nan.h5" --set data.n_train=24 \
+  --set data.n_test=16 --set run.output="$dir/bad.h5"
+# a NUL byte would end the text early and default every key after it
+printf '[run]\nseed = 3\n\0[network]\nd = 2\n' > "$dir/nul.ini"
+expect_refusal nul "nul.ini:3: a NUL byte (the input must be a text file)" \
+  run "$dir/nul.ini" --set run.output="$dir/bad.h5"
 finish

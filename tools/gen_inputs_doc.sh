@@ -197,6 +197,10 @@ number of ranks:
    name not ending in `.ckpt.h5`) is tried, after a log line saying why
    `CKPT` was refused.  If neither is usable the run stops with one message
    naming both and why.
+   Its attributes `stage`, `train_step`, `flow_index` and `flow_step`
+   (which carry no checksum) must lie in the ranges this input allows;
+   otherwise the restart stops with one message naming the attribute, and
+   nothing is read or overwritten.
 2. The effective input of this run (the input file with its `--set`
    overrides, defaults filled in) is compared key by key with the input
    stored in the checkpoint.  Every key that differs is refused, named with

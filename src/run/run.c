@@ -546,6 +546,23 @@ static void open_restart(MPI_Comm comm, const bf_input *in, bf_session *s)
   s->train_step = bf_ckpt_get_int(s->resume, "train_step");
   s->flow_index = (int)bf_ckpt_get_int(s->resume, "flow_index");
   s->flow_step = (int)bf_ckpt_get_int(s->resume, "flow_step");
+  /* the attributes drive the restore: out of range, they are refused
+   * before anything is read or overwritten */
+  const bf_params *p = &in->p;
+  int nflows = (p->brg_basis == BF_BASES_BOTH ? 2 : 1) * (p->prescription == BF_PRESC_BOTH ? 2 : 1);
+  int K = p->ncut > 0 ? p->ncut : p->cutoffs;
+  int64_t st = bf_ckpt_get_int(s->resume, "stage"), ts = s->train_step;
+  int64_t fi = bf_ckpt_get_int(s->resume, "flow_index"), fs = bf_ckpt_get_int(s->resume, "flow_step");
+  const char *bad = st < 0 || st > 2 || (st == 2 && !p->brg) ? "stage"
+                    : ts < 0 || ts > bf_train_length(p) ? "train_step"
+                    : st == 2 && (fi < 0 || fi >= nflows) ? "flow_index"
+                    : st == 2 && (fs < 0 || fs > K) ? "flow_step" : NULL;
+  bf_fail_if(comm, bad != NULL, "--restart %s: attribute %s = %lld is out of range for this "
+             "input (stage 0..2, train_step 0..%d, flow_index 0..%d, flow_step 0..%d): a "
+             "damaged checkpoint; nothing was overwritten", used, bad ? bad : "",
+             (long long)(!bad ? 0 : !strcmp(bad, "stage") ? st : !strcmp(bad, "train_step") ? ts
+                         : !strcmp(bad, "flow_index") ? fi : fs),
+             bf_train_length(p), nflows - 1, K);
   bf_log(comm, "restart from %s: stage %d (%s)", used, s->stage,
          s->stage == 0 ? "training" : s->stage == 1 ? "metric done" : "flow");
 }

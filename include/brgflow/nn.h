@@ -98,6 +98,8 @@ double bf_mlp_alpha(const bf_mlp *net, int l);
 double bf_mlp_beta(const bf_mlp *net, int l);
 void bf_mlp_sample(const bf_mlp *net, uint64_t seed, int64_t member,
                    double *theta);
+/* The layer whose W starts at offset t0 of theta (the first trained one). */
+int bf_mlp_first_layer(const bf_mlp *net, int64_t t0);
 /* "2 -> 10 linear -> 10 relu -> 2000 relu -> 1, no bias, unscaled" */
 void bf_mlp_describe(const bf_mlp *net, char *buf, size_t n);
 

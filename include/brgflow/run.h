@@ -101,12 +101,6 @@ void bf_session_load_flow(bf_session *s, const bf_train_job *job,
                           bf_flow_result *f, int i);
 void bf_train_job_destroy(bf_train_job **job);
 
-/* Prior tangent kernel E[J(x).J(y)] of the trained parameters between the
- * rows of xa and xb (na x nb): NTK, NNGP (MLP readout) or N G2/sigma_a^2
- * (cos-net, lattice momenta); 0 where none is known. */
-int bf_train_job_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                        const double *xa, int64_t na, const double *xb, int64_t nb,
-                        double *K);
 /* Collective: the kernel between training and test points, allocated:
  * K(X,X), K(x,X), K(x,x); with function_space, scaled to the prior kernel
  * of f (cos-net: G2).  0 (and NULLs) where no kernel is known. */

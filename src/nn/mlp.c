@@ -6,6 +6,7 @@
  *   bf_mlp_fan_in/out    layer sizes
  *   bf_mlp_alpha/beta    the forward scales of W^l and b^l
  *   bf_mlp_sample        one member's theta from its counter stream
+ *   bf_mlp_first_layer   the layer a trained block starts at
  *   bf_mlp_describe      one line: "2 -> 10 linear -> ... -> 1, ..."
  *   bf_mlp_work_create   forward workspace for up to npts points
  *   bf_mlp_forward       f at npts points (fast kernel)
@@ -300,7 +301,7 @@ void bf_mlp_record(const bf_mlp *net, const double *theta, int64_t npts,
 }
 
 /* The first layer whose parameters reach offset t0. */
-static int first_layer(const bf_mlp *net, int64_t t0)
+int bf_mlp_first_layer(const bf_mlp *net, int64_t t0)
 {
   int l = 1;
   while (l <= net->depth && net->layer[l + 1].woff <= t0) l++;
@@ -371,7 +372,7 @@ static void layer_grad(const bf_layer *ly, const bf_mlp_tape *t, int l, const do
 static void vjp_into(const bf_mlp *net, const bf_mlp_tape *t, const double *r, int64_t t0,
                      double acc, double *grad)
 {
-  int l0 = first_layer(net, t0);
+  int l0 = bf_mlp_first_layer(net, t0);
   BF_ASSERT(net->layer[l0].woff == t0 && l0 >= t->first);
   for (int l = l0; l <= net->depth + 1; l++) {
     const bf_layer *ly = &net->layer[l];
@@ -410,7 +411,7 @@ void bf_mlp_gradient(const bf_mlp *net, const double *theta, int64_t npts, const
   int64_t B = bf_mlp_gradient_block(net, npts), d = net->d;
   BF_ASSERT(B <= t->npts);
   double *r = t->scratch + t->npts * net->max_units + (int64_t)net->max_units * NARROW;
-  int first = first_layer(net, t0);
+  int first = bf_mlp_first_layer(net, t0);
   for (int64_t k0 = 0; k0 < npts; k0 += B) {
     int64_t m = npts - k0 < B ? npts - k0 : B;
     bf_mlp_record_from(net, theta, m, x + k0 * d, first, t);
@@ -507,7 +508,7 @@ void bf_mlp_record_ref(const bf_mlp *net, const double *theta, int64_t npts,
 void bf_mlp_vjp_ref(const bf_mlp *net, const bf_mlp_tape *t, const double *r, int64_t t0,
                     double *grad)
 {
-  for (int l = first_layer(net, t0); l <= net->depth + 1; l++) {
+  for (int l = bf_mlp_first_layer(net, t0); l <= net->depth + 1; l++) {
     const bf_layer *ly = &net->layer[l];
     for (int i = 0; i < ly->out; i++) {
       double sb = 0;

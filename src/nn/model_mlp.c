@@ -29,13 +29,6 @@ typedef struct mlp_plan {
 
 static const bf_mlp *stack(const bf_model *mod) { return mod->net; }
 
-/* The lowest layer whose parameters are trained. */
-static int first_trained(const bf_model *mod)
-{
-  const bf_mlp *net = stack(mod);
-  return mod->t0 > 0 ? net->depth + 1 : 1;
-}
-
 static void mlp_destroy(bf_model *mod)
 {
   bf_mlp *net = mod->net;
@@ -90,7 +83,7 @@ static void mlp_record(const bf_model *mod, bf_plan *plan, const double *theta,
   BF_ASSERT(npts <= w->npts);
   if (w->tape && w->tape->npts < npts) bf_mlp_tape_destroy(&w->tape); /* a gradient block's */
   if (!w->tape) w->tape = bf_mlp_tape_create(net, w->npts);
-  bf_mlp_record_from(net, theta, npts, x, first_trained(mod), w->tape);
+  bf_mlp_record_from(net, theta, npts, x, bf_mlp_first_layer(stack(mod), mod->t0), w->tape);
   if (f) memcpy(f, w->tape->a[net->depth + 1], sizeof(double) * npts);
 }
 
@@ -126,7 +119,7 @@ static void mlp_gram(const bf_model *mod, bf_plan *pr, bf_plan *pc, double *G)
   int64_t mr = tr->recorded, mc = tc->recorded;
   double *dd = BF_ALLOC(mr * mc, double), *aa = BF_ALLOC(mr * mc, double);
   memset(G, 0, sizeof(double) * mr * mc);
-  for (int l = first_trained(mod); l <= net->depth + 1; l++) {
+  for (int l = bf_mlp_first_layer(stack(mod), mod->t0); l <= net->depth + 1; l++) {
     const bf_layer *ly = &net->layer[l];
     double a2 = ly->alpha * ly->alpha, b2 = ly->bias ? ly->beta * ly->beta : 0.0;
     /* column-major (mr x mc) blocks = row-major (mc x mr) */
@@ -144,7 +137,7 @@ static void mlp_diag(const bf_model *mod, bf_plan *plan, double *diag)
   const bf_mlp *net = stack(mod);
   const bf_mlp_tape *t = ((mlp_plan *)plan)->tape;
   int64_t m = t->recorded;
-  for (int l = first_trained(mod); l <= net->depth + 1; l++) {
+  for (int l = bf_mlp_first_layer(stack(mod), mod->t0); l <= net->depth + 1; l++) {
     const bf_layer *ly = &net->layer[l];
     int nin = ly->in, nout = ly->out;
     double a2 = ly->alpha * ly->alpha, b2 = ly->beta * ly->beta;

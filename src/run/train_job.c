@@ -11,16 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Prior tangent kernel E[J_t(x).J_t(y)] of the trained parameters between
- * the rows of xa (na) and xb (nb), from the model (0 where unknown). */
-int bf_train_job_kernel(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                        const double *xa, int64_t na, const double *xb, int64_t nb,
-                        double *K)
-{
-  (void)p;
-  return bf_model_kernel(comm, job->mod, BF_KERNEL_TANGENT, xa, na, xb, nb, K);
-}
-
 int bf_train_job_kernels(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                          int function_space, double **XX, double **xX, double **xx)
 {

@@ -56,6 +56,42 @@ static const char *HELP =
     "the rounding of near-null eigenvectors; docs/theory.md).  Exit status: 0 on success,\n"
     "1 on bad input or an unwritable output (one message naming file, line, key).\n";
 
+static const char *RUN_HELP =
+    "\n"
+    "brgflow run INPUT.ini: the whole pipeline the input asks for: sample the\n"
+    "ensemble, measure its correlators, train, compute the Fisher metric, run the\n"
+    "coarse-graining flows, write one HDF5 result ([run] output).\n"
+    "  --set section.key=value  override one input key (repeatable); the result's\n"
+    "                           /config input attribute records the merged input\n"
+    "  --force                  replace an existing output file\n"
+    "  --restart CKPT.h5        continue from a checkpoint (OUTPUT.ckpt.h5, not the\n"
+    "                           result file); same input, any number of ranks\n"
+    "Stops cleanly at the next step boundary on SIGTERM, SIGUSR1 or a file\n"
+    "OUTPUT.stop, leaving a checkpoint.  Keys: `brgflow keys`, docs/inputs.md.\n";
+
+static const char *KERNEL_HELP =
+    "\n"
+    "brgflow kernel INPUT.ini: (arch = mlp) only the infinite-width NNGP kernel and\n"
+    "NTK at the [correlator] points, no ensemble.  Options as for `run`, without\n"
+    "--restart.  Output: /nnft/K_nngp and /nnft/K_ntk in [run] output\n"
+    "(docs/outputs.md).\n";
+
+static const char *INFO_HELP =
+    "\n"
+    "brgflow info FILE.h5: print what a result or checkpoint file holds: the input\n"
+    "it was run with, version, ranks, every dataset with shape and units, and the\n"
+    "headline attributes.  Runs on one process; needs no mpirun.\n";
+
+/* `brgflow CMD --help`: the command's own help, or NULL if none was asked. */
+static const char *command_help(int argc, char **argv)
+{
+  if (argc < 3 || (strcmp(argv[2], "--help") && strcmp(argv[2], "-h"))) return NULL;
+  if (!strcmp(argv[1], "run")) return RUN_HELP;
+  if (!strcmp(argv[1], "kernel")) return KERNEL_HELP;
+  if (!strcmp(argv[1], "info")) return INFO_HELP;
+  return NULL;
+}
+
 static int parse_run_args(int argc, char **argv, bf_run_options *opt, char *err,
                           size_t n)
 {
@@ -110,6 +146,8 @@ int main(int argc, char **argv)
 
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     if (rank == 0) printf("%s%s", USAGE, HELP);
+  } else if (command_help(argc, argv)) {
+    if (rank == 0) printf("%s%s", USAGE, command_help(argc, argv));
   } else if (!strcmp(cmd, "--version")) {
     if (rank == 0) printf("brgflow %s\n", BF_VERSION);
   } else if (!strcmp(cmd, "run")) {

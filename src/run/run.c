@@ -505,6 +505,64 @@ static void print_kept(const bf_params *p, const bf_flow_result *f)
   printf("%s\n", shown > 32 ? " ..." : shown ? "" : " none");
 }
 
+/* Mean over the kept members of x[m] (rank 0's E-arrays). */
+static double kept_mean(const bf_flow_result *f, int64_t E, const double *x)
+{
+  double sum = 0;
+  for (int64_t m = 0; m < E; m++)
+    if (f->kept[m]) sum += x[m];
+  return f->n_kept > 0 ? sum / f->n_kept : NAN;
+}
+
+/* One flow's summary: MSE_0, the threshold, Lambda_C with its interval and
+ * the sloppy count there; every value that can be missing says why. */
+static void print_flow_summary(const bf_params *p, const bf_flow_result *f)
+{
+  const char *unit = p->relative ? " x lambda_max" : "";
+  double mse0 = kept_mean(f, p->members, f->mse0), thr = (1 + p->critical_tol) * mse0;
+  double worst = 0;
+  for (int k = 0; k < f->K; k++) worst = fmax(worst, f->mse_mean[k] / mse0);
+  printf("\nflow %s (%lld of %d members in the statistics)\n", f->name,
+         (long long)f->n_kept, p->members);
+  printf("  %-34s %.6g\n", "MSE_0 (no coarse-graining)", mse0);
+  printf("  %-34s %.6g (delta = %g)\n", "threshold (1 + delta) MSE_0", thr, p->critical_tol);
+  if (f->crit < 0) {
+    printf("  %-34s none: not reached on the grid\n  %-34s (the mean test MSE never "
+           "exceeded %.3g x MSE_0; largest ratio %.4g)\n", "Lambda_C", "",
+           1 + p->critical_tol, worst);
+    return;
+  }
+  printf("  %-34s %.6g%s (step %d of %d)\n", "Lambda_C", f->lc, unit, f->crit + 1, f->K);
+  if (p->bootstrap < 2)
+    printf("  %-34s none: [brg] bootstrap = %d\n", "bootstrap 95% interval", p->bootstrap);
+  else
+    printf("  %-34s %.6g .. %.6g%s%s\n", "bootstrap 95% interval", f->lc_lo, f->lc_hi, unit,
+           isinf(f->lc_hi) ? " (inf: some draws never crossed the threshold on the grid)"
+                           : "");
+  printf("  %-34s %.6g\n", "sloppy directions at Lambda_C",
+         kept_mean(f, p->members, f->n_sloppy + (int64_t)f->crit * p->members));
+}
+
+/* The ERG checks per step (cos-net on the full lattice). */
+static void print_erg_steps(const bf_params *p, const bf_flow_result *f)
+{
+  printf("%12s %10s %10s %8s %18s %8s\n", "Lambda", "p(Lambda)", "sloppy", "max z", "m_eff",
+         "m_hat");
+  int unfit = 0;
+  for (int k = 0; k < f->K; k++) {
+    double sl = 0;
+    for (int64_t m = 0; m < p->members; m++) sl += f->n_sloppy[k * p->members + m];
+    printf("%12.4g %10.4f %10.1f %8.2f ", f->cut[k], f->pcut[k], sl / p->members, f->zmax[k]);
+    if (isfinite(f->m_eff[k]))
+      printf("%10.4f +- %5.4f %8.3f\n", f->m_eff[k], f->m_err[k], f->m_hat[k]);
+    else
+      printf("%18s %8s\n", "no fit (*)", "-"), unfit = 1;
+  }
+  if (unfit)
+    printf("  (*) m_eff: fewer than two distinct |q| shells below p(Lambda), so no fit "
+           "(NaN in the result)\n");
+}
+
 static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result *res,
                         int nres)
 {
@@ -512,19 +570,9 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
   MPI_Comm_rank(comm, &rank);
   if (rank != 0) return;
   for (int i = 0; i < nres; i++) {
-    const bf_flow_result *f = &res[i];
-    printf("\nflow %s: critical cutoff Lambda_C = %.4g%s (bootstrap 95%%: %.4g .. %.4g)\n",
-           f->name, f->lc, p->relative ? " lambda_max" : "", f->lc_lo, f->lc_hi);
-    print_kept(p, f);
-    if (!f->erg) continue;
-    printf("%12s %10s %10s %8s %18s %8s\n", "Lambda", "p(Lambda)", "sloppy", "max z",
-           "m_eff", "m_hat");
-    for (int k = 0; k < f->K; k++) {
-      double sl = 0;
-      for (int64_t m = 0; m < p->members; m++) sl += f->n_sloppy[k * p->members + m];
-      printf("%12.4g %10.4f %10.1f %8.2f %10.4f +- %5.4f %8.3f\n", f->cut[k], f->pcut[k],
-             sl / p->members, f->zmax[k], f->m_eff[k], f->m_err[k], f->m_hat[k]);
-    }
+    print_flow_summary(p, &res[i]);
+    print_kept(p, &res[i]);
+    if (res[i].erg) print_erg_steps(p, &res[i]);
   }
   printf("\n");
 }

@@ -14,9 +14,10 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
 dir="$OUT/flow_select"; rm -rf "$dir"; mkdir -p "$dir"
-# Checks: 2 runs + 2 flows x 6 datasets + 1 summary = 15 (ranks), then
-# 1 + 3 + 2 flows x 6 datasets = 16 (restart): 31.
-plan 31
+# Checks: 2 runs + 2 flows x 6 datasets + 1 summary + 2 flows x 1 attribute
+# set + 1 printed Lambda_C = 18 (ranks), then 1 + 3 + 2 flows x 6 datasets =
+# 16 (restart): 34.
+plan 34
 cat > "$dir/flow.ini" <<'INI'
 [run]
 seed = 3
@@ -57,6 +58,22 @@ for g in diagonal_resample diagonal_prune; do
   done
 done
 check "flow summary names the kept members" grep -q "members kept: .* of 12 (keep_mse_below = 0.04); dropped:" "$dir/diag2.log"
+# Lambda_C is found on rank 0: the attributes must still agree across rank
+# counts, and the printed summary must show the attribute's value.
+crit_attrs() { /usr/bin/python3 -c '
+import h5py, sys
+a = h5py.File(sys.argv[1], "r")["/brg/" + sys.argv[2]].attrs
+print(*(repr(a[k]) for k in ("critical_step", "critical_cutoff", "critical_cutoff_lo",
+                              "critical_cutoff_hi")))' "$@"; }
+for g in diagonal_resample diagonal_prune; do
+  c1=$(crit_attrs "$dir/diag1.h5" $g) c2=$(crit_attrs "$dir/diag2.h5" $g)
+  echo "    $g critical attributes: 1 rank: $c1; 2 ranks: $c2"
+  check "1 vs 2 ranks: /brg/$g critical_* attributes equal" test -n "$c1" -a "$c1" = "$c2"
+done
+lc=$(/usr/bin/python3 -c 'import h5py,sys; print("%.6g" % h5py.File(sys.argv[1],"r")["/brg/diagonal_prune"].attrs["critical_cutoff"])' "$dir/diag2.h5")
+echo "    /brg/diagonal_prune critical_cutoff = $lc"
+check "the summary prints the file's Lambda_C" \
+  bash -c "grep -A4 '^flow diagonal_prune' '$dir/diag2.log' | grep -q 'Lambda_C  *$lc '"
 
 EIG=(--set brg.basis=eigen)
 mpi 2 "$BIN" run "$dir/flow.ini" "${EIG[@]}" --set run.output="$dir/full.h5" > "$dir/full.log" 2>&1

@@ -86,3 +86,34 @@ docs: $(BIN)
 
 clean:
 	rm -rf build bin results tests/out
+
+# `make install PREFIX=DIR`: what a cluster module needs: the binary and the
+# plot tool in DIR/bin, man pages made from their --help by help2man, and
+# the docs, inputs and job scripts in DIR/share.  DESTDIR stages a package.
+PREFIX  ?= /usr/local
+DEST     = $(DESTDIR)$(PREFIX)
+MANDIR   = $(DEST)/share/man/man1
+DOCDIR   = $(DEST)/share/doc/brgflow
+DATADIR  = $(DEST)/share/brgflow
+.PHONY: install man
+man: build/man/brgflow.1 build/man/brgflow-plot.1
+build/man/brgflow.1: $(BIN) tools/brgflow.h2m
+	@mkdir -p $(dir $@)
+	help2man --no-info --no-discard-stderr --section=1 \
+	  --name="Bayesian renormalization-group flows of neural-network field theories" \
+	  --include=tools/brgflow.h2m --output=$@ $(BIN)
+build/man/brgflow-plot.1: tools/brgflow-plot
+	@mkdir -p $(dir $@)
+	help2man --no-info --section=1 --name="figures from a brgflow result file" \
+	  --output=$@ tools/brgflow-plot
+
+install: deps
+	$(MAKE) $(BIN) man
+	install -d $(DEST)/bin $(MANDIR) $(DOCDIR)/figures $(DATADIR)/inputs $(DATADIR)/jobs
+	install -m 755 $(BIN) tools/brgflow-plot $(DEST)/bin/
+	install -m 644 build/man/brgflow.1 build/man/brgflow-plot.1 $(MANDIR)/
+	install -m 644 README.md LICENSE docs/*.md $(DOCDIR)/
+	install -m 644 docs/figures/* $(DOCDIR)/figures/
+	install -m 644 inputs/*.ini $(DATADIR)/inputs/
+	install -m 644 jobs/README.md jobs/*.slurm $(DATADIR)/jobs/
+	@echo "installed brgflow $$($(DEST)/bin/brgflow --version | cut -d' ' -f2) in $(DEST)"

@@ -12,6 +12,7 @@ PACKAGES=(
   libhdf5-openmpi-dev hdf5-tools
   libgsl-dev libinih-dev librandom123-dev libcmocka-dev libmuparser-dev
   python3 time python3-h5py python3-matplotlib
+  help2man
 )
 
 missing=()

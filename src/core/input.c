@@ -1206,6 +1206,18 @@ static int text_pairs(const char *text, char keys[][96], char vals[][BF_PATH_MAX
   return n;
 }
 
+/* Two values of a key are the same text, or the same real (an older
+ * effective text printed every real with %.17g).  Integers compare as text:
+ * a 64-bit seed does not survive a double. */
+static int same_value(const char *a, const char *b)
+{
+  if (!strcmp(a, b)) return 1;
+  if (!strpbrk(a, ".eE") || !strpbrk(b, ".eE")) return 0;
+  char *ea, *eb;
+  double x = strtod(a, &ea), y = strtod(b, &eb);
+  return ea != a && !*ea && eb != b && !*eb && x == y;
+}
+
 void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
 {
   /* checkpoint_every cannot change results: a chunk of training resumes
@@ -1230,7 +1242,7 @@ void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
       const char *other = NULL;
       for (int j = 0; j < n2; j++)
         if (!strcmp(k1[i], k2[j])) other = v2[j];
-      if (skip || (other && !strcmp(other, v1[i])) || (pass && other)) continue;
+      if (skip || (other && same_value(other, v1[i])) || (pass && other)) continue;
       size_t len = strlen(out);
       snprintf(out + len, n - len, "%s%s (%s -> %s)", len ? ", " : "", k1[i],
                pass ? "absent" : v1[i], pass ? v1[i] : other ? other : "absent");

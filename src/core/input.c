@@ -983,9 +983,12 @@ static int check_training(parse_ctx *c)
   if (p->brg && p->solver == BF_SOLVER_NONE)
     return key_fail(c, find_key("brg", "flow"), "yes",
                     "the flow needs the Fisher metric: set [fisher] solver");
-  if (p->brg && !strcmp(p->brg_cutoffs, "none") && !(p->lambda_min < p->lambda_max))
-    return pair_fail(c, "brg", "lambda_min", "brg", "lambda_max",
-                     "[brg] lambda_min must be below [brg] lambda_max");
+  if (p->brg && !strcmp(p->brg_cutoffs, "none") && !(p->lambda_min < p->lambda_max)) {
+    char why[128];
+    snprintf(why, sizeof why, "needs [brg] lambda_min (%g) below lambda_max (%g)",
+             p->lambda_min, p->lambda_max);
+    return pair_fail(c, "brg", "lambda_min", "brg", "lambda_max", why);
+  }
   if (p->data_points == BF_DATA_GRID) {
     int m = (int)lround(pow(p->n_train, 1.0 / p->d));
     if ((int)lround(pow(m, p->d)) != p->n_train) {
@@ -1060,7 +1063,8 @@ static int derive_flow(parse_ctx *c)
 /* Checks that involve more than one key, or the file system. */
 static int cross_check(parse_ctx *c)
 {
-  if (!check_uses(c) || !check_training(c) || !check_data(c) || !derive_flow(c)) return 0;
+  /* the rules between keys first: their messages say more than "unused" */
+  if (!check_training(c) || !check_uses(c) || !check_data(c) || !derive_flow(c)) return 0;
   if (c->p->arch == BF_ARCH_MLP &&
       !(derive_layers(c) && derive_points(c) && derive_quadruples(c)))
     return 0;
@@ -1088,7 +1092,7 @@ static int cross_check(parse_ctx *c)
                       "checks (SCIENCE.md 4), which need absolute cutoffs: set relative = no");
   if (cosnet && p->momenta == BF_MOMENTA_LATTICE &&
       !(p->cutoff < M_PI / p->spacing)) {
-    snprintf(why, sizeof why, "[cosnet] cutoff = %g must be below the lattice Nyquist "
+    snprintf(why, sizeof why, "needs [cosnet] cutoff (%g) below the lattice Nyquist "
              "momentum pi/spacing = %g for momenta = lattice", p->cutoff, M_PI / p->spacing);
     return pair_fail(c, "cosnet", "cutoff", "lattice", "spacing", why);
   }
@@ -1327,7 +1331,8 @@ bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
     char *text = read_file(opt->input_path, err, sizeof err);
     failed = !text ||
              bf_input_parse(opt->input_path, text, opt->sets, opt->nsets,
-                            opt->force ? BF_OUTPUT_REPLACE
+                            opt->check_only ? BF_OUTPUT_IGNORE
+                            : opt->force ? BF_OUTPUT_REPLACE
                             : opt->restart ? BF_OUTPUT_RESTART : BF_OUTPUT_REFUSE,
                             &in->p, err, sizeof err);
     if (!failed) in->text = bf_input_effective_text(&in->p);

@@ -63,7 +63,7 @@ expect_refusal depth "depth.ini:4: \[network\] depth = '3': a layer-stack key" r
 expect_refusal prior_data "--set data.noise=0.5: \[data\] noise = '0.5': used only by a training run" \
   run inputs/cosnet_free.ini --set data.noise=0.5 --set run.output="$dir/bad.h5"
 write_ini spacing '[lattice]\nspacing = 2\n'
-expect_refusal spacing "spacing.ini:4: \[lattice\] spacing = '2': \[cosnet\] cutoff = 2 must be below" \
+expect_refusal spacing "spacing.ini:4: \[lattice\] spacing = '2': needs \[cosnet\] cutoff (2) below" \
   run "$dir/spacing.ini"
 
 check "existing result untouched" test "$(md5sum < "$dir/keep.h5")" = "$sum_before"

@@ -141,7 +141,7 @@ static const key_def KEYS[] = {
    "target = file: HDF5 file with /x (n x d) and /y (n): first n_train rows "
    "train, next n_test test"},
   {"data", "n_train", T_INT, OFF(n_train), "32", "-", 1, 1e7, 0, NULL,
-   "number of training points n (points = lattice: L^d, this key unused)"},
+   "number of training points n (points = lattice: L^d, and the key is refused)"},
   {"data", "n_test", T_INT, OFF(n_test), "16", "-", 1, 1e6, 0, NULL,
    "number of test points (uniform in the domain, noise-free targets)"},
   {"data", "noise", T_REAL, OFF(noise), "0.1", "output", 0, 1e300, 0, NULL,

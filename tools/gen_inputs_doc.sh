@@ -38,6 +38,7 @@ error looks like.  The physics the keys describe is in
     mpirun -np K bin/brgflow run INPUT.ini [--set section.key=value]... [--force]
                                            [--restart OUTPUT.ckpt.h5]
     mpirun -np K bin/brgflow kernel INPUT.ini [--set section.key=value]... [--force]
+    bin/brgflow check INPUT.ini [--set section.key=value]...   # validate only
     bin/brgflow keys        # the key table below, from the binary itself
 
 `brgflow run` samples the ensemble the input describes, measures its
@@ -51,7 +52,10 @@ with a result file of its own (docs/outputs.md).  With `[brg] flow = yes`
 a training run then coarse-grains every trained member shell by shell in
 information (SCIENCE.md sections 3 and 4): a *flow run*.  Training and flow
 runs write checkpoints and can be stopped and restarted (`--restart`,
-below).  `brgflow kernel` needs `[network] arch =
+below).  `brgflow check` reads and validates the input exactly as `run`
+does (every rule below, every `--set`; an existing output is not an error
+here), prints `INPUT.ini: ok` and runs nothing: a dry run of the refusals.
+`brgflow kernel` needs `[network] arch =
 mlp`: it computes only the infinite-width NNGP kernel and NTK at the
 `[correlator]` points (no ensemble, no sampling) and writes them; it reads,
 checks and overrides the input exactly as `run` does.
@@ -176,10 +180,20 @@ No result file is written.  The signal only sets a flag; the ranks agree
 on it at the step boundaries, so the time from the signal to the stop is
 at most one GD or SGD chunk (`checkpoint_every` steps or epochs), the whole metric stage, or
 `checkpoint_flow_every` flow steps (with 0: the rest of the flow), plus one
-checkpoint write.  Runs with no step boundaries --
-prior ensembles, `brgflow kernel`, and training runs without GD or SGD
-checkpoints and without a flow -- ignore SIGTERM and SIGUSR1 and run to
-the end (under Slurm, until the SIGKILL that follows a time limit).  Slurm
+checkpoint write.  A training run between step boundaries that computes
+the infinite-width kernels (the references of `gd` and `posterior`, the
+flow curves of a posterior ensemble, `target = gp`; O(n^2) pairs, minutes
+at n = 2000 with quadrature) polls for a signal after every chunk of about
+256 point pairs, prints a progress line about every 10 s, and on a signal
+stops within seconds, writes nothing and exits with status 3:
+
+    brgflow: stopped during the infinite-width kernels; no checkpoint for this stage, rerun it
+    brgflow: the checkpoint OUTPUT.ckpt.h5 holds an earlier step: --restart OUTPUT.ckpt.h5 resumes there
+
+(the second line only when a checkpoint exists; the kernels look for the
+signal, not for `OUTPUT.stop`).  Prior ensembles and `brgflow kernel`
+install no handler: SIGTERM ends them at once (its default action), with
+no result file.  Slurm
 sends SIGTERM to every task at a time limit, and earlier with
 `--signal=TERM@SECONDS` (see `jobs/paper_relu.slurm`).  Under `mpirun`,
 `kill -USR1 MPIRUN_PID` reaches the ranks (Open MPI forwards SIGUSR1 and
@@ -285,71 +299,69 @@ cat <<'FOOTER'
 `[network] arch` chooses the architecture, and `[train] method` and
 `[fisher] solver` choose between a prior run (both `none`, the defaults) and
 a training run (either not `none`).  Every key is read, checked against its
-range and written to the effective input whatever the kind of run, but a
-run uses only the keys of its own kind; the others are ignored (they change
-nothing in the result).  A prior run:
+range and written to the effective input whatever the kind of run.  **A key
+that the run would not use is an error, not a silent no-op**: set away from
+its default (in the file or by `--set`) where its stage does not run, it is
+refused, naming file, line and key.  A key that merely repeats its default
+is accepted anywhere (the effective input lists every key).  The rules are
+one table in `src/core/input.c` (`USES`: "key K is used only when C"):
 
-| key | arch = cosnet | arch = mlp (`run`) | `brgflow kernel` |
-|---|---|---|---|
-| `[run] seed`, `output`, `save_theta` | used | used | `output` only |
-| `[network] arch`, `d`, `width` | used | used | `arch`, `d` |
-| `[network] depth`, `activation`, `widths`, `activations`, `bias`, `sigma_w`, `sigma_b` | ignored | used | used |
-| `[network] parameterization` | ignored | used | used |
-| `[cosnet] *`, `[lattice] *` | used | ignored | ignored |
-| `[ensemble] members` | used | used | ignored |
-| `[correlator] points`, `count`, `from`, `to`, `direction`, `list` | ignored | used | used |
-| `[correlator] quadruples`, `blocks` | ignored | used | checked, unused |
-| `[kernel] quadrature`, `order` | ignored | used | used |
-| `[data] *`, `[train] *`, `[fisher] *` | checked, unused | checked, unused | checked, unused |
-| `[run] checkpoint_every`, `checkpoint_flow_every`, `[brg] *` | checked, unused | checked, unused | checked, unused |
-
-A training run (`[train] method` or `[fisher] solver` not `none`; `brgflow
-kernel` never trains):
-
-| key | arch = cosnet | arch = mlp |
+| keys | used only when | message ends |
 |---|---|---|
-| `[run] seed`, `output`, `save_theta` | used | used |
-| `[network] arch`, `d`, `width` | used | used |
-| `[network] depth`, `activation`, `widths`, `activations`, `bias`, `sigma_w`, `sigma_b`, `parameterization` | ignored | used |
-| `[cosnet] *` | used | ignored |
-| `[lattice] sites`, `spacing` | used (lattice momenta, `[data] points = lattice`) | used only for `[data] points = lattice` |
-| `[ensemble] members` | used | used |
-| `[correlator] *` | ignored | checked, unused |
-| `[kernel] quadrature`, `order` | ignored | used (`target = gp`, the infinite-width references) |
-| `[data] *` | used (`target = gp` is refused) | used |
-| `[train] method`, `lr`, `loss`, `steps`, `record_every` | used | used |
-| `[train] batch`, `epochs`, `order` | used (`method = sgd`) | used (`method = sgd`) |
-| `[train] trainable` | ignored (the readout a is trained) | used |
-| `[fisher] solver`, `basis`, `sigma`, `groups`, `block` | used | used |
-| `[fisher] scale` | used | ignored |
-| `[run] checkpoint_every` | used (`method = gd` or `sgd`) | used (`method = gd` or `sgd`) |
-| `[run] checkpoint_flow_every` | used (`[brg] flow = yes`) | used (`[brg] flow = yes`) |
-| `[brg] *` (with `flow = yes`) | used; the ERG checks need lattice momenta and `[data] points = lattice` | used |
+| `[network] depth`, `activation`, `widths`, `activations`, `bias`, `parameterization`, `sigma_w`, `sigma_b` | `arch = mlp` | a layer-stack key: the cos-net (arch = cosnet) has no use for it |
+| `[cosnet] *` | `arch = cosnet` | used only by arch = cosnet |
+| `[lattice] sites`, `spacing` | `arch = cosnet`, or a training run with `[data] points = lattice` (not `target = file`) | used only by arch = cosnet, or by a training run with [data] points = lattice |
+| `[correlator] points`, `quadruples`, `blocks` | `arch = mlp` | used only by arch = mlp ... |
+| `[correlator] count`, `from`, `to`, `direction` | `arch = mlp`, `points = grid` | used only with arch = mlp and [correlator] points = grid |
+| `[correlator] list` | `arch = mlp`, `points = list` | used only with arch = mlp and [correlator] points = list |
+| `[kernel] quadrature`, `order` | `arch = mlp` | used only by arch = mlp ... |
+| `[data] *` | a training run | used only by a training run: set [train] method or [fisher] solver |
+| `[data] expression` | `target = expression` | used only with [data] target = expression |
+| `[data] file` | `target = file` | used only with [data] target = file |
+| `[data] points` | not `target = file` | target = file takes its inputs from the file |
+| `[data] n_train` | not `points = lattice` | points = lattice trains on all L^d sites |
+| `[data] mean`, `covariance` | `points = gaussian` | used only with [data] points = gaussian |
+| `[data] domain` | not `points = gaussian`, not `target = file` | used only with points drawn in [-domain, domain]^d ... |
+| `[data] noise` | not `target = file`; or `method = posterior`; or a metric with `[fisher] sigma = 0` | target = file: the file's targets carry their own noise ... |
+| `[train] trainable` | `arch = mlp` in a training run | used only by a training run of arch = mlp ... |
+| `[train] lr`, `loss`, `record_every`, `on_divergence` | `method = gd` or `sgd` | used only by [train] method = gd or sgd |
+| `[train] steps` | `method = gd` | used only by [train] method = gd (sgd counts epochs: set [train] epochs instead) |
+| `[train] batch`, `epochs`, `order` | `method = sgd` | used only by [train] method = sgd |
+| `[run] checkpoint_every` | `method = gd` or `sgd` | used only by [train] method = gd or sgd ... |
+| `[run] checkpoint_flow_every` | `[brg] flow = yes` | used only by the coarse-graining flow ([brg] flow = yes) |
+| `[fisher] basis`, `sigma`, `points`, `n_points`, `normalization`, `groups`, `block`, `scale` | `solver` not `none` | the Fisher metric is off: set [fisher] solver, or remove the key |
+| `[fisher] n_points` | `points = separate` | used only with [fisher] points = separate |
+| `[fisher] scale` | `arch = cosnet` (the resolved momentum) | used only by arch = cosnet ... |
+| `[brg] *` but `flow` | `flow = yes` | only the coarse-graining flow uses it: set [brg] flow = yes, or remove it |
 
-Within `[data]`, `[train]` and `[fisher]` some keys matter only for some
-choices (`lr`, `loss`, `record_every` only for `method = gd` or `sgd`;
-`steps` only for `gd`; `batch`, `epochs`, `order` only for `sgd`, and
-refused under another method when set away from their defaults; `file` only
-for `target = file`; `n_train` and `domain` not for `points = lattice`):
-see "What the keys mean together: training and the Fisher metric".
+Always used: `[run] seed`, `output`, `save_theta`, `[network] arch`, `d`,
+`width` (replaced by `widths`, see below), `[ensemble] members`, `[train]
+method`, `[fisher] solver`, `[brg] flow`.  Two keys are read but not used
+by every command: `brgflow kernel` ignores `[ensemble] members`,
+`[network] parameterization` (the NNGP kernel is the same for both;
+`K_ntk` is always the NTK of the NTK parameterization) and the G4c keys
+`[correlator] quadruples`, `blocks`; and a training run of `arch = mlp`
+does not use the `[correlator]` points, which `brgflow kernel` on the same
+input does.  These are not refused: the input describes both commands.
 
-Two consequences of "read and checked, but ignored":
+Consequences:
 
-* a value out of its own range is refused even when the key is ignored:
-  `[cosnet] mass = -1` stops an MLP run, `[network] depth = 50` stops a
-  cos-net run.  The cross-key rules of one architecture, however, are
-  applied only to that architecture: the Nyquist and lattice-size rules only
-  for `arch = cosnet`, and the `[correlator]` strings (`direction`, `list`,
-  `quadruples`) are parsed only for `arch = mlp` (a cos-net run does not
-  look inside them).  The rules of `[data]`, `[train]` and `[fisher]`
-  apply to every run, prior runs and `brgflow kernel` included:
-  `--set data.points=grid` stops `inputs/cosnet_free.ini` (the default
-  `n_train = 32` is not a square), and a `target = file` must be readable
-  even when nothing is trained;
-* `brgflow kernel` ignores `parameterization`: the NNGP kernel is the same
-  for both (docs/theory.md, section g), and `K_ntk` is always the NTK of the
-  NTK parameterization.  It does not depend on `width` (the infinite-width
-  limit) nor, being deterministic, on `seed` and `members`.
+* a shipped input with an override that switches a stage off may need the
+  keys of that stage reset as well.  `inputs/mlp_train.ini --set
+  fisher.solver=none` runs (it sets no `[fisher]` key but the default
+  `groups = 1`); `inputs/mlp_train.ini --set train.method=posterior --set
+  train.trainable=readout` is refused at `record_every = 100` (line 35),
+  a gd key; `--set
+  data.target=file` on it also needs `--set data.noise=0.1` (back to the
+  default, as if removed: a file's targets carry their own noise);
+* a value out of its own range is refused first, even for a key its stage
+  would not use: `[cosnet] mass = -1` stops an MLP run with "out of
+  range", not "used only by arch = cosnet";
+* the rules between keys (next sections, "Rules that involve more than one
+  key") are checked before the table, so their message, which says more,
+  comes first: `--set fisher.solver=none` on `inputs/cosnet_erg.ini`
+  reports that the flow needs the metric, not that `[data] noise` is
+  unused.
 
 ### Valid values
 
@@ -619,7 +631,7 @@ move, the others keep their prior values.
 * `trainable` (MLP): `all`, every weight and bias; `readout`, only the
   last layer W^{L+1}, b^{L+1} (N + 1 parameters, the end of theta).  The
   cos-net always trains its readout a (N parameters) and keeps b and c;
-  for it the key is ignored.
+  for it the key is refused when set (`all` is its default).
 * `method = none`: no training (with `[fisher] solver`, the metric of the
   prior draws).
 * `method = gd`: full-batch gradient descent on
@@ -859,9 +871,11 @@ whatever `method` and `solver`):
    checked when the data are read (see "Errors found while running").
 6. **The flow** (`[brg] flow = yes`): needs `[fisher] solver` other than
    `none` (the shells are defined by the metric), and
-   `[brg] lambda_min < lambda_max`.  (The ERG checks are not a rule: when
-   their conditions -- cos-net, lattice momenta, `[data] points =
-   lattice`, `relative = no` -- do not all hold, they are skipped.)
+   `[brg] lambda_min < lambda_max`.  A cos-net flow with lattice momenta
+   on `[data] points = lattice` runs the ERG checks, which hold each cutoff
+   against one momentum p(Lambda): `relative = yes` is refused there (it
+   would skip the checks silently).  Without lattice momenta or lattice
+   data there are no ERG checks, and the flow runs without them.
 7. **Grid data**: `[data] points = grid` needs `n_train = m^d` for an
    integer m (m is n_train^(1/d) rounded; in d = 1 every n_train is one).
 8. **Correlator points** (`arch = mlp` only): the points from
@@ -883,8 +897,11 @@ whatever `method` and `solver`):
    * the folder that will hold it must exist and be writable (checked with
      `access(W_OK)` on rank 0; the folder is not created for you).
 
-The rules are checked only when every single key is valid; the first
-failure is reported.  `brgflow kernel` then also requires `arch = mlp`.
+The rules are checked only when every single key is valid, and before the
+table of keys a stage would not use ("Which keys a run uses"); the first
+failure is reported.  A rule about two keys names the one that was given
+(file line or `--set`); a default has no line to point to.  `brgflow
+kernel` then also requires `arch = mlp`.
 
 ## Errors
 
@@ -900,13 +917,18 @@ and why it was refused:
 for a value from the input file, and
 
     brgflow: error: --set section.key=value: [section] key = 'value': why
-    brgflow: error: FILE: [section] key (default D) = 'value': why
 
-for a value from `--set`, or a default that a cross-key rule refused.
+for a value from `--set`.  A rule that involves two keys names the one
+given (in the file or by `--set`), never a line 0: `[lattice] spacing = 2`
+with the default cutoff 2 is reported at the line of `spacing`.  Only a
+refusal whose every key is a default -- an existing default output
+`brgflow.h5` -- reads
+
+    brgflow: error: FILE: [run] output (not given: the default) = 'brgflow.h5': why
 Examples (on `inputs/cosnet_free.ini`, d = 2: the first with `cutoff = 4`
 on line 17, the `sites^d` one with `--set network.d=3` as well):
 
-    brgflow: error: inputs/cosnet_free.ini:17: [cosnet] cutoff = '4': must be below the lattice Nyquist momentum pi/spacing = 3.14159 for momenta = lattice
+    brgflow: error: inputs/cosnet_free.ini:17: [cosnet] cutoff = '4': needs [cosnet] cutoff (4) below the lattice Nyquist momentum pi/spacing = 3.14159 for momenta = lattice
     brgflow: error: --set cosnet.mass=-1: [cosnet] mass = '-1': out of range: must be > 0
     brgflow: error: --set ensemble.members=1: [ensemble] members = '1': out of range: must be >= 2 and <= 1e+09
     brgflow: error: --set network.width=1.5: [network] width = '1.5': not an integer
@@ -915,10 +937,12 @@ on line 17, the `sites^d` one with `--set network.d=3` as well):
     brgflow: error: --set run.output=results/x.h5: [run] output = 'results/x.h5': file exists (use --force to replace it, or choose another output)
     brgflow: error: --set run.output=/nonexist/y.h5: [run] output = '/nonexist/y.h5': folder '/nonexist' is not writable: No such file or directory
 
-MLP keys (`inputs/mlp_relu.ini` with the override shown; the one but last
-with `--set correlator.points=list` alone, so that `list` keeps its default;
-the last with `--set correlator.points=list --set 'correlator.list=1,2;3,4'`,
-which leaves the file's quadruples on line 32 pointing past the two points):
+MLP keys (`inputs/mlp_relu.ini` with the override shown; the last two
+with `--set correlator.points=list` and the file's grid keys reset, `--set
+correlator.count=8 --set correlator.from=-1 --set correlator.to=1 --set
+correlator.direction=1`: the one but last alone, so that `list` keeps its
+default; the last with `--set 'correlator.list=1,2;3,4'` as well, which
+leaves the file's quadruples on line 32 pointing past the two points):
 
     brgflow: error: --set network.depth=1025: [network] depth = '1025': out of range: must be >= 1 and <= 1024
     brgflow: error: --set network.activation=softplus: [network] activation = 'softplus': must be one of relu|tanh|erf|gelu|sigmoid|cos|linear
@@ -930,12 +954,12 @@ which leaves the file's quadruples on line 32 pointing past the two points):
     brgflow: error: --set correlator.direction=0,0: [correlator] direction = '0,0': must not be zero
     brgflow: error: --set correlator.direction=1,2,3: [correlator] direction = '1,2,3': expected 1 to d = 2 comma-separated numbers
     brgflow: error: --set correlator.list=1,2;3: [correlator] list = '1,2;3': each point needs d = 2 comma-separated numbers
-    brgflow: error: --set correlator.list=1,2: [correlator] list = '1,2': points = list needs at least 2 points
+    brgflow: error: --set correlator.list=1,2: [correlator] list = '1,2': used only with arch = mlp and [correlator] points = list
     brgflow: error: --set correlator.quadruples=0,1,2,8: [correlator] quadruples = '0,1,2,8': each quadruple needs 4 comma-separated point indices 0..7
     brgflow: error: --set correlator.blocks=1: [correlator] blocks = '1': out of range: must be >= 2 and <= 1024
     brgflow: error: --set kernel.quadrature=gauss: [kernel] quadrature = 'gauss': must be one of auto|hermite
     brgflow: error: --set kernel.order=4000: [kernel] order = '4000': out of range: must be >= 4 and <= 2048
-    brgflow: error: inputs/mlp_relu.ini: [correlator] list (default none) = 'none': each point needs d = 2 comma-separated numbers
+    brgflow: error: --set correlator.points=list: [correlator] points = 'list': points = list needs [correlator] list = x;y;... (at least 2 points)
     brgflow: error: inputs/mlp_relu.ini:32: [correlator] quadruples = '0,0,0,0; 7,7,7,7; 0,0,7,7; 0,1,2,3': each quadruple needs 4 comma-separated point indices 0..1
 
 and `brgflow kernel` on a cos-net input:
@@ -951,13 +975,13 @@ as well, the `lambda_min` one with `--set brg.flow=yes` as well):
 
     brgflow: error: --set train.method=posterior: [train] method = 'posterior': exact posterior samples need a model linear in the trained parameters: set [train] trainable = readout
     brgflow: error: --set data.noise=0: [data] noise = '0': method = posterior needs noise > 0 (the likelihood width)
-    brgflow: error: inputs/mlp_train.ini: [fisher] sigma (default 0) = '0': the Fisher metric needs sigma > 0, or [data] noise > 0
+    brgflow: error: --set data.noise=0: [data] noise = '0': the Fisher metric needs [fisher] sigma > 0, or [data] noise > 0
     brgflow: error: --set data.target=gp: [data] target = 'gp': target = gp draws from the MLP's NNGP kernel: needs arch = mlp
-    brgflow: error: inputs/mlp_train.ini: [data] file (default none) = 'none': target = file needs [data] file = PATH
+    brgflow: error: --set data.target=file: [data] target = 'file': target = file needs [data] file = PATH
     brgflow: error: --set data.file=/tmp/none.h5: [data] file = '/tmp/none.h5': No such file or directory
     brgflow: error: --set brg.flow=yes: [brg] flow = 'yes': the flow needs the Fisher metric: set [fisher] solver
-    brgflow: error: --set brg.lambda_min=2: [brg] lambda_min = '2': must be below lambda_max
-    brgflow: error: inputs/cosnet_posterior.ini: [data] n_train (default 32) = '32': points = grid needs n_train = m^d for an integer m
+    brgflow: error: --set brg.lambda_min=2: [brg] lambda_min = '2': needs [brg] lambda_min (2) below lambda_max (1)
+    brgflow: error: --set data.points=grid: [data] points = 'grid': [data] points = grid needs n_train = m^d for an integer m (n_train = 32, d = 2)
     brgflow: error: --set data.target=cos: [data] target = 'cos': must be one of sin|poly|gp|file
     brgflow: error: --set data.points=sobol: [data] points = 'sobol': must be one of grid|random|lattice
     brgflow: error: --set data.n_train=0: [data] n_train = '0': out of range: must be >= 1 and <= 1e+07
@@ -983,7 +1007,7 @@ Flow and checkpoint keys (`inputs/cosnet_erg.ini`, which sets
 fisher.solver=none`, reported at the file's line of `flow`):
 
     brgflow: error: inputs/cosnet_erg.ini:45: [brg] flow = 'yes': the flow needs the Fisher metric: set [fisher] solver
-    brgflow: error: --set brg.lambda_min=400: [brg] lambda_min = '400': must be below lambda_max
+    brgflow: error: --set brg.lambda_min=400: [brg] lambda_min = '400': needs [brg] lambda_min (400) below lambda_max (300)
     brgflow: error: --set brg.lambda_min=0: [brg] lambda_min = '0': out of range: must be > 0
     brgflow: error: --set brg.count=0: [brg] count = '0': out of range: must be >= 1 and <= 100000
     brgflow: error: --set brg.basis=spectral: [brg] basis = 'spectral': must be one of eigen|diagonal|both
@@ -992,6 +1016,22 @@ fisher.solver=none`, reported at the file's line of `flow`):
     brgflow: error: --set brg.critical_tol=0: [brg] critical_tol = '0': out of range: must be > 0
     brgflow: error: --set brg.bootstrap=-1: [brg] bootstrap = '-1': out of range: must be >= 0 and <= 1e+06
     brgflow: error: --set run.checkpoint_every=-1: [run] checkpoint_every = '-1': out of range: must be >= 0 and <= 1e+09
+
+Keys a stage would not use ("Which keys a run uses"), on
+`inputs/cosnet_free.ini` (a prior cos-net run) and `inputs/mlp_train.ini`
+with the override shown, and on a file `t.ini` with the lines shown:
+
+    brgflow: error: --set fisher.basis=diagonal: [fisher] basis = 'diagonal': the Fisher metric is off: set [fisher] solver, or remove the key
+    brgflow: error: --set train.lr=0.1: [train] lr = '0.1': used only by [train] method = gd or sgd
+    brgflow: error: --set network.depth=3: [network] depth = '3': a layer-stack key: the cos-net (arch = cosnet) has no use for it
+    brgflow: error: --set data.noise=0.5: [data] noise = '0.5': used only by a training run: set [train] method or [fisher] solver
+    brgflow: error: --set train.batch=4: [train] batch = '4': used only by [train] method = sgd
+    brgflow: error: --set brg.bootstrap=50: [brg] bootstrap = '50': only the coarse-graining flow uses it: set [brg] flow = yes, or remove it
+    brgflow: error: t.ini:9: [brg] relative = 'yes': a cos-net flow on the full lattice runs the ERG checks (SCIENCE.md 4), which need absolute cutoffs: set relative = no
+
+(the first four on `cosnet_free.ini`, the next two on `mlp_train.ini`; the
+last from `[data] points = lattice`, `[fisher] solver = auto`, `[brg] flow
+= yes` and `relative = yes` on line 9).
 
 The checkpoint and `--restart` messages are shown in "Checkpoints,
 `--restart` and stopping early" above; `--restart` without a file name is
@@ -1021,13 +1061,28 @@ Errors that are not about one value have the same one-line form:
     brgflow: error: --set ARG: expected section.key=value
     brgflow: error: --set ARG: unknown key [section] key
     brgflow: error: cannot read input file 'FILE': No such file or directory
+    brgflow: error: cannot read input file 'DIR': is a directory
     brgflow: error: run: unexpected argument '--bogus'
 
 A failure after validation that is the user's to fix (the output cannot be
 created or renamed, e.g. the disk filled up) is reported the same way, with
 exit status 1.  An internal error (a library call that must not fail) prints
 `brgflow: internal error at FILE:LINE in FUNCTION(): what` and aborts the
-job with MPI_Abort (exit status 2).
+job with MPI_Abort (exit status 2).  A run stopped by a signal inside the
+infinite-width kernels exits with status 3 ("Stopping early" above).
+
+**Warnings.**  Some combinations are legitimate but statistically empty;
+the run goes on, prints one line on rank 0 and stores it in the result
+file's root attribute `/warnings` (docs/outputs.md):
+
+    [    0.00 s] warning: [ensemble] members = 6 < 10: the standard errors and the bootstrap interval of Lambda_C rest on too few members to mean much
+    [    5.18 s] warning: [brg] cutoffs 1e+09 .. 1e+10 lie above every Fisher eigenvalue (largest 14837.5): everything is coarse-grained from the first cutoff on
+
+The first for any run with fewer than 10 members; the second (or its
+mirror, "lie below every Fisher eigenvalue ... nothing is coarse-grained at
+any cutoff") once the metric is known, per flow basis, with cutoffs in the
+units of the run (relative: of each member's lambda_max; eigenvalues at or
+below 1e-12 lambda_max, the null space, do not count).
 
 ## Examples
 
@@ -1100,13 +1155,14 @@ quadruples.  Runs in about a second on 2 ranks:
     quadrature = auto               ; closed forms for relu; hermite to force quadrature
 
 The `[cosnet]` and `[lattice]` sections are absent: their keys take their
-defaults and are ignored.  The points are x_k = t_k (1, 0.5)/sqrt(1.25),
+defaults and are not used.  The points are x_k = t_k (1, 0.5)/sqrt(1.25),
 t_k = -1.5 + 3k/7; quadruple `0,0,7,7` is the connected
 <f(x_0)^2 f(x_7)^2>, and `0,1,2,3` one with four distinct points.  To use
 explicit points instead, e.g.
 `--set correlator.points=list --set 'correlator.list=0,0;1,0;0,1;1,1'`
 (and `--set correlator.quadruples=auto`, since the file's indices go up
-to 7).
+to 7), the file's grid keys `count`, `from`, `to`, `direction` must go
+back to their defaults or out of the file: a list does not use them.
 
 ### Training by gradient descent: `inputs/mlp_train.ini`
 

@@ -45,6 +45,24 @@ double bf_elapsed(void);
 void bf_log(MPI_Comm comm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* ---- warnings (src/core/warn.c) -----------------------------------------
+ * A legitimate but statistically empty combination: printed once on rank 0
+ * and stored in the result file's /warnings.  Collective: every rank calls
+ * bf_warn with the same text, so every rank holds the same list. */
+void bf_warn(MPI_Comm comm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int bf_warnings_count(void);
+const char *bf_warning(int i);
+void bf_warnings_clear(void);
+
+/* ---- stop requests (src/core/stop.c) -------------------------------------
+ * SIGTERM / SIGUSR1 set a flag; stages poll it.  A stage that stops without
+ * a checkpoint returns BF_STOPPED, and `brgflow run` exits with it. */
+enum { BF_STOPPED = 3 }; /* exit status: stopped in a stage without checkpoints */
+void bf_stop_install(void);
+int bf_stop_requested(void);
+int bf_stop_poll(MPI_Comm comm); /* collective */
+int bf_stopped(void); /* a poll agreed on a stop: the same on every rank that polled */
+
 /* ---- counter-based random streams (src/core/rng.c) ----------------------
  * A stream is keyed by (seed, member, purpose); draw i of it is a pure
  * function of (seed, member, purpose, i, sub), so a member's numbers do not

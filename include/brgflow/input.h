@@ -146,6 +146,7 @@ typedef struct bf_run_options {
   int nsets;
   int force; /* overwrite an existing output */
   const char *restart; /* --restart CKPT.h5, or NULL */
+  int check_only; /* `brgflow check`: no output-file checks */
 } bf_run_options;
 
 /* Collective: rank 0 reads and validates, then broadcasts.  On bad input,

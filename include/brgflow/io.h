@@ -26,6 +26,9 @@ void bf_h5_attr_string(bf_h5 *h, const char *obj, const char *name,
                        const char *value);
 void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v);
 void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v);
+/* n fixed-length strings (n >= 1) as a 1-d attribute. */
+void bf_h5_attr_strings(bf_h5 *h, const char *obj, const char *name, int n,
+                        const char *const *values);
 /* A dataset whose data is complete on rank 0 (rank 0 writes, others join). */
 void bf_h5_write_root(bf_h5 *h, const char *name, int rank, const hsize_t *dims,
                       const double *data, const char *units, const char *what);

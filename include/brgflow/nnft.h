@@ -66,9 +66,11 @@ double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
  * layer stack at points x (n x d, row-major), each layer with its own
  * width, activation and bias; quadrature: enum bf_quadrature, order: the
  * minimum Gauss-Hermite order.  Theta is the tangent kernel in theta as
- * stored (the NTK in the ntk parameterization). */
-void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
-                int order, double *K, double *Theta);
+ * stored (the NTK in the ntk parameterization).  Returns 0, or BF_STOPPED
+ * when a stop request came (large point sets poll for one): K and Theta
+ * are then incomplete. */
+int bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+               int order, double *K, double *Theta);
 
 /* ---- moments at a set of points (src/nnft/moments.c) ---------------------
  * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c on

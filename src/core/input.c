@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* inih reads lines into a buffer of INI_MAX_LINE bytes and splits longer
@@ -140,7 +141,7 @@ static const key_def KEYS[] = {
    "target = file: HDF5 file with /x (n x d) and /y (n): first n_train rows "
    "train, next n_test test"},
   {"data", "n_train", T_INT, OFF(n_train), "32", "-", 1, 1e7, 0, NULL,
-   "number of training points n (points = lattice: L^d, this key unused)"},
+   "number of training points n (points = lattice: L^d, and the key is refused)"},
   {"data", "n_test", T_INT, OFF(n_test), "16", "-", 1, 1e6, 0, NULL,
    "number of test points (uniform in the domain, noise-free targets)"},
   {"data", "noise", T_REAL, OFF(noise), "0.1", "output", 0, 1e300, 0, NULL,
@@ -297,6 +298,7 @@ static int find_line(const char *text, const char *section, const char *key,
 {
   char cur[128] = "", name[128];
   int line = 0;
+  if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3; /* inih skips a UTF-8 BOM */
   for (const char *s = text; *s;) {
     const char *e = strchr(s, '\n');
     if (!e) e = s + strlen(s);
@@ -304,8 +306,10 @@ static int find_line(const char *text, const char *section, const char *key,
     const char *b = s;
     while (b < e && (*b == ' ' || *b == '\t')) b++;
     if (b < e && *b == '[') {
+      /* inih keeps blanks inside the brackets ("[ run ]" is section " run ") */
       const char *c = memchr(b, ']', (size_t)(e - b));
-      trim_copy(b + 1, c ? c : e, cur, sizeof cur);
+      size_t len = (size_t)((c ? c : e) - (b + 1));
+      snprintf(cur, sizeof cur, "%.*s", (int)len, b + 1);
       if (!key && !strcmp(cur, section)) return line;
     } else if (key && b < e && *b != ';' && *b != '#') {
       const char *eq = b;
@@ -328,8 +332,8 @@ static void locate(const parse_ctx *c, int k, char *buf, size_t n)
     snprintf(buf, n, "--set %s: [%s] %s", c->set_arg[k], KEYS[k].section,
              KEYS[k].key);
   else
-    snprintf(buf, n, "%s: [%s] %s (default %s)", c->path, KEYS[k].section,
-             KEYS[k].key, KEYS[k].deflt);
+    snprintf(buf, n, "%s: [%s] %s (not given: the default)", c->path, KEYS[k].section,
+             KEYS[k].key);
 }
 
 static int fail(parse_ctx *c, const char *fmt, ...)
@@ -350,6 +354,27 @@ static int key_fail(parse_ctx *c, int k, const char *value, const char *why)
   char where[BF_PATH_MAX + 128];
   locate(c, k, where, sizeof where);
   return fail(c, "%s = '%s': %s", where, value, why);
+}
+
+static void format_value(const bf_params *p, int k, char *buf, size_t n);
+
+/* key_fail with the value of [section] key as the effective text prints it. */
+static int value_fail(parse_ctx *c, const char *section, const char *key, const char *why)
+{
+  int k = find_key(section, key);
+  char v[BF_PATH_MAX + 32];
+  format_value(c->p, k, v, sizeof v);
+  return key_fail(c, k, v, why);
+}
+
+/* A refusal about two keys names the one given (file line or --set): a
+ * default has no line to point to.  The first when both are given. */
+static int pair_fail(parse_ctx *c, const char *s1, const char *k1, const char *s2,
+                     const char *k2, const char *why)
+{
+  int a = find_key(s1, k1), b = find_key(s2, k2);
+  int k = c->line[a] == FROM_DEFAULT && c->line[b] != FROM_DEFAULT ? b : a;
+  return value_fail(c, KEYS[k].section, KEYS[k].key, why);
 }
 
 static int parse_number(parse_ctx *c, int k, const char *v, double *out)
@@ -536,8 +561,7 @@ static int parse_list(const char *s, double *out, int max)
 
 static int string_fail(parse_ctx *c, const char *key, const char *why)
 {
-  int k = find_key("correlator", key);
-  return key_fail(c, k, (const char *)c->p + KEYS[k].offset, why);
+  return value_fail(c, "correlator", key, why);
 }
 
 /* [correlator]: the points x (grid along a direction, or a list). */
@@ -563,6 +587,9 @@ static int derive_points(parse_ctx *c)
     free(u);
     return 1;
   }
+  if (!strcmp(p->list, "none"))
+    return pair_fail(c, "correlator", "list", "correlator", "points",
+                     "points = list needs [correlator] list = x;y;... (at least 2 points)");
   char buf[BF_PATH_MAX];
   snprintf(buf, sizeof buf, "%s", p->list);
   p->npoints = 0;
@@ -614,11 +641,8 @@ static int derive_quadruples(parse_ctx *c)
 
 static int network_fail(parse_ctx *c, const char *key, const char *why)
 {
-  int k = find_key("network", key);
-  return key_fail(c, k, (const char *)c->p + KEYS[k].offset, why);
+  return value_fail(c, "network", key, why);
 }
-
-static void format_value(const bf_params *p, int k, char *buf, size_t n);
 
 /* Key given (file or --set) with a value other than its default. */
 static int changed(parse_ctx *c, const char *section, const char *key)
@@ -704,36 +728,18 @@ static int derive_layers(parse_ctx *c)
 }
 
 
-/* The value of key `key` of [section] as the effective text prints it. */
-static int value_fail(parse_ctx *c, const char *section, const char *key, const char *why)
-{
-  int k = find_key(section, key);
-  char v[BF_PATH_MAX + 32];
-  format_value(c->p, k, v, sizeof v);
-  return key_fail(c, k, v, why);
-}
+
 
 /* [train]: the keys of one method are refused under another, where they
  * would be silently ignored. */
 static int check_method(parse_ctx *c)
 {
   const bf_params *p = c->p;
-  int sgd = p->method == BF_TRAIN_SGD, descent = sgd || p->method == BF_TRAIN_GD;
-  static const char *sgd_keys[] = {"batch", "epochs", "order"};
-  for (size_t i = 0; i < sizeof sgd_keys / sizeof sgd_keys[0]; i++)
-    if (!sgd && changed(c, "train", sgd_keys[i]))
-      return value_fail(c, "train", sgd_keys[i], "used only by [train] method = sgd");
-  if (sgd && changed(c, "train", "steps"))
-    return value_fail(c, "train", "steps", "method = sgd counts epochs: set [train] "
-                      "epochs instead");
-  if (!descent && changed(c, "train", "on_divergence"))
-    return value_fail(c, "train", "on_divergence", "used only by [train] method = gd or sgd");
+  int sgd = p->method == BF_TRAIN_SGD;
   if (p->on_divergence == 1 && p->record_every > 0 && p->solver != BF_SOLVER_NONE)
     return value_fail(c, "train", "on_divergence", "drop with [train] record_every > 0 and a "
                       "Fisher metric: a dropped member's spectra along training are undefined "
                       "(set record_every = 0, or on_divergence = stop)");
-  if (!descent && changed(c, "train", "loss"))
-    return value_fail(c, "train", "loss", "used only by [train] method = gd or sgd");
   int64_t n = p->data_points == BF_DATA_LATTICE ? (int64_t)llround(pow(p->sites, p->d))
                                                 : p->n_train;
   if (sgd && p->batch > n) {
@@ -744,12 +750,108 @@ static int check_method(parse_ctx *c)
   return 1;
 }
 
-/* A key its stage would ignore is refused: set away from its default
- * while `used` is false. */
-static int unused(parse_ctx *c, const char *section, const char *key, int used,
-                  const char *why)
+/* A key its stage would ignore is an error, not a silent no-op.  Each rule
+ * names keys of one section that are used only when `used` holds; such a
+ * key set away from its default (the effective text lists every key, so
+ * "given" means "changed" here) while `used` is false is refused. */
+typedef struct use_rule {
+  const char *section, *keys; /* keys: blank-separated */
+  int (*used)(const bf_params *p);
+  const char *why;
+} use_rule;
+
+static int is_mlp(const bf_params *p) { return p->arch == BF_ARCH_MLP; }
+static int is_cosnet(const bf_params *p) { return p->arch == BF_ARCH_COSNET; }
+static int training(const bf_params *p)
 {
-  return used || !changed(c, section, key) ? 1 : value_fail(c, section, key, why);
+  return p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE;
+}
+static int metric(const bf_params *p) { return p->solver != BF_SOLVER_NONE; }
+static int descent(const bf_params *p)
+{
+  return p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
+}
+static int is_gd(const bf_params *p) { return p->method == BF_TRAIN_GD; }
+static int is_sgd(const bf_params *p) { return p->method == BF_TRAIN_SGD; }
+static int flow(const bf_params *p) { return p->brg; }
+static int gaussian(const bf_params *p) { return p->data_points == BF_DATA_GAUSSIAN; }
+static int not_file(const bf_params *p) { return p->target != BF_TARGET_FILE; }
+static int from_file(const bf_params *p) { return p->target == BF_TARGET_FILE; }
+static int expression(const bf_params *p) { return p->target == BF_TARGET_EXPRESSION; }
+static int not_lattice(const bf_params *p) { return p->data_points != BF_DATA_LATTICE; }
+/* test points are uniform in the domain unless gaussian or from a file */
+static int in_domain(const bf_params *p) { return not_file(p) && !gaussian(p); }
+static int lattice_used(const bf_params *p)
+{
+  return is_cosnet(p) || (training(p) && !not_lattice(p) && not_file(p));
+}
+/* the targets' noise, the posterior's likelihood, the metric's default sigma */
+static int noise_used(const bf_params *p)
+{
+  return not_file(p) || p->method == BF_TRAIN_POSTERIOR || (metric(p) && p->fisher_sigma == 0);
+}
+static int separate(const bf_params *p) { return metric(p) && p->fisher_points == BF_FISHER_SEPARATE; }
+static int cosnet_metric(const bf_params *p) { return is_cosnet(p) && metric(p); }
+static int mlp_training(const bf_params *p) { return is_mlp(p) && training(p); }
+static int grid_points(const bf_params *p) { return is_mlp(p) && p->points == BF_POINTS_GRID; }
+static int list_points(const bf_params *p) { return is_mlp(p) && p->points == BF_POINTS_LIST; }
+
+static const use_rule USES[] = {
+  {"network", "depth activation widths activations bias parameterization sigma_w sigma_b",
+   is_mlp, "a layer-stack key: the cos-net (arch = cosnet) has no use for it"},
+  {"cosnet", "mass cutoff sigma_a momenta", is_cosnet, "used only by arch = cosnet"},
+  {"lattice", "sites spacing", lattice_used, "used only by arch = cosnet, or by a training "
+   "run with [data] points = lattice"},
+  {"correlator", "points quadruples blocks", is_mlp, "used only by arch = mlp (the cos-net "
+   "measures G2 on its lattice)"},
+  {"correlator", "count from to direction", grid_points, "used only with arch = mlp and "
+   "[correlator] points = grid"},
+  {"correlator", "list", list_points, "used only with arch = mlp and [correlator] points = list"},
+  {"kernel", "quadrature order", is_mlp, "used only by arch = mlp (the cos-net's kernel is "
+   "its propagator)"},
+  {"data", "target expression file n_train n_test noise domain points mean covariance",
+   training, "used only by a training run: set [train] method or [fisher] solver"},
+  {"data", "expression", expression, "used only with [data] target = expression"},
+  {"data", "file", from_file, "used only with [data] target = file"},
+  {"data", "points", not_file, "target = file takes its inputs from the file"},
+  {"data", "n_train", not_lattice, "points = lattice trains on all L^d sites"},
+  {"data", "mean covariance", gaussian, "used only with [data] points = gaussian"},
+  {"data", "domain", in_domain, "used only with points drawn in [-domain, domain]^d (not "
+   "points = gaussian, not target = file)"},
+  {"data", "noise", noise_used, "target = file: the file's targets carry their own noise, "
+   "and neither the posterior nor the metric (which has [fisher] sigma) uses it"},
+  {"train", "trainable", mlp_training, "used only by a training run of arch = mlp (the "
+   "cos-net trains its readout a)"},
+  {"train", "lr loss record_every on_divergence", descent,
+   "used only by [train] method = gd or sgd"},
+  {"train", "steps", is_gd, "used only by [train] method = gd (sgd counts epochs: set "
+   "[train] epochs instead)"},
+  {"train", "batch epochs order", is_sgd, "used only by [train] method = sgd"},
+  {"run", "checkpoint_every", descent, "used only by [train] method = gd or sgd (checkpoints "
+   "between training steps)"},
+  {"run", "checkpoint_flow_every", flow, "used only by the coarse-graining flow ([brg] flow "
+   "= yes)"},
+  {"fisher", "basis sigma points n_points normalization groups block scale", metric,
+   "the Fisher metric is off: set [fisher] solver, or remove the key"},
+  {"fisher", "n_points", separate, "used only with [fisher] points = separate"},
+  {"fisher", "scale", cosnet_metric, "used only by arch = cosnet (the resolved momentum)"},
+  {"brg", "lambda_min lambda_max count relative basis prescription critical_tol bootstrap "
+   "cutoffs keep_mse_below probe", flow,
+   "only the coarse-graining flow uses it: set [brg] flow = yes, or remove it"},
+};
+
+/* The first key of USES given while its stage would ignore it. */
+static int check_uses(parse_ctx *c)
+{
+  for (size_t r = 0; r < sizeof USES / sizeof USES[0]; r++) {
+    if (USES[r].used(c->p)) continue;
+    char keys[256];
+    snprintf(keys, sizeof keys, "%s", USES[r].keys);
+    for (char *save, *key = strtok_r(keys, " ", &save); key; key = strtok_r(NULL, " ", &save))
+      if (changed(c, USES[r].section, key))
+        return value_fail(c, USES[r].section, key, USES[r].why);
+  }
+  return 1;
 }
 
 /* In-place Cholesky A = L L^T of a d x d row-major matrix (lower triangle
@@ -808,8 +910,8 @@ static int check_expression(parse_ctx *c)
 {
   bf_params *p = c->p;
   if (!strcmp(p->expression, "none"))
-    return value_fail(c, "data", "expression", "target = expression needs [data] "
-                     "expression = FORMULA in x1 ... xd");
+    return pair_fail(c, "data", "expression", "data", "target", "target = expression needs "
+                     "[data] expression = FORMULA in x1 ... xd");
   double *x0 = BF_CALLOC(p->d, double);
   if (p->mu) memcpy(x0, p->mu, sizeof(double) * p->d);
   char msg[512], why[600];
@@ -828,18 +930,7 @@ static int check_data(parse_ctx *c)
 {
   bf_params *p = c->p;
   int gauss = p->data_points == BF_DATA_GAUSSIAN, metric = p->solver != BF_SOLVER_NONE;
-  int separate = p->fisher_points == BF_FISHER_SEPARATE;
-  if (!(unused(c, "data", "mean", gauss, "used only with [data] points = gaussian") &&
-        unused(c, "data", "covariance", gauss, "used only with [data] points = gaussian") &&
-        unused(c, "data", "domain", !gauss, "points = gaussian: inputs follow mean and "
-               "covariance, not a domain (remove domain)") &&
-        unused(c, "data", "expression", p->target == BF_TARGET_EXPRESSION,
-               "used only with [data] target = expression") &&
-        unused(c, "fisher", "points", metric, "the Fisher metric is off: set [fisher] solver") &&
-        unused(c, "fisher", "normalization", metric,
-               "the Fisher metric is off: set [fisher] solver") &&
-        unused(c, "fisher", "n_points", separate, "used only with [fisher] points = separate")))
-    return 0;
+  int separate = metric && p->fisher_points == BF_FISHER_SEPARATE;
   if (gauss && !derive_gaussian(c)) return 0;
   if (p->target == BF_TARGET_EXPRESSION && !check_expression(c)) return 0;
   if (p->target == BF_TARGET_FILE && (separate || gauss))
@@ -880,44 +971,39 @@ static int check_training(parse_ctx *c)
     return key_fail(c, find_key("data", "noise"), "0",
                     "method = posterior needs noise > 0 (the likelihood width)");
   if (p->solver != BF_SOLVER_NONE && p->noise <= 0 && p->fisher_sigma <= 0)
-    return key_fail(c, find_key("fisher", "sigma"), "0",
-                    "the Fisher metric needs sigma > 0, or [data] noise > 0");
+    return pair_fail(c, "fisher", "sigma", "data", "noise",
+                     "the Fisher metric needs [fisher] sigma > 0, or [data] noise > 0");
   if (p->target == BF_TARGET_GP && p->arch != BF_ARCH_MLP)
     return key_fail(c, find_key("data", "target"), "gp",
                     "target = gp draws from the MLP's NNGP kernel: needs arch = mlp");
   if (p->target == BF_TARGET_FILE && !strcmp(p->data_file, "none"))
-    return key_fail(c, find_key("data", "file"), "none",
-                    "target = file needs [data] file = PATH");
+    return pair_fail(c, "data", "file", "data", "target", "target = file needs [data] file = PATH");
   if (p->target == BF_TARGET_FILE && access(p->data_file, R_OK) != 0)
     return key_fail(c, find_key("data", "file"), p->data_file, strerror(errno));
   if (p->brg && p->solver == BF_SOLVER_NONE)
     return key_fail(c, find_key("brg", "flow"), "yes",
                     "the flow needs the Fisher metric: set [fisher] solver");
   if (p->brg && !strcmp(p->brg_cutoffs, "none") && !(p->lambda_min < p->lambda_max)) {
-    char v[64];
-    snprintf(v, sizeof v, "%g", p->lambda_min);
-    return key_fail(c, find_key("brg", "lambda_min"), v, "must be below lambda_max");
+    char why[128];
+    snprintf(why, sizeof why, "needs [brg] lambda_min (%g) below lambda_max (%g)",
+             p->lambda_min, p->lambda_max);
+    return pair_fail(c, "brg", "lambda_min", "brg", "lambda_max", why);
   }
   if (p->data_points == BF_DATA_GRID) {
     int m = (int)lround(pow(p->n_train, 1.0 / p->d));
     if ((int)lround(pow(m, p->d)) != p->n_train) {
-      char v[32];
-      snprintf(v, sizeof v, "%d", p->n_train);
-      return key_fail(c, find_key("data", "n_train"), v,
-                      "points = grid needs n_train = m^d for an integer m");
+      char why[128];
+      snprintf(why, sizeof why, "[data] points = grid needs n_train = m^d for an integer m "
+               "(n_train = %d, d = %d)", p->n_train, p->d);
+      return pair_fail(c, "data", "n_train", "data", "points", why);
     }
   }
   return 1;
 }
 
-static void format_value(const bf_params *p, int k, char *buf, size_t n);
-
 static int brg_fail(parse_ctx *c, const char *key, const char *why)
 {
-  int k = find_key("brg", key);
-  char v[BF_PATH_MAX + 32];
-  format_value(c->p, k, v, sizeof v);
-  return key_fail(c, k, v, why);
+  return value_fail(c, "brg", key, why);
 }
 
 /* [brg] cutoffs: positive, finite, strictly ascending (the shells are
@@ -966,23 +1052,19 @@ static int derive_probe(parse_ctx *c)
   return 1;
 }
 
-/* [brg] cutoffs, keep_mse_below and probe: refused without the flow (they
- * would be ignored), then derived. */
+/* [brg] cutoffs and probe (check_uses refused them without the flow). */
 static int derive_flow(parse_ctx *c)
 {
   const bf_params *p = c->p;
   int list = strcmp(p->brg_cutoffs, "none") != 0, probe = strcmp(p->probe, "none") != 0;
-  const char *off = "only the coarse-graining flow uses it: set [brg] flow = yes, or remove it";
-  if (!p->brg && list) return brg_fail(c, "cutoffs", off);
-  if (!p->brg && probe) return brg_fail(c, "probe", off);
-  if (!p->brg && changed(c, "brg", "keep_mse_below")) return brg_fail(c, "keep_mse_below", off);
   return (!list || derive_cutoffs(c)) && (!probe || derive_probe(c));
 }
 
 /* Checks that involve more than one key, or the file system. */
 static int cross_check(parse_ctx *c)
 {
-  if (!check_training(c) || !check_data(c) || !derive_flow(c)) return 0;
+  /* the rules between keys first: their messages say more than "unused" */
+  if (!check_training(c) || !check_uses(c) || !check_data(c) || !derive_flow(c)) return 0;
   if (c->p->arch == BF_ARCH_MLP &&
       !(derive_layers(c) && derive_points(c) && derive_quadruples(c)))
     return 0;
@@ -1001,29 +1083,21 @@ static int cross_check(parse_ctx *c)
     return key_fail(c, find_key("network", "d"), v,
                     "[data] points = grid or lattice takes d = 1, 2 or 3 (use points = random)");
   }
-  /* the layer-stack keys mean nothing to the cos-net: refuse, don't ignore */
-  if (cosnet && (strcmp(p->widths, "none") || strcmp(p->activations, "none") || p->nobias)) {
-    const char *key = strcmp(p->widths, "none") ? "widths"
-                      : strcmp(p->activations, "none") ? "activations" : "bias";
-    return network_fail(c, key, "a layer-stack key: the cos-net (arch = cosnet) has no use "
-                        "for it");
-  }
+  /* the ERG checks hold each cutoff against one momentum p(Lambda); cutoffs
+   * relative to each member's lambda_max have none, and the checks would
+   * silently not run */
+  if (cosnet && p->brg && p->relative && p->momenta == BF_MOMENTA_LATTICE &&
+      p->data_points == BF_DATA_LATTICE)
+    return value_fail(c, "brg", "relative", "a cos-net flow on the full lattice runs the ERG "
+                      "checks (SCIENCE.md 4), which need absolute cutoffs: set relative = no");
   if (cosnet && p->momenta == BF_MOMENTA_LATTICE &&
       !(p->cutoff < M_PI / p->spacing)) {
-    snprintf(why, sizeof why,
-             "must be below the lattice Nyquist momentum pi/spacing = %g for "
-             "momenta = lattice",
-             M_PI / p->spacing);
-    char v[64];
-    snprintf(v, sizeof v, "%g", p->cutoff);
-    return key_fail(c, find_key("cosnet", "cutoff"), v, why);
+    snprintf(why, sizeof why, "needs [cosnet] cutoff (%g) below the lattice Nyquist "
+             "momentum pi/spacing = %g for momenta = lattice", p->cutoff, M_PI / p->spacing);
+    return pair_fail(c, "cosnet", "cutoff", "lattice", "spacing", why);
   }
-  if (cosnet && pow((double)p->sites, p->d) > (double)(1 << 30)) {
-    char v[64];
-    snprintf(v, sizeof v, "%d", p->sites);
-    return key_fail(c, find_key("lattice", "sites"), v,
-                    "sites^d exceeds 2^30 lattice points");
-  }
+  if (cosnet && pow((double)p->sites, p->d) > (double)(1 << 30))
+    return pair_fail(c, "lattice", "sites", "network", "d", "sites^d exceeds 2^30 lattice points");
   if (c->output_check != BF_OUTPUT_IGNORE) return check_output(c);
   return 1;
 }
@@ -1062,7 +1136,12 @@ static void format_value(const bf_params *p, int k, char *buf, size_t n)
   switch (d->type) {
   case T_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field); break;
   case T_INT: snprintf(buf, n, "%d", *(const int *)field); break;
-  case T_REAL: snprintf(buf, n, "%.17g", *(const double *)field); break;
+  case T_REAL: { /* the shortest of %.15g, %.17g that reads back exactly */
+    double x = *(const double *)field;
+    snprintf(buf, n, "%.15g", x);
+    if (strtod(buf, NULL) != x) snprintf(buf, n, "%.17g", x);
+    break;
+  }
   case T_STR: snprintf(buf, n, "%s", field); break;
   case T_ENUM: {
     int idx = *(const int *)field;
@@ -1131,6 +1210,18 @@ static int text_pairs(const char *text, char keys[][96], char vals[][BF_PATH_MAX
   return n;
 }
 
+/* Two values of a key are the same text, or the same real (an older
+ * effective text printed every real with %.17g).  Integers compare as text:
+ * a 64-bit seed does not survive a double. */
+static int same_value(const char *a, const char *b)
+{
+  if (!strcmp(a, b)) return 1;
+  if (!strpbrk(a, ".eE") || !strpbrk(b, ".eE")) return 0;
+  char *ea, *eb;
+  double x = strtod(a, &ea), y = strtod(b, &eb);
+  return ea != a && !*ea && eb != b && !*eb && x == y;
+}
+
 void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
 {
   /* checkpoint_every cannot change results: a chunk of training resumes
@@ -1155,7 +1246,7 @@ void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
       const char *other = NULL;
       for (int j = 0; j < n2; j++)
         if (!strcmp(k1[i], k2[j])) other = v2[j];
-      if (skip || (other && !strcmp(other, v1[i])) || (pass && other)) continue;
+      if (skip || (other && same_value(other, v1[i])) || (pass && other)) continue;
       size_t len = strlen(out);
       snprintf(out + len, n - len, "%s%s (%s -> %s)", len ? ", " : "", k1[i],
                pass ? "absent" : v1[i], pass ? v1[i] : other ? other : "absent");
@@ -1181,12 +1272,17 @@ void bf_input_print_keys(FILE *out)
   }
 }
 
+/* The input file's text, or NULL with a message: a directory or an
+ * unreadable file is refused (a directory would otherwise read as empty
+ * and run every default). */
 static char *read_file(const char *path, char *err, size_t errlen)
 {
-  FILE *f = fopen(path, "rb");
+  struct stat st;
+  int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  FILE *f = dir ? NULL : fopen(path, "rb");
   if (!f) {
     snprintf(err, errlen, "cannot read input file '%s': %s", path,
-             strerror(errno));
+             dir ? "is a directory" : strerror(errno));
     return NULL;
   }
   size_t cap = 1 << 16, len = 0, got;
@@ -1201,7 +1297,13 @@ static char *read_file(const char *path, char *err, size_t errlen)
     }
   }
   buf[len] = '\0';
+  int bad = ferror(f);
   fclose(f);
+  if (bad) {
+    snprintf(err, errlen, "cannot read input file '%s': read error", path);
+    free(buf);
+    return NULL;
+  }
   /* a NUL byte would end the text early: the keys after it would silently
    * take their defaults */
   size_t nul = strlen(buf);
@@ -1229,7 +1331,8 @@ bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
     char *text = read_file(opt->input_path, err, sizeof err);
     failed = !text ||
              bf_input_parse(opt->input_path, text, opt->sets, opt->nsets,
-                            opt->force ? BF_OUTPUT_REPLACE
+                            opt->check_only ? BF_OUTPUT_IGNORE
+                            : opt->force ? BF_OUTPUT_REPLACE
                             : opt->restart ? BF_OUTPUT_RESTART : BF_OUTPUT_REFUSE,
                             &in->p, err, sizeof err);
     if (!failed) in->text = bf_input_effective_text(&in->p);

@@ -1,7 +1,8 @@
 /* info.c — `brgflow info FILE.h5`: what a result file holds.
  *
- *   bf_info  print /config (version, ranks, input), every dataset with its
- *            shape and units, and every scalar attribute (headline figures) */
+ *   bf_info  print /config (version, ranks, input), the run's /warnings, every
+ *            dataset with its shape and units, and every scalar attribute
+ *            (headline figures) */
 #include "brgflow/io.h"
 
 #include <stdlib.h>
@@ -52,6 +53,21 @@ static void print_named_attr(hid_t obj, const char *name, FILE *out)
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
   print_attr_value(a, out);
   H5Aclose(a);
+}
+
+/* The root attribute /warnings (fixed-length strings), one per line. */
+static void print_warnings(hid_t f, FILE *out)
+{
+  if (H5Aexists(f, "warnings") <= 0) return;
+  hid_t a = H5Aopen(f, "warnings", H5P_DEFAULT), type = H5Aget_type(a);
+  hid_t space = H5Aget_space(a);
+  hssize_t n = H5Sget_simple_extent_npoints(space);
+  size_t w = H5Tget_size(type);
+  char *buf = BF_CALLOC((size_t)n * w + 1, char);
+  H5Aread(a, type, buf);
+  for (hssize_t i = 0; i < n; i++) fprintf(out, "warning: %.*s\n", (int)w, buf + i * w);
+  free(buf);
+  H5Sclose(space), H5Tclose(type), H5Aclose(a);
 }
 
 static herr_t link_cb(hid_t root, const char *name, const H5L_info_t *info,
@@ -111,6 +127,7 @@ int bf_info(const char *path, FILE *out)
     print_named_attr(cfg, "input", out);
     H5Oclose(cfg);
   }
+  print_warnings(f, out);
   fprintf(out, "\ncontents (path, shape, [units], meaning; attributes below):\n");
   H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, link_cb, out);
   H5Fclose(f);

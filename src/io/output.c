@@ -2,7 +2,7 @@
  *
  *   bf_h5_create       open OUTPUT.partial with the MPI-IO driver
  *   bf_h5_commit       close, rename to OUTPUT, fsync the folder
- *   bf_h5_attr_*       string / double / integer attributes
+ *   bf_h5_attr_*       string / double / integer attributes, a string array
  *   bf_h5_write_root   a dataset held whole by rank 0
  *   bf_h5_write_rows   a row-distributed dataset, one hyperslab per rank */
 #include "brgflow/io.h"
@@ -94,6 +94,25 @@ void bf_h5_attr_string(bf_h5 *h, const char *obj, const char *name,
   H5Tset_size(type, strlen(value) + 1);
   write_attr(h, obj, name, type, value);
   H5Tclose(type);
+}
+
+void bf_h5_attr_strings(bf_h5 *h, const char *obj, const char *name, int n,
+                        const char *const *values)
+{
+  size_t width = 1; /* fixed-length strings: the longest, NUL-padded */
+  for (int i = 0; i < n; i++) width = strlen(values[i]) + 1 > width ? strlen(values[i]) + 1 : width;
+  char *buf = BF_CALLOC((size_t)n * width, char);
+  for (int i = 0; i < n; i++) memcpy(buf + i * width, values[i], strlen(values[i]));
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, width);
+  hsize_t dims = (hsize_t)n;
+  hid_t o = open_object(h, obj), space = H5Screate_simple(1, &dims, NULL);
+  BF_H5(o);
+  hid_t a = H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  BF_H5(a);
+  BF_H5(H5Awrite(a, type, buf));
+  H5Aclose(a), H5Sclose(space), H5Oclose(o), H5Tclose(type);
+  free(buf);
 }
 
 void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v)

@@ -214,8 +214,35 @@ static void layer_expect(rule_cache *rc, const bf_activation *act, int closed, d
   *ed = closed ? act->edphi(k11, k22, k12) : expect(rc, act, 1, k11, k22, k12);
 }
 
-void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
-                int order, double *K, double *Theta)
+/* Row i and column j (i <= j) of pair number q of the upper triangle,
+ * row-major. */
+static void pair_at(int64_t q, int n, int *i, int *j)
+{
+  int64_t row = 0, start = 0; /* start: number of the row's first pair */
+  while (row < n - 1 && start + (n - row) <= q) start += n - row, row++;
+  *i = (int)row, *j = (int)(row + q - start);
+}
+
+/* The kernels of a large point set run for minutes with no step boundary
+ * (quadrature pairs take milliseconds each): every rank walks its pairs in
+ * chunks of about CHUNK_PAIRS, the same number of chunks on every rank, and
+ * after each the ranks agree on a stop request; rank 0 prints progress
+ * about every PROGRESS_SECONDS.  A set of one chunk never polls. */
+enum { CHUNK_PAIRS = 256, PROGRESS_SECONDS = 10 };
+
+static int kernels_stop(MPI_Comm comm, int layer, int depth, int chunk, int chunks,
+                        double t0, double *last)
+{
+  if (bf_elapsed() - *last >= PROGRESS_SECONDS) {
+    *last = bf_elapsed();
+    bf_log(comm, "kernels: layer %d/%d, %.1f%% of its pairs, %.1f s", layer, depth,
+           100.0 * (chunk + 1) / chunks, *last - t0);
+  }
+  return bf_stop_poll(comm);
+}
+
+int bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+               int order, double *K, double *Theta)
 {
   /* Pairs (i <= j) are dealt out in contiguous blocks of the upper triangle;
    * each is computed by exactly one rank and the others add zeros, so the
@@ -223,8 +250,12 @@ void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int qu
   int rank, size, d = net->d;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  int64_t first, count, pair = 0;
-  bf_block_range((int64_t)n * (n + 1) / 2, size, rank, &first, &count);
+  int64_t first, count, npairs = (int64_t)n * (n + 1) / 2;
+  bf_block_range(npairs, size, rank, &first, &count);
+  int64_t most = (npairs + size - 1) / size; /* the largest rank's share */
+  int polls = (int)((most + CHUNK_PAIRS - 1) / CHUNK_PAIRS), stopped = 0;
+  polls = polls > 1 ? polls : 1;
+  double t0 = bf_elapsed(), last = t0;
   rule_cache rc = {.min_order = order};
   double *Kn = BF_ALLOC((int64_t)n * n, double), *Tn = BF_ALLOC((int64_t)n * n, double);
   /* K^1 = alpha^2 sd_w^2 x.x' + beta^2 sd_b^2,  Theta^1 = alpha^2 x.x' + beta^2 */
@@ -250,25 +281,30 @@ void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int qu
     double usw2 = up->sd_w * up->sd_w, usb2 = up->sd_b * up->sd_b;
     memset(Kn, 0, sizeof(double) * n * n);
     memset(Tn, 0, sizeof(double) * n * n);
-    pair = 0;
-    for (int i = 0; i < n; i++)
-      for (int j = i; j < n; j++, pair++) { /* symmetric: mirrored below */
-        if (pair < first || pair >= first + count) continue;
+    int i, j;
+    pair_at(first, n, &i, &j);
+    for (int c = 0; c < polls && !stopped; c++) {
+      for (int64_t q = first + count * c / polls; q < first + count * (c + 1) / polls; q++) {
         int64_t ij = (int64_t)i * n + j, ji = (int64_t)j * n + i;
         double e, ed;
         layer_expect(&rc, act, quadrature == BF_QUAD_AUTO, K[(int64_t)i * n + i],
                      K[(int64_t)j * n + j], K[ij], &e, &ed);
         Kn[ij] = ua2 * usw2 * Nl * e + ub2 * usb2;
         Tn[ij] = ua2 * Nl * e + ub2 + ua2 * usw2 * Nl * ed * Theta[ij];
-        Kn[ji] = Kn[ij];
+        Kn[ji] = Kn[ij]; /* symmetric: mirrored */
         Tn[ji] = Tn[ij];
+        if (++j == n) i++, j = i;
       }
+      stopped = polls > 1 && kernels_stop(comm, l, net->depth, c, polls, t0, &last);
+    }
+    if (stopped) break;
     BF_MPI(MPI_Allreduce(Kn, K, n * n, MPI_DOUBLE, MPI_SUM, comm));
     BF_MPI(MPI_Allreduce(Tn, Theta, n * n, MPI_DOUBLE, MPI_SUM, comm));
   }
   free(Kn);
   free(Tn);
   for (int k = 0; k <= MAX_ORDER / RULE_STEP; k++) bf_gh_destroy(&rc.rule[k]);
+  if (stopped) return BF_STOPPED;
   /* say so when a smooth activation's quadrature ran past its measured range
    * (e.g. tanh after a wide unscaled layer): the kernel is then less exact */
   double worst = rc.worst_var;
@@ -278,4 +314,5 @@ void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int qu
            "beyond the %.0f up to which its capped order (%d) holds 1e-10 "
            "(docs/theory.md g): the kernels of smooth activations there are less accurate",
            worst, VALIDATED_VARIANCE, MAX_ORDER);
+  return 0;
 }

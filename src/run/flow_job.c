@@ -381,6 +381,44 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
   return all;
 }
 
+/* The smallest and largest spectrum value of the basis over all members,
+ * in the units of the cutoffs (relative: each member's own maximum).
+ * Values at or below 1e-12 of a member's maximum are its null space, which
+ * no cutoff coarse-grains. */
+static void spectrum_range(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                           int basis, double *lo, double *hi)
+{
+  int64_t w = basis == BF_BASIS_EIGEN ? job->k : job->mod->Pt;
+  const double *v = basis == BF_BASIS_EIGEN ? job->lambda : job->diag;
+  double r[2] = {-INFINITY, -INFINITY}; /* -min, max: one MPI_MAX */
+  for (int64_t m = 0; v && m < job->ens->count; m++) {
+    double mx = member_lambda_max(job, basis, m), unit = p->relative ? mx : 1;
+    for (int64_t a = 0; a < w; a++)
+      if (v[m * w + a] > 1e-12 * mx)
+        r[0] = fmax(r[0], -v[m * w + a] / unit), r[1] = fmax(r[1], v[m * w + a] / unit);
+  }
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, r, 2, MPI_DOUBLE, MPI_MAX, comm));
+  *lo = -r[0], *hi = r[1];
+}
+
+/* A cutoff grid that misses the spectrum runs, but its flow is empty:
+ * nothing sloppy at any cutoff, or everything sloppy from the first. */
+static void warn_grid_outside(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                              int basis, const double *cut, int K)
+{
+  double lo, hi;
+  spectrum_range(comm, p, job, basis, &lo, &hi);
+  const char *name = basis == BF_BASIS_EIGEN ? "eigenvalue" : "diagonal entry I_AA";
+  const char *unit = p->relative ? " lambda_max" : "";
+  if (isfinite(lo) && cut[K - 1] <= lo)
+    bf_warn(comm, "[brg] cutoffs %g .. %g%s lie below every Fisher %s (smallest %g%s): "
+            "nothing is coarse-grained at any cutoff", cut[0], cut[K - 1], unit, name, lo, unit);
+  else if (isfinite(hi) && cut[0] > hi)
+    bf_warn(comm, "[brg] cutoffs %g .. %g%s lie above every Fisher %s (largest %g%s): "
+            "everything is coarse-grained from the first cutoff on", cut[0], cut[K - 1], unit,
+            name, hi, unit);
+}
+
 /* The members kept in the ensemble statistics, on every rank (E, 1 or 0):
  * test_mse0 < keep_mse_below (a NaN MSE is dropped), all with 0.  Decided
  * on rank 0 from the gathered test_mse0 and broadcast, so ranks agree. */
@@ -453,6 +491,7 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     memcpy(f->kept, kept, sizeof(double) * job->ens->members);
     flow_alloc(job, f);
   }
+  for (int b = 0; b < nb; b++) warn_grid_outside(comm, p, job, bases[b], res[0].cut, res[0].K);
   for (int i = 0; i < nres; i++) {
     bf_flow_result *f = &res[i];
     int start = 0;
@@ -464,6 +503,7 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     run_flow(comm, p, job, res, nres, i, start, sess);
     if (p->method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
       infinite_width_curves(comm, p, job, f);
+    if (bf_stopped()) break; /* during the curves' kernels: no result */
     if (rank == 0) {
       f->mse0 = BF_ALLOC(job->ens->members, double);
       memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);

@@ -18,6 +18,23 @@ static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
   bf_h5_attr_string(h, "/config", "input", in->text);
   bf_h5_attr_string(h, "/config", "version", BF_VERSION);
   bf_h5_attr_int(h, "/config", "ranks", size);
+  /* the run's warnings (bf_warn), absent when there were none */
+  int n = bf_warnings_count();
+  const char *w[32];
+  for (int i = 0; i < n && i < 32; i++) w[i] = bf_warning(i);
+  if (n > 0) bf_h5_attr_strings(h, "/", "warnings", n < 32 ? n : 32, w);
+}
+
+/* Error bars and the bootstrap of Lambda_C from fewer members than this
+ * are statistically empty: allowed (quick looks, tests), but said. */
+enum { FEW_MEMBERS = 10 };
+
+static void warn_few_members(MPI_Comm comm, const bf_params *p)
+{
+  if (p->members >= FEW_MEMBERS) return;
+  bf_warn(comm, "[ensemble] members = %d < %d: the standard errors%s rest on too few members "
+          "to mean much", p->members, FEW_MEMBERS,
+          p->brg && p->bootstrap > 0 ? " and the bootstrap interval of Lambda_C" : "");
 }
 
 /* A readable table along the first axis: displacement, G2 +- err, ref, z. */
@@ -615,6 +632,30 @@ static void open_restart(MPI_Comm comm, const bf_input *in, bf_session *s)
          s->stage == 0 ? "training" : s->stage == 1 ? "metric done" : "flow");
 }
 
+/* A stop request honoured inside the infinite-width kernels, which have no
+ * step boundary and so no checkpoint of their own: say so, write nothing,
+ * and end with BF_STOPPED. */
+static int stopped(MPI_Comm comm, const bf_params *p, bf_session *sess, bf_train_job **job,
+                   bf_flow_result **flows, int nflows)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  char ckpt[1100], prev[1100], tmp[1100];
+  bf_ckpt_names(p->output, ckpt, prev, tmp, sizeof ckpt);
+  if (rank == 0) {
+    printf("brgflow: stopped during the infinite-width kernels; no checkpoint for this stage, "
+           "rerun it\n");
+    if (access(ckpt, F_OK) == 0)
+      printf("brgflow: the checkpoint %s holds an earlier step: --restart %s resumes there\n",
+             ckpt, ckpt);
+    fflush(stdout);
+  }
+  if (flows) bf_flow_results_destroy(flows, nflows);
+  bf_ckpt_close(&sess->resume);
+  bf_train_job_destroy(job);
+  return BF_STOPPED;
+}
+
 static int run_trained(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
@@ -624,9 +665,11 @@ static int run_trained(MPI_Comm comm, const bf_input *in)
   bf_session_install_signals();
   if (in->restart[0]) open_restart(comm, in, &sess);
   bf_train_job *job = bf_train_job_run(comm, p, &sess);
+  if (bf_stopped()) return stopped(comm, p, &sess, &job, NULL, 0);
   print_train_summary(comm, p, job);
   bf_flow_result *flows = NULL;
   int nflows = p->brg ? bf_flow_run(comm, p, job, &sess, &flows) : 0;
+  if (bf_stopped()) return stopped(comm, p, &sess, &job, &flows, nflows);
   print_flows(comm, p, flows, nflows);
   double t = bf_elapsed();
   write_train_result(comm, in, job, flows, nflows);
@@ -657,6 +700,7 @@ int bf_run(MPI_Comm comm, const bf_input *in)
   bf_log(comm, "brgflow %s: %s; E = %d members, on %d rank%s", BF_VERSION, mod->describe,
          p->members, size, size > 1 ? "s" : "");
   bf_model_destroy(&mod);
+  warn_few_members(comm, p);
   if (p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE) return run_trained(comm, in);
   /* the prior ensemble: a free field on its lattice, or correlators at points */
   if (!field) return run_mlp(comm, in, 0);

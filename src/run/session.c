@@ -13,32 +13,16 @@
 #include "brgflow/checkpoint.h"
 #include "brgflow/run.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop_requested = 1; /* only a flag: ranks agree on it at step boundaries */
-}
-
-void bf_session_install_signals(void)
-{
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGUSR1, &sa, NULL);
-}
+/* the flag lives in core (stop.c): stages without step boundaries poll it too */
+void bf_session_install_signals(void) { bf_stop_install(); }
 
 void bf_session_stop_point(MPI_Comm comm, const bf_params *p)
 {
-  int rank, mine = stop_requested, any;
+  int rank, mine = bf_stop_requested(), any;
   MPI_Comm_rank(comm, &rank);
   char stopfile[BF_PATH_MAX + 8], ckpt[1100], prev[1100], tmp[1100];
   snprintf(stopfile, sizeof stopfile, "%s.stop", p->output);

@@ -343,6 +343,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
   bf_train_job *job = BF_CALLOC(1, bf_train_job);
   job->mod = bf_model_create(p);
   job->ds = bf_dataset_create(comm, p);
+  if (bf_stopped()) return job; /* during the kernels of target = gp */
   job->sigma = p->fisher_sigma > 0 ? p->fisher_sigma : p->noise;
   fisher_points(p, job);
   job->log = bf_train_schedule(p);
@@ -369,6 +370,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
   if (p->method != BF_TRAIN_NONE && p->method != BF_TRAIN_SGD) {
     t = bf_elapsed();
     infinite_width(comm, p, job);
+    if (bf_stopped()) return job;
     if (job->ref_mean) {
       for (int64_t x = 0; x < job->ds->ntest; x++) {
         double dm = fabs(job->test_mean[x] - job->ref_mean[x]);

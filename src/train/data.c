@@ -92,7 +92,12 @@ static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   memcpy(pts, ds->x, sizeof(double) * ds->n * d);
   memcpy(pts + ds->n * d, ds->xt, sizeof(double) * ds->ntest * d);
   double *K = BF_ALLOC(n * n, double);
-  BF_ASSERT(bf_model_kernel(comm, mod, BF_KERNEL_PRIOR, pts, n, pts, n, K));
+  int ok = bf_model_kernel(comm, mod, BF_KERNEL_PRIOR, pts, n, pts, n, K);
+  BF_ASSERT(ok || bf_stopped());
+  if (!ok) { /* stopped during the kernels: the run ends before using targets */
+    free(K), free(pts);
+    return;
+  }
   for (int64_t k = 0; k < n; k++) K[k * n + k] += 1e-10 * (1 + K[k * n + k]);
   int nn = (int)n, info;
   dpotrf_("L", &nn, K, &nn, &info); /* column-major L = row-major upper */

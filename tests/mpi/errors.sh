@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-plan 50 # 14 refusals x 3 checks, 8 others
+plan 78 # 21 refusals x 3 checks, 15 others
 dir="$OUT/errors"
 rm -rf "$dir"; mkdir -p "$dir"
 echo "precious result" > "$dir/keep.h5"
@@ -43,8 +43,31 @@ expect_refusal exists "exists.ini:2: \[run\] output = '$dir/keep.h5': file exist
 expect_refusal set "--set network.width=-2: \[network\] width" \
   run "$dir/exists.ini" --force --set network.width=-2
 
+# a directory is no input file: refused naming it, and no ./brgflow.h5
+mkdir -p "$dir/adir"
+pushd "$dir" > /dev/null
+expect_refusal directory "cannot read input file '$dir/adir': is a directory" run "$dir/adir"
+popd > /dev/null
+# keys their stage would ignore, and a combination whose other key is a default
+write_ini fisher '[fisher]\nbasis = diagonal\n'
+expect_refusal fisher "fisher.ini:4: \[fisher\] basis = 'diagonal': the Fisher metric is off" \
+  run "$dir/fisher.ini"
+write_ini train '[train]\nlr = 0.1\n'
+expect_refusal train "train.ini:4: \[train\] lr = '0.1': used only by \[train\] method = gd or sgd" \
+  run "$dir/train.ini"
+write_ini erg '[data]\npoints = lattice\n[fisher]\nsolver = auto\n[brg]\nflow = yes\nrelative = yes\n'
+expect_refusal erg "erg.ini:9: \[brg\] relative = 'yes': a cos-net flow on the full lattice runs the ERG checks" \
+  run "$dir/erg.ini"
+write_ini depth '[network]\ndepth = 3\n'
+expect_refusal depth "depth.ini:4: \[network\] depth = '3': a layer-stack key" run "$dir/depth.ini"
+expect_refusal prior_data "--set data.noise=0.5: \[data\] noise = '0.5': used only by a training run" \
+  run inputs/cosnet_free.ini --set data.noise=0.5 --set run.output="$dir/bad.h5"
+write_ini spacing '[lattice]\nspacing = 2\n'
+expect_refusal spacing "spacing.ini:4: \[lattice\] spacing = '2': needs \[cosnet\] cutoff (2) below" \
+  run "$dir/spacing.ini"
+
 check "existing result untouched" test "$(md5sum < "$dir/keep.h5")" = "$sum_before"
-left=$(ls "$dir" | grep -v -e '\.ini$' -e '\.out$' -e '\.err$' -e '^keep.h5$' | tr '\n' ' ')
+left=$(ls "$dir" | grep -v -e '\.ini$' -e '\.out$' -e '\.err$' -e '^keep.h5$' -e '^adir$' | tr '\n' ' ')
 check "no result or partial file written by refused runs ($left)" test -z "$left"
 
 # A good run leaves the result and no partial file; help and info answer.
@@ -65,31 +88,68 @@ expect_refusal kernel_cosnet "\[network\] arch: \`brgflow kernel\` needs arch = 
 
 # [data] target = file: /x and /y of an HDF5 file (made here from a run's
 # own /data arrays with h5copy); first n_train rows train, next n_test test.
+# A file's targets carry their own noise: the input's noise = 0.05 goes
+# back to its default (as if removed), or it would be refused as unused.
 TR=(inputs/mlp_train.ini --set ensemble.members=4 --set train.steps=10 --set fisher.solver=none)
+TF=(--set data.target=file --set data.noise=0.1)
 mpi 1 "$BIN" run "${TR[@]}" --set data.n_train=40 --set run.output="$dir/src.h5" > /dev/null 2>&1
 h5copy -i "$dir/src.h5" -o "$dir/data.h5" -s /data/x_train -d /x &&
   h5copy -i "$dir/src.h5" -o "$dir/data.h5" -s /data/y_train -d /y
-mpi 2 "$BIN" run "${TR[@]}" --set data.target=file --set data.file="$dir/data.h5" \
+mpi 2 "$BIN" run "${TR[@]}" "${TF[@]}" --set data.file="$dir/data.h5" \
   --set data.n_train=24 --set data.n_test=16 --set run.output="$dir/fromfile.h5" > "$dir/fromfile.log" 2>&1
 check "target = file: the run reads /x and /y" test -f "$dir/fromfile.h5"
 h5copy -i "$dir/src.h5" -o "$dir/xonly.h5" -s /data/x_train -d /x
 expect_refusal datafile "\[data\] file = '$dir/xonly.h5': needs datasets /x and /y" \
-  run "${TR[@]}" --set data.target=file --set data.file="$dir/xonly.h5" --set run.output="$dir/bad.h5"
+  run "${TR[@]}" "${TF[@]}" --set data.file="$dir/xonly.h5" --set run.output="$dir/bad.h5"
 # /y of the wrong rank, and a NaN in /x: refused naming the dataset (and row)
 h5copy -i "$dir/src.h5" -o "$dir/rank.h5" -s /data/x_train -d /x &&
   h5copy -i "$dir/src.h5" -o "$dir/rank.h5" -s /data/x_train -d /y
 expect_refusal datarank "\[data\] file = '$dir/rank.h5': /x must be 2-d (n x d) and /y 1-d (n); they are 2-d and 2-d" \
-  run "${TR[@]}" --set data.target=file --set data.file="$dir/rank.h5" --set run.output="$dir/bad.h5"
+  run "${TR[@]}" "${TF[@]}" --set data.file="$dir/rank.h5" --set run.output="$dir/bad.h5"
 /usr/bin/python3 -c "
 import h5py, numpy as np
 s = h5py.File('$dir/data.h5', 'r'); x = s['/x'][...]; y = s['/y'][...]
 x[5, 0] = np.nan
 with h5py.File('$dir/nan.h5', 'w') as f: f['/x'] = x; f['/y'] = y"
 expect_refusal datanan "\[data\] file = '$dir/nan.h5': /x row 5 column 0 is nan: not a finite number" \
-  run "${TR[@]}" --set data.target=file --set data.file="$dir/nan.h5" --set data.n_train=24 \
+  run "${TR[@]}" "${TF[@]}" --set data.file="$dir/nan.h5" --set data.n_train=24 \
   --set data.n_test=16 --set run.output="$dir/bad.h5"
 # a NUL byte would end the text early and default every key after it
 printf '[run]\nseed = 3\n\0[network]\nd = 2\n' > "$dir/nul.ini"
 expect_refusal nul "nul.ini:3: a NUL byte (the input must be a text file)" \
   run "$dir/nul.ini" --set run.output="$dir/bad.h5"
+
+# Statistically empty but legitimate: E = 6 < 10 members and cutoffs above
+# every eigenvalue run, warn once (rank 0) and store the warnings in /warnings.
+mpi 2 "$BIN" run inputs/mlp_train.ini --set ensemble.members=6 --set train.steps=20 \
+  --set brg.flow=yes --set brg.lambda_min=1e9 --set brg.lambda_max=1e10 --set brg.count=3 \
+  --set brg.bootstrap=20 --set run.output="$dir/few.h5" > "$dir/few.log" 2>&1
+check "E < 10: the warning printed once ($(grep -c 'warning: \[ensemble\]' "$dir/few.log"))" \
+  test "$(grep -c 'warning: \[ensemble\] members = 6 < 10' "$dir/few.log")" -eq 1
+warnings=$(/usr/bin/python3 -c "
+import h5py; print('|'.join(w.decode() for w in h5py.File('$dir/few.h5', 'r').attrs['warnings']))")
+echo "    /warnings: $warnings"
+check "/warnings holds the ensemble-size warning" grep -q "members = 6 < 10" <<< "$warnings"
+check "/warnings holds the cutoff-grid warning" grep -q "lie above every Fisher eigenvalue" <<< "$warnings"
+
+# SIGTERM inside the infinite-width kernels (no step boundary; tanh
+# quadrature on 1516 points runs for many minutes): sent to the ranks, as a
+# batch system does, once the kernels have begun; the run must end within
+# seconds with exit status 3 and the message, and write nothing.
+out="$dir/term.h5"
+timeout 120 mpirun --oversubscribe -np 2 "$BIN" run inputs/mlp_train.ini --set ensemble.members=2 \
+  --set network.width=8 --set train.steps=1 --set train.record_every=0 --set fisher.solver=none \
+  --set data.n_train=1500 --set run.output="$out" > "$dir/term.log" 2>&1 &
+runner=$!
+for _ in $(seq 200); do grep -q "train: gradient descent" "$dir/term.log" && break; sleep 0.1; done
+sleep 2
+mpirun_pid=$(pgrep -P "$runner")
+t0=$(date +%s)
+kill -TERM $(pgrep -P "$mpirun_pid")
+wait "$runner"
+rc=$? took=$(($(date +%s) - t0))
+check "SIGTERM in the kernels: exit status 3 ($rc)" test "$rc" -eq 3
+check "SIGTERM in the kernels: ended within 10 s ($took s)" test "$took" -le 10
+check "SIGTERM in the kernels: the message" grep -q "stopped during the infinite-width kernels; no checkpoint for this stage, rerun it" "$dir/term.log"
+check "SIGTERM in the kernels: nothing written" test ! -e "$out" -a ! -e "$out.partial" -a ! -e "$out.ckpt.h5"
 finish

@@ -4,6 +4,7 @@
 
 #include "brgflow/input.h"
 
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,8 +125,8 @@ static void test_cutoff_above_nyquist(void **state)
   /* pi/s = pi/2 for s = 2: R = 1.6 is above it for lattice momenta ... */
   expect_error("[lattice]\nspacing = 2\n[cosnet]\ncutoff = 1.6\n", NULL, 0,
                "t.ini:4: [cosnet] cutoff", "Nyquist");
-  /* ... and the default cutoff 2.0 is located as a default */
-  expect_error("[lattice]\nspacing = 2\n", NULL, 0, "[cosnet] cutoff (default",
+  /* ... and with the default cutoff 2.0 the given key, spacing, is named */
+  expect_error("[lattice]\nspacing = 2\n", NULL, 0, "t.ini:2: [lattice] spacing",
                "Nyquist");
   /* ... but allowed for continuum momenta */
   bf_params p;
@@ -314,6 +315,151 @@ static void test_sgd_keys(void **state)
   FIGURE("sgd keys: 7 refusals, each naming file, line and key (exact strings)");
 }
 
+/* Every refusal names where the key concerned came from: a file line
+ * (t.ini:N with N > 0) or --set; never line 0.  The cases are the refusals
+ * that involve a second key, a default, --set, a BOM, blanks in a section
+ * header, and a line after the longest allowed one. */
+static void test_every_refusal_located(void **state)
+{
+  (void)state;
+  char longline[256];
+  memset(longline, 'x', 198);
+  longline[0] = ';', longline[198] = '\0';
+  char after_long[512];
+  snprintf(after_long, sizeof after_long, "[run]\n%s\n[network]\nwidth = 0\n", longline);
+  const struct { const char *text, *set, *where; } cases[] = {
+    {"[data]\nnoise = 0\n[fisher]\nsolver = auto\n", NULL, "t.ini:2: [data] noise"},
+    {"[data]\ntarget = file\n[train]\nmethod = gd\n", NULL, "t.ini:2: [data] target"},
+    {"[fisher]\nsolver = auto\n[brg]\nflow = yes\nlambda_max = 1e-7\n", NULL,
+     "t.ini:5: [brg] lambda_max"},
+    {"[network]\nd = 2\n[data]\npoints = grid\n[train]\nmethod = gd\n", NULL,
+     "t.ini:4: [data] points"},
+    {"[network]\narch = mlp\nd = 2\n[data]\npoints = grid\nn_train = 16\n[train]\nmethod = gd\n",
+     "network.d=3", "t.ini:6: [data] n_train"},
+    {"[network]\narch = mlp\n[correlator]\npoints = list\n", NULL, "t.ini:4: [correlator] points"},
+    {"[network]\narch = mlp\n[data]\ntarget = expression\n[train]\nmethod = gd\n", NULL,
+     "t.ini:4: [data] target"},
+    {"[lattice]\nspacing = 2\n", NULL, "t.ini:2: [lattice] spacing"},
+    {"", "lattice.spacing=2", "--set lattice.spacing=2: [lattice] spacing"},
+    {"[network]\nd = 3\n[lattice]\nsites = 2048\n", NULL, "t.ini:4: [lattice] sites"},
+    {"[fisher]\nsolver = auto\n", "data.noise=0", "--set data.noise=0: [data] noise"},
+    {"\xEF\xBB\xBF[run]\nseeed = 3\n", NULL, "t.ini:2: [run] seeed"},
+    {"\xEF\xBB\xBF[bogus]\nx = 1\n", NULL, "t.ini:1: unknown section [bogus]"},
+    {"[ run ]\nseed = 3\n", NULL, "t.ini:1: unknown section [ run ]"},
+    {"[train]\nlr = 0.1\n", NULL, "t.ini:2: [train] lr"},
+    {"", "fisher.basis=diagonal", "--set fisher.basis=diagonal: [fisher] basis"},
+    {after_long, NULL, "t.ini:4: [network] width"},
+  };
+  int n = (int)(sizeof cases / sizeof cases[0]);
+  for (int i = 0; i < n; i++) {
+    bf_params p;
+    const char *sets[] = {cases[i].set};
+    assert_int_equal(parse(cases[i].text, sets, cases[i].set ? 1 : 0, &p), -1);
+    printf("    message: %s\n", err);
+    if (!strstr(err, cases[i].where)) fail_msg("case %d: '%s' lacks '%s'", i, err, cases[i].where);
+    if (strstr(err, ":0:") || strstr(err, "line 0")) fail_msg("case %d: line 0 in '%s'", i, err);
+  }
+  FIGURE("%d refusals, each naming its file line or --set (none says line 0)", n);
+}
+
+/* A key its stage would ignore is refused, naming file, line and key; the
+ * same key where its stage uses it is accepted. */
+static void test_keys_their_stage_ignores(void **state)
+{
+  (void)state;
+  static const struct { const char *text, *where, *why; } cases[] = {
+    {"[fisher]\nbasis = diagonal\n", "t.ini:2: [fisher] basis", "set [fisher] solver"},
+    {"[fisher]\nsigma = 2\n", "t.ini:2: [fisher] sigma", "set [fisher] solver"},
+    {"[fisher]\ngroups = 2\n", "t.ini:2: [fisher] groups", "set [fisher] solver"},
+    {"[network]\narch = mlp\n[fisher]\nsolver = auto\nscale = 3\n[train]\nmethod = gd\n",
+     "t.ini:5: [fisher] scale", "arch = cosnet"},
+    {"[train]\nlr = 0.1\n", "t.ini:2: [train] lr", "method = gd or sgd"},
+    {"[train]\nsteps = 10\n", "t.ini:2: [train] steps", "method = gd"},
+    {"[train]\nmethod = posterior\nrecord_every = 5\n", "t.ini:3: [train] record_every",
+     "gd or sgd"},
+    {"[train]\ntrainable = readout\n", "t.ini:2: [train] trainable", "arch = mlp"},
+    {"[run]\ncheckpoint_every = 5\n", "t.ini:2: [run] checkpoint_every", "gd or sgd"},
+    {"[run]\ncheckpoint_flow_every = 5\n", "t.ini:2: [run] checkpoint_flow_every", "flow"},
+    {"[brg]\nrelative = yes\n", "t.ini:2: [brg] relative", "flow = yes"},
+    {"[brg]\nbootstrap = 10\n", "t.ini:2: [brg] bootstrap", "flow = yes"},
+    {"[network]\ndepth = 3\n", "t.ini:2: [network] depth", "cos-net"},
+    {"[network]\nsigma_w = 2\n", "t.ini:2: [network] sigma_w", "cos-net"},
+    {"[network]\nactivation = tanh\n", "t.ini:2: [network] activation", "cos-net"},
+    {"[network]\nparameterization = standard\n", "t.ini:2: [network] parameterization",
+     "cos-net"},
+    {"[network]\nbias = no\n", "t.ini:2: [network] bias", "cos-net"},
+    {"[network]\narch = mlp\n[cosnet]\nmass = 2\n", "t.ini:4: [cosnet] mass", "arch = cosnet"},
+    {"[network]\narch = mlp\n[lattice]\nsites = 8\n", "t.ini:4: [lattice] sites",
+     "points = lattice"},
+    {"[correlator]\ncount = 4\n", "t.ini:2: [correlator] count", "arch = mlp"},
+    {"[network]\narch = mlp\n[correlator]\npoints = list\nlist = 1;2\ncount = 4\n",
+     "t.ini:6: [correlator] count", "points = grid"},
+    {"[network]\narch = mlp\n[correlator]\nlist = 1;2\n", "t.ini:4: [correlator] list",
+     "points = list"},
+    {"[kernel]\norder = 8\n", "t.ini:2: [kernel] order", "arch = mlp"},
+    {"[data]\nn_test = 4\n", "t.ini:2: [data] n_test", "training run"},
+    {"[data]\npoints = lattice\nn_train = 4\n[train]\nmethod = gd\n", "t.ini:3: [data] n_train",
+     "L^d"},
+    {"[data]\ntarget = file\nfile = /etc/hostname\npoints = grid\n[train]\nmethod = gd\n",
+     "t.ini:4: [data] points", "from the file"},
+    {"[data]\ntarget = file\nfile = /etc/hostname\ndomain = 2\n[train]\nmethod = gd\n",
+     "t.ini:4: [data] domain", "target = file"},
+    {"[data]\ntarget = file\nfile = /etc/hostname\nnoise = 0.2\n[train]\nmethod = gd\n",
+     "t.ini:4: [data] noise", "own noise"},
+    {"[data]\nfile = x.h5\n[train]\nmethod = gd\n", "t.ini:2: [data] file", "target = file"},
+    {"[train]\nmethod = sgd\nsteps = 5\n", "t.ini:3: [train] steps", "set [train] epochs"},
+    {"[lattice]\nsites = 8\n[data]\npoints = lattice\n[fisher]\nsolver = auto\n[brg]\n"
+     "flow = yes\nrelative = yes\n", "t.ini:9: [brg] relative", "ERG checks"},
+  };
+  int n = (int)(sizeof cases / sizeof cases[0]);
+  for (int i = 0; i < n; i++) {
+    bf_params p;
+    assert_int_equal(parse(cases[i].text, NULL, 0, &p), -1);
+    printf("    message: %s\n", err);
+    if (!strstr(err, cases[i].where) || !strstr(err, cases[i].why))
+      fail_msg("case %d: '%s' lacks '%s' or '%s'", i, err, cases[i].where, cases[i].why);
+  }
+  /* used where their stage runs; defaults given explicitly are not "set" */
+  static const char *ok[] = {
+    "[fisher]\nsolver = auto\nbasis = diagonal\nsigma = 2\n",
+    "[network]\narch = mlp\ndepth = 2\n[train]\nmethod = gd\nlr = 0.1\nsteps = 10\n",
+    "[train]\nlr = 0.5\nsteps = 200\n[fisher]\nbasis = eigen\n[brg]\nrelative = no\n",
+    "[lattice]\nsites = 8\n[data]\npoints = lattice\n[fisher]\nsolver = auto\n[brg]\n"
+    "flow = yes\nlambda_min = 1\nlambda_max = 10\n",
+    "[network]\narch = mlp\n[data]\ntarget = file\nfile = /etc/hostname\n[fisher]\n"
+    "solver = auto\n",
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    bf_params p;
+    if (parse(ok[i], NULL, 0, &p) != 0) fail_msg("accepted input %zu refused: %s", i, err);
+    bf_params_free(&p);
+  }
+  FIGURE("%d keys refused where their stage would ignore them, %zu inputs using them accepted",
+         n, sizeof ok / sizeof ok[0]);
+}
+
+/* Every shipped input parses: the rules above must not refuse them. */
+static void test_shipped_inputs_accepted(void **state)
+{
+  (void)state;
+  glob_t g;
+  assert_int_equal(glob("inputs/*.ini", 0, NULL, &g), 0);
+  for (size_t i = 0; i < g.gl_pathc; i++) {
+    FILE *f = fopen(g.gl_pathv[i], "r");
+    assert_non_null(f);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    bf_params p;
+    if (bf_input_parse(g.gl_pathv[i], text, NULL, 0, BF_OUTPUT_IGNORE, &p, err, sizeof err))
+      fail_msg("%s refused: %s", g.gl_pathv[i], err);
+    bf_params_free(&p);
+  }
+  FIGURE("%zu shipped inputs (inputs/*.ini) accepted", g.gl_pathc);
+  globfree(&g);
+}
+
 /* docs/inputs.md must list every key exactly as the key table prints it. */
 static void test_docs_list_every_key(void **state)
 {
@@ -355,6 +501,9 @@ static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_bad_set),
   cmocka_unit_test(test_existing_output_refused),
   cmocka_unit_test(test_sgd_keys),
+  cmocka_unit_test(test_every_refusal_located),
+  cmocka_unit_test(test_keys_their_stage_ignores),
+  cmocka_unit_test(test_shipped_inputs_accepted),
   cmocka_unit_test(test_docs_list_every_key),
 };
 BF_TEST_MAIN(group)

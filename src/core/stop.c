@@ -1,0 +1,48 @@
+/* stop.c — stop requests: SIGTERM / SIGUSR1 (what a batch system sends
+ * before a time limit) set a flag, and the stages poll it.
+ *
+ *   bf_stop_install    route SIGTERM and SIGUSR1 to the flag
+ *   bf_stop_requested  this rank's flag (signal-safe read)
+ *   bf_stop_poll       collective: did any rank of comm get a request?
+ *   bf_stopped         has a poll agreed on a stop (a stage was cut short)?
+ *
+ * A stage with step boundaries stops there with a checkpoint
+ * (bf_session_stop_point); a long stage without them (the infinite-width
+ * kernels) polls bf_stop_poll and returns BF_STOPPED; the stages above it
+ * see bf_stopped() and return without their results, and `brgflow run`
+ * exits with status BF_STOPPED. */
+#include "brgflow/core.h"
+
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag = 0;
+static int agreed = 0; /* a poll found a request: the same on every rank */
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  stop_flag = 1; /* only a flag: ranks agree on it at their next poll */
+}
+
+void bf_stop_install(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+}
+
+int bf_stop_requested(void) { return stop_flag != 0; }
+
+int bf_stop_poll(MPI_Comm comm)
+{
+  int mine = stop_flag != 0, any = 0;
+  BF_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
+  agreed |= any;
+  return any;
+}
+
+int bf_stopped(void) { return agreed; }

@@ -81,7 +81,7 @@ bench: deps
 	$(MAKE) all
 	bash tools/bench.sh
 
-docs: $(BIN)
+docs: $(BIN) docs/inputs.md.in
 	bash tools/gen_inputs_doc.sh > docs/inputs.md.tmp && mv docs/inputs.md.tmp docs/inputs.md
 
 clean:

@@ -1,4 +1,4 @@
-/* checkpoint.h — restartable state in parallel HDF5 (SCIENCE.md 3: flows
+/* checkpoint.h — restartable state in parallel HDF5 (docs/physics.md 3: flows
  * that survive their job limits).
  *
  * A checkpoint is written collectively to OUTPUT.ckpt.tmp.h5, flushed and

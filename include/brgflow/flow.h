@@ -1,5 +1,5 @@
 /* flow.h — information-shell coarse graining (the "coarse-grain" stage,
- * SCIENCE.md 3 and 4).
+ * docs/physics.md 3 and 4).
  *
  * A member's trained parameters theta* are split at a cutoff Lambda into
  * sloppy and stiff parts, by Fisher eigenvectors (eigen basis: the resolved
@@ -54,7 +54,7 @@ void bf_flow_cutoffs(double lo, double hi, int K, double *cut);
 int bf_flow_critical(int K, int64_t E, const double *mse, const double *mse0,
                      double delta, int64_t n, const int64_t *use);
 
-/* ---- BRG = ERG for the cos-net (src/flow/erg.c, SCIENCE.md 4) ----------- */
+/* ---- BRG = ERG for the cos-net (src/flow/erg.c, docs/physics.md 4) ----------- */
 /* p(Lambda) = sqrt(n A^2/(2 s^2 Lambda) - m^2), 0 where negative. */
 double bf_erg_momentum(double n, double A, double sigma, double m, double Lambda);
 /* The q = 0 unit's diagonal Fisher n A^2 cos^2(c)/(s^2 m^2) depends on its

@@ -1,5 +1,5 @@
 /* metric.h — the Fisher information metric I = J^T J / sigma^2 of trained
- * members (the "metric" stage, SCIENCE.md 2), distributed with ScaLAPACK.
+ * members (the "metric" stage, docs/physics.md 2), distributed with ScaLAPACK.
  *
  * Ranks are split into groups of contiguous ranks; each group owns a BLACS
  * process grid and the members its ranks hold, which it treats one at a

@@ -24,7 +24,7 @@ typedef struct bf_cosnet {
 bf_cosnet *bf_cosnet_create(const bf_params *p);
 void bf_cosnet_destroy(bf_cosnet **net);
 int64_t bf_cosnet_nparams(const bf_cosnet *net);
-/* A for the given momentum mode (SCIENCE.md 1a). */
+/* A for the given momentum mode (docs/physics.md 1a). */
 double bf_cosnet_amplitude(const bf_cosnet *net);
 /* Draw member `member`'s parameters from its own streams. */
 void bf_cosnet_sample(const bf_cosnet *net, uint64_t seed, int64_t member,

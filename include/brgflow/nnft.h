@@ -29,7 +29,7 @@ void bf_g2_finish(bf_g2 *g, double *mean, double *err);
  * all L^d momenta in FFT index order (phi~(q) = s^d sum_x phi e^{-iqx}). */
 void bf_g2_power_finish(bf_g2 *g, double *mean, double *err);
 
-/* References (SCIENCE.md 1a). */
+/* References (docs/physics.md 1a). */
 /* G_R^lat(r) = (1/V) sum_{|q|<R} e^{iqr}/(q^2+m^2) at every displacement,
  * by FFTW: MPI FFTW over slabs for d >= 2, then gathered to every rank. */
 void bf_ref_lattice(MPI_Comm comm, const bf_lattice *lat, double mass,

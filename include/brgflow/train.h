@@ -1,5 +1,5 @@
 /* train.h — data, the trained parameters of a model, and training
- * (the "train" stage, SCIENCE.md 2: training runs IR -> UV).
+ * (the "train" stage, docs/physics.md 2: training runs IR -> UV).
  *
  * Every rank builds the same data set from counter streams keyed by a data
  * pseudo-member, so data never needs broadcasting (a file is read on rank 0

@@ -43,210 +43,216 @@ typedef struct key_def {
   int lo_open;   /* 1: value must be > lo */
   const char *choices; /* "a|b|c" for T_ENUM */
   const char *doc;
+  int changes; /* RESULTS, or NO_RESULT: a restart may change the key */
 } key_def;
+
+/* NO_RESULT keys: output names the file, the checkpoint intervals and
+ * save_theta change only what is written, the rank groups and block size
+ * only the distribution (theory.md (f)). */
+enum { NO_RESULT = 0, RESULTS = 1 };
 
 #define OFF(f) offsetof(bf_params, f)
 static const key_def KEYS[] = {
   {"run", "seed", T_U64, OFF(seed), "1", "-", 0, 0, 0, NULL,
-   "seed of every counter-based random stream (uint64)"},
+   "seed of every counter-based random stream (uint64)", RESULTS},
   {"run", "output", T_STR, OFF(output), "brgflow.h5", "path", 0, 0, 0, NULL,
-   "result file (HDF5); refused if it exists, unless --force"},
+   "result file (HDF5); refused if it exists, unless --force", NO_RESULT},
   {"run", "save_theta", T_ENUM, OFF(save_theta), "yes", "-", 0, 0, 0, "no|yes",
-   "write every member's parameters to /ensemble/theta (E x P doubles)"},
+   "write every member's parameters to /ensemble/theta (E x P doubles)", NO_RESULT},
   {"run", "checkpoint_every", T_INT, OFF(checkpoint_every), "100", "-", 0, 1e9, 0,
    NULL, "GD steps (sgd: epochs) between checkpoints (0: none during training); a checkpoint "
-   "also follows the metric in flow runs"},
+   "also follows the metric in flow runs", NO_RESULT},
   {"run", "checkpoint_flow_every", T_INT, OFF(checkpoint_flow_every), "1", "-", 0, 1e9, 0,
    NULL, "coarse-graining steps between checkpoints in the flow (0: none during the "
-   "flow); a stop request is honoured at the next checkpoint"},
+   "flow); a stop request is honoured at the next checkpoint", NO_RESULT},
   {"network", "arch", T_ENUM, OFF(arch), "cosnet", "-", 0, 0, 0, "cosnet|mlp",
-   "architecture: generalized cos-net (SCIENCE.md 1a) or deep MLP (1b)"},
+   "architecture: generalized cos-net (docs/physics.md 1a) or deep MLP (1b)", RESULTS},
   {"network", "d", T_INT, OFF(d), "1", "-", 1, 1e6, 0, NULL,
-   "input dimension d (the cos-net: 1..3)"},
+   "input dimension d (the cos-net: 1..3)", RESULTS},
   {"network", "width", T_INT, OFF(width), "256", "-", 1, 1e9, 0, NULL,
-   "width N: number of hidden units (per hidden layer for the MLP)"},
+   "width N: number of hidden units (per hidden layer for the MLP)", RESULTS},
   {"network", "depth", T_INT, OFF(depth), "1", "-", 1, 1024, 0, NULL,
    "MLP: number of hidden layers L, all of width `width` (the uniform case of "
-   "`widths`)"},
+   "`widths`)", RESULTS},
   {"network", "activation", T_ENUM, OFF(activation), "relu", "-", 0, 0, 0,
    BF_ACTIVATION_CHOICES, "MLP: activation phi of every hidden layer (the "
-   "uniform case of `activations`)"},
+   "uniform case of `activations`)", RESULTS},
   {"network", "widths", T_STR, OFF(widths), "none", "-", 0, 0, 0, NULL,
    "MLP: hidden widths N_1, ..., N_L, comma-separated (any number of layers; "
-   "replaces depth and width); none: depth x width"},
+   "replaces depth and width); none: depth x width", RESULTS},
   {"network", "activations", T_STR, OFF(activations), "none", "-", 0, 0, 0, NULL,
    "MLP: one activation per hidden layer, comma-separated, or one for all "
-   "(replaces activation); none: activation"},
+   "(replaces activation); none: activation", RESULTS},
   {"network", "bias", T_ENUM, OFF(nobias), "yes", "-", 0, 0, 0, "yes|no",
-   "MLP: no removes every b^l from theta and from every formula"},
+   "MLP: no removes every b^l from theta and from every formula", RESULTS},
   {"network", "parameterization", T_ENUM, OFF(parameterization), "ntk", "-", 0,
    0, 0, "ntk|standard|unscaled",
    "MLP: ntk (scales sw/sqrt(fan_in), sb in the forward pass), standard (W ~ "
    "N(0, sw^2/fan_in), b ~ N(0, sb^2)) or unscaled (W ~ N(0, sw^2), b ~ N(0, "
-   "sb^2), no fan-in factor anywhere: PyTorch's nn.init.normal_)"},
+   "sb^2), no fan-in factor anywhere: PyTorch's nn.init.normal_)", RESULTS},
   {"network", "sigma_w", T_REAL, OFF(sigma_w), "1.0", "-", 0, 1e300, 1, NULL,
-   "MLP: weight scale sigma_w"},
+   "MLP: weight scale sigma_w", RESULTS},
   {"network", "sigma_b", T_REAL, OFF(sigma_b), "0.1", "-", 0, 1e300, 0, NULL,
-   "MLP: bias scale sigma_b (>= 0)"},
+   "MLP: bias scale sigma_b (>= 0)", RESULTS},
   {"cosnet", "mass", T_REAL, OFF(mass), "1.0", "1/length", 0, 1e300, 1, NULL,
-   "mass m of the free scalar (m > 0)"},
+   "mass m of the free scalar (m > 0)", RESULTS},
   {"cosnet", "cutoff", T_REAL, OFF(cutoff), "2.0", "1/length", 0, 1e300, 1,
-   NULL, "UV momentum cutoff R (|b| < R); below pi/spacing for lattice momenta"},
+   NULL, "UV momentum cutoff R (|b| < R); below pi/spacing for lattice momenta", RESULTS},
   {"cosnet", "sigma_a", T_REAL, OFF(sigma_a), "1.0", "-", 0, 1e300, 1, NULL,
-   "prior scale of the readout: a_i ~ N(0, sigma_a^2/N)"},
+   "prior scale of the readout: a_i ~ N(0, sigma_a^2/N)", RESULTS},
   {"cosnet", "momenta", T_ENUM, OFF(momenta), "lattice", "-", 0, 0, 0,
    "lattice|continuum",
-   "momentum set B_R: lattice momenta 2 pi k/(L s), or the continuum ball"},
+   "momentum set B_R: lattice momenta 2 pi k/(L s), or the continuum ball", RESULTS},
   {"lattice", "sites", T_INT, OFF(sites), "32", "-", 2, 1 << 20, 0, NULL,
-   "sites per dimension L (periodic for lattice momenta)"},
+   "sites per dimension L (periodic for lattice momenta)", RESULTS},
   {"lattice", "spacing", T_REAL, OFF(spacing), "1.0", "length", 0, 1e300, 1,
-   NULL, "lattice spacing s"},
+   NULL, "lattice spacing s", RESULTS},
   {"ensemble", "members", T_INT, OFF(members), "128", "-", 2, 1e9, 0, NULL,
-   "ensemble size E (at least 2, for a standard error)"},
+   "ensemble size E (at least 2, for a standard error)", RESULTS},
   {"correlator", "points", T_ENUM, OFF(points), "grid", "-", 0, 0, 0,
-   "grid|list", "MLP: evaluation points: a grid along a direction, or a list"},
+   "grid|list", "MLP: evaluation points: a grid along a direction, or a list", RESULTS},
   {"correlator", "count", T_INT, OFF(count), "8", "-", 2, BF_MAX_POINTS, 0,
-   NULL, "grid: number of points"},
+   NULL, "grid: number of points", RESULTS},
   {"correlator", "from", T_REAL, OFF(from), "-1.0", "length", -1e300, 1e300, 0,
-   NULL, "grid: first point is from * direction"},
+   NULL, "grid: first point is from * direction", RESULTS},
   {"correlator", "to", T_REAL, OFF(to), "1.0", "length", -1e300, 1e300, 0,
-   NULL, "grid: last point is to * direction"},
+   NULL, "grid: last point is to * direction", RESULTS},
   {"correlator", "direction", T_STR, OFF(direction), "1", "-", 0, 0, 0, NULL,
    "grid: direction, d comma-separated numbers (normalized; missing trailing "
-   "components are 0)"},
+   "components are 0)", RESULTS},
   {"correlator", "list", T_STR, OFF(list), "none", "length", 0, 0, 0, NULL,
-   "list: points separated by ';', each d comma-separated numbers"},
+   "list: points separated by ';', each d comma-separated numbers", RESULTS},
   {"correlator", "quadruples", T_STR, OFF(quadruples), "auto", "-", 0, 0, 0,
    NULL,
    "G4c point quadruples 'i,j,k,l;...' (indices into the points); auto: "
-   "(0,0,0,0), (0,0,n-1,n-1), (0,1,n-2,n-1)"},
+   "(0,0,0,0), (0,0,n-1,n-1), (0,1,n-2,n-1)", RESULTS},
   {"correlator", "blocks", T_INT, OFF(blocks), "32", "-", 2, 1024, 0, NULL,
-   "jackknife blocks (by member index) for the G4c errors"},
+   "jackknife blocks (by member index) for the G4c errors", RESULTS},
   {"kernel", "quadrature", T_ENUM, OFF(quadrature), "auto", "-", 0, 0, 0,
    "auto|hermite",
    "infinite-width kernels: auto (closed form where known, else Gauss-Hermite) "
-   "or hermite (always quadrature)"},
+   "or hermite (always quadrature)", RESULTS},
   {"kernel", "order", T_INT, OFF(order), "96", "-", 4, 2048, 0, NULL,
    "minimum quadrature order per dimension; raised to 64 + 110 var (var: the "
-   "variance along that dimension), at most 2048"},
+   "variance along that dimension), at most 2048", RESULTS},
   {"data", "target", T_ENUM, OFF(target), "sin", "-", 0, 0, 0,
    "sin|poly|gp|file|expression",
    "training target: sin(pi u), u^3 - u (u = sum x_j/sqrt d), a draw of the "
    "MLP's own NNGP (gp), datasets /x, /y of an HDF5 file, or a formula "
-   "(expression)"},
+   "(expression)", RESULTS},
   {"data", "expression", T_STR, OFF(expression), "none", "output", 0, 0, 0, NULL,
    "target = expression: f(x) as a muparser formula in x1 ... xd, e.g. "
-   "(1 - x1)^2 - 0.5*(x2 - x1^2)"},
+   "(1 - x1)^2 - 0.5*(x2 - x1^2)", RESULTS},
   {"data", "file", T_STR, OFF(data_file), "none", "path", 0, 0, 0, NULL,
    "target = file: HDF5 file with /x (n x d) and /y (n): first n_train rows "
-   "train, next n_test test"},
+   "train, next n_test test", RESULTS},
   {"data", "n_train", T_INT, OFF(n_train), "32", "-", 1, 1e7, 0, NULL,
-   "number of training points n (points = lattice: L^d, and the key is refused)"},
+   "number of training points n (points = lattice: L^d, and the key is refused)", RESULTS},
   {"data", "n_test", T_INT, OFF(n_test), "16", "-", 1, 1e6, 0, NULL,
-   "number of test points (uniform in the domain, noise-free targets)"},
+   "number of test points (uniform in the domain, noise-free targets)", RESULTS},
   {"data", "noise", T_REAL, OFF(noise), "0.1", "output", 0, 1e300, 0, NULL,
-   "standard deviation sigma of the Gaussian noise on training targets"},
+   "standard deviation sigma of the Gaussian noise on training targets", RESULTS},
   {"data", "domain", T_REAL, OFF(domain), "1.0", "length", 0, 1e300, 1, NULL,
-   "points lie in [-domain, domain]^d (grid, random)"},
+   "points lie in [-domain, domain]^d (grid, random)", RESULTS},
   {"data", "points", T_ENUM, OFF(data_points), "random", "-", 0, 0, 0,
    "grid|random|lattice|gaussian",
    "training inputs: a grid (n_train = m^d), uniform random, the L^d "
-   "lattice sites n s, or Gaussian x ~ N(mean, covariance) (test inputs too)"},
+   "lattice sites n s, or Gaussian x ~ N(mean, covariance) (test inputs too)", RESULTS},
   {"data", "mean", T_STR, OFF(data_mean), "0", "length", 0, 0, 0, NULL,
    "gaussian: mean of the inputs, d comma-separated numbers (one: every "
-   "component)"},
+   "component)", RESULTS},
   {"data", "covariance", T_STR, OFF(data_cov), "1", "length^2", 0, 0, 0, NULL,
    "gaussian: covariance of the inputs, d x d numbers row-major (symmetric "
-   "positive definite), or one number c for c I"},
+   "positive definite), or one number c for c I", RESULTS},
   {"train", "method", T_ENUM, OFF(method), "none", "-", 0, 0, 0,
    "none|gd|posterior|sgd",
    "none (prior ensemble), full-batch gradient descent on the MSE, exact "
    "Gaussian posterior samples (models linear in the trained parameters), or "
-   "minibatch stochastic gradient descent"},
+   "minibatch stochastic gradient descent", RESULTS},
   {"train", "on_divergence", T_ENUM, OFF(on_divergence), "stop", "-", 0, 0, 0, "stop|drop",
    "gd, sgd: a member whose parameters stop being finite stops the run with an error "
    "(stop), or is dropped (drop): reset to its prior draw, trained no further, marked in "
-   "/train/diverged and left out of every flow statistic"},
+   "/train/diverged and left out of every flow statistic", RESULTS},
   {"train", "trainable", T_ENUM, OFF(trainable), "all", "-", 0, 0, 0,
    "all|readout", "MLP: train every parameter, or the last layer only "
-   "(the cos-net trains its readout a)"},
+   "(the cos-net trains its readout a)", RESULTS},
   {"train", "lr", T_REAL, OFF(lr), "0.5", "-", 0, 1e300, 1, NULL,
-   "gd, sgd: learning rate eta on the loss of [train] loss"},
+   "gd, sgd: learning rate eta on the loss of [train] loss", RESULTS},
   {"train", "loss", T_ENUM, OFF(loss), "half_mse", "-", 0, 0, 0, "half_mse|mse",
    "gd, sgd: the loss over a batch of B points (B = n for gd): half_mse L = "
    "(1/2B) sum (f - y)^2, or mse L = (1/B) sum (f - y)^2 (PyTorch's MSELoss: "
-   "twice the step at the same lr)"},
+   "twice the step at the same lr)", RESULTS},
   {"train", "steps", T_INT, OFF(steps), "200", "-", 0, 1e9, 0, NULL,
-   "gd: number of full-batch steps t"},
+   "gd: number of full-batch steps t", RESULTS},
   {"train", "batch", T_INT, OFF(batch), "1", "-", 1, 1e7, 0, NULL,
    "sgd: training points per step B (at most n; the last batch of an epoch "
-   "takes the n mod B left over)"},
+   "takes the n mod B left over)", RESULTS},
   {"train", "epochs", T_INT, OFF(epochs), "1", "-", 0, 1e9, 0, NULL,
-   "sgd: passes over the training set"},
+   "sgd: passes over the training set", RESULTS},
   {"train", "order", T_ENUM, OFF(sgd_order), "fixed", "-", 0, 0, 0, "fixed|shuffled",
    "sgd: the training points in their order every epoch, or a fresh "
-   "permutation per epoch and member (counter stream of seed, member, epoch)"},
+   "permutation per epoch and member (counter stream of seed, member, epoch)", RESULTS},
   {"train", "record_every", T_INT, OFF(record_every), "0", "-", 0, 1e9, 0, NULL,
    "gd, sgd: record loss (and the Fisher spectrum) every this many steps "
-   "(sgd: epochs); 0: first and last only"},
+   "(sgd: epochs); 0: first and last only", RESULTS},
   {"fisher", "solver", T_ENUM, OFF(solver), "none", "-", 0, 0, 0,
    "none|auto|primal|dual",
    "Fisher metric: skip, choose the smaller problem, P x P by PDSYRK, or the "
-   "n x n Gram (empirical NTK)"},
+   "n x n Gram (empirical NTK)", RESULTS},
   {"fisher", "basis", T_ENUM, OFF(basis), "eigen", "-", 0, 0, 0,
    "eigen|diagonal",
-   "eigen: the full spectrum (ScaLAPACK); diagonal: I_AA per parameter"},
+   "eigen: the full spectrum (ScaLAPACK); diagonal: I_AA per parameter", RESULTS},
   {"fisher", "sigma", T_REAL, OFF(fisher_sigma), "0", "output", 0, 1e300, 0,
-   NULL, "likelihood sigma of I = J^T J / sigma^2; 0: the data noise"},
+   NULL, "likelihood sigma of I = J^T J / sigma^2; 0: the data noise", RESULTS},
   {"fisher", "scale", T_REAL, OFF(scale), "0", "1/parameter^2", 0, 1e300, 0,
    NULL, "cos-net: information scale Lambda of /train/resolved_momentum; 0: "
-   "the scale at which the full data resolves p = R/2"},
+   "the scale at which the full data resolves p = R/2", RESULTS},
   {"fisher", "points", T_ENUM, OFF(fisher_points), "train", "-", 0, 0, 0,
    "train|separate",
    "points of the metric: the training inputs, or n_points fresh draws from "
-   "the training input distribution (random or gaussian; /fisher/x)"},
+   "the training input distribution (random or gaussian; /fisher/x)", RESULTS},
   {"fisher", "n_points", T_INT, OFF(fisher_n), "10", "-", 1, 1e7, 0, NULL,
-   "separate: number of Fisher points n_F"},
+   "separate: number of Fisher points n_F", RESULTS},
   {"fisher", "normalization", T_ENUM, OFF(normalization), "sum", "-", 0, 0, 0,
    "sum|mean",
    "sum: I = J^T J / sigma^2 over the points; mean: I = J^T J / (sigma^2 n_F) "
-   "(NNGeometry's regression Fisher with sigma = 1)"},
+   "(NNGeometry's regression Fisher with sigma = 1)", RESULTS},
   {"fisher", "groups", T_INT, OFF(groups), "1", "-", 1, 1e6, 0, NULL,
-   "rank groups: each owns a BLACS grid and a share of the members"},
+   "rank groups: each owns a BLACS grid and a share of the members", NO_RESULT},
   {"fisher", "block", T_INT, OFF(block), "32", "-", 1, 4096, 0, NULL,
-   "ScaLAPACK block size (block-cyclic distribution)"},
+   "ScaLAPACK block size (block-cyclic distribution)", NO_RESULT},
   {"brg", "flow", T_ENUM, OFF(brg), "no", "-", 0, 0, 0, "no|yes",
-   "run the information-shell coarse-graining flow (SCIENCE.md 3)"},
+   "run the information-shell coarse-graining flow (docs/physics.md 3)", RESULTS},
   {"brg", "lambda_min", T_REAL, OFF(lambda_min), "1e-6", "1/parameter^2", 0,
-   1e300, 1, NULL, "smallest cutoff Lambda_1 (relative: fraction of lambda_max)"},
+   1e300, 1, NULL, "smallest cutoff Lambda_1 (relative: fraction of lambda_max)", RESULTS},
   {"brg", "lambda_max", T_REAL, OFF(lambda_max), "1", "1/parameter^2", 0, 1e300,
-   1, NULL, "largest cutoff Lambda_K (relative: fraction of lambda_max)"},
+   1, NULL, "largest cutoff Lambda_K (relative: fraction of lambda_max)", RESULTS},
   {"brg", "count", T_INT, OFF(cutoffs), "16", "-", 1, 100000, 0, NULL,
-   "number K of log-spaced cutoffs"},
+   "number K of log-spaced cutoffs", RESULTS},
   {"brg", "relative", T_ENUM, OFF(relative), "no", "-", 0, 0, 0, "no|yes",
    "cutoffs in units of each member's largest Fisher eigenvalue (eigen basis) "
-   "or largest I_AA (diagonal basis)"},
+   "or largest I_AA (diagonal basis)", RESULTS},
   {"brg", "basis", T_ENUM, OFF(brg_basis), "eigen", "-", 0, 0, 0,
    "eigen|diagonal|both",
    "eigen: Fisher eigenvectors with 0 < lambda < Lambda; diagonal: "
-   "coordinates with I_AA < Lambda"},
+   "coordinates with I_AA < Lambda", RESULTS},
   {"brg", "prescription", T_ENUM, OFF(prescription), "both", "-", 0, 0, 0,
    "resample|prune|both",
-   "resample: fresh prior draw in the sloppy subspace; prune: set it to 0"},
+   "resample: fresh prior draw in the sloppy subspace; prune: set it to 0", RESULTS},
   {"brg", "critical_tol", T_REAL, OFF(critical_tol), "0.1", "-", 0, 1e300, 1,
-   NULL, "delta: Lambda_C is the first cutoff with MSE > (1 + delta) MSE_0"},
+   NULL, "delta: Lambda_C is the first cutoff with MSE > (1 + delta) MSE_0", RESULTS},
   {"brg", "bootstrap", T_INT, OFF(bootstrap), "200", "-", 0, 1000000, 0, NULL,
-   "bootstrap resamples over members for the interval of Lambda_C"},
+   "bootstrap resamples over members for the interval of Lambda_C", RESULTS},
   {"brg", "cutoffs", T_STR, OFF(brg_cutoffs), "none", "1/parameter^2", 0, 0, 0, NULL,
    "explicit cutoffs Lambda_1 < ... < Lambda_K, comma-separated on one line (relative: "
    "fractions of lambda_max); replaces lambda_min, lambda_max and count; none: the "
-   "log grid"},
+   "log grid", RESULTS},
   {"brg", "keep_mse_below", T_REAL, OFF(keep_mse_below), "0", "output^2", 0, 1e300, 0,
    NULL, "drop members whose uncoarsened test MSE is >= this from the ensemble "
-   "statistics (still coarse-grained, their test_mse still stored); 0: keep all"},
+   "statistics (still coarse-grained, their test_mse still stored); 0: keep all", RESULTS},
   {"brg", "probe", T_STR, OFF(probe), "none", "-", 0, 0, 0, NULL,
    "test-point indices (0 .. n_test-1), comma-separated: every member's prediction "
-   "there is stored at every cutoff (/brg/.../probe_pred); none: no probe"},
+   "there is stored at every cutoff (/brg/.../probe_pred); none: no probe", RESULTS},
 };
 #undef OFF
 enum { NKEYS = sizeof KEYS / sizeof KEYS[0] };
@@ -757,6 +763,7 @@ static int check_method(parse_ctx *c)
 typedef struct use_rule {
   const char *section, *keys; /* keys: blank-separated */
   int (*used)(const bf_params *p);
+  const char *who; /* the key table's "used by" column */
   const char *why;
 } use_rule;
 
@@ -798,45 +805,45 @@ static int list_points(const bf_params *p) { return is_mlp(p) && p->points == BF
 
 static const use_rule USES[] = {
   {"network", "depth activation widths activations bias parameterization sigma_w sigma_b",
-   is_mlp, "a layer-stack key: the cos-net (arch = cosnet) has no use for it"},
-  {"cosnet", "mass cutoff sigma_a momenta", is_cosnet, "used only by arch = cosnet"},
-  {"lattice", "sites spacing", lattice_used, "used only by arch = cosnet, or by a training "
+   is_mlp, "arch = mlp", "a layer-stack key: the cos-net (arch = cosnet) has no use for it"},
+  {"cosnet", "mass cutoff sigma_a momenta", is_cosnet, "arch = cosnet", "used only by arch = cosnet"},
+  {"lattice", "sites spacing", lattice_used, "arch = cosnet; training on points = lattice", "used only by arch = cosnet, or by a training "
    "run with [data] points = lattice"},
-  {"correlator", "points quadruples blocks", is_mlp, "used only by arch = mlp (the cos-net "
+  {"correlator", "points quadruples blocks", is_mlp, "arch = mlp", "used only by arch = mlp (the cos-net "
    "measures G2 on its lattice)"},
-  {"correlator", "count from to direction", grid_points, "used only with arch = mlp and "
+  {"correlator", "count from to direction", grid_points, "arch = mlp, points = grid", "used only with arch = mlp and "
    "[correlator] points = grid"},
-  {"correlator", "list", list_points, "used only with arch = mlp and [correlator] points = list"},
-  {"kernel", "quadrature order", is_mlp, "used only by arch = mlp (the cos-net's kernel is "
+  {"correlator", "list", list_points, "arch = mlp, points = list", "used only with arch = mlp and [correlator] points = list"},
+  {"kernel", "quadrature order", is_mlp, "arch = mlp", "used only by arch = mlp (the cos-net's kernel is "
    "its propagator)"},
   {"data", "target expression file n_train n_test noise domain points mean covariance",
-   training, "used only by a training run: set [train] method or [fisher] solver"},
-  {"data", "expression", expression, "used only with [data] target = expression"},
-  {"data", "file", from_file, "used only with [data] target = file"},
-  {"data", "points", not_file, "target = file takes its inputs from the file"},
-  {"data", "n_train", not_lattice, "points = lattice trains on all L^d sites"},
-  {"data", "mean covariance", gaussian, "used only with [data] points = gaussian"},
-  {"data", "domain", in_domain, "used only with points drawn in [-domain, domain]^d (not "
+   training, "training runs", "used only by a training run: set [train] method or [fisher] solver"},
+  {"data", "expression", expression, "target = expression", "used only with [data] target = expression"},
+  {"data", "file", from_file, "target = file", "used only with [data] target = file"},
+  {"data", "points", not_file, "target other than file", "target = file takes its inputs from the file"},
+  {"data", "n_train", not_lattice, "points other than lattice", "points = lattice trains on all L^d sites"},
+  {"data", "mean covariance", gaussian, "points = gaussian", "used only with [data] points = gaussian"},
+  {"data", "domain", in_domain, "points grid or random", "used only with points drawn in [-domain, domain]^d (not "
    "points = gaussian, not target = file)"},
-  {"data", "noise", noise_used, "target = file: the file's targets carry their own noise, "
+  {"data", "noise", noise_used, "generated targets, method = posterior, or a metric with sigma = 0", "target = file: the file's targets carry their own noise, "
    "and neither the posterior nor the metric (which has [fisher] sigma) uses it"},
-  {"train", "trainable", mlp_training, "used only by a training run of arch = mlp (the "
+  {"train", "trainable", mlp_training, "training runs of arch = mlp", "used only by a training run of arch = mlp (the "
    "cos-net trains its readout a)"},
-  {"train", "lr loss record_every on_divergence", descent,
+  {"train", "lr loss record_every on_divergence", descent, "method = gd or sgd",
    "used only by [train] method = gd or sgd"},
-  {"train", "steps", is_gd, "used only by [train] method = gd (sgd counts epochs: set "
+  {"train", "steps", is_gd, "method = gd", "used only by [train] method = gd (sgd counts epochs: set "
    "[train] epochs instead)"},
-  {"train", "batch epochs order", is_sgd, "used only by [train] method = sgd"},
-  {"run", "checkpoint_every", descent, "used only by [train] method = gd or sgd (checkpoints "
+  {"train", "batch epochs order", is_sgd, "method = sgd", "used only by [train] method = sgd"},
+  {"run", "checkpoint_every", descent, "method = gd or sgd", "used only by [train] method = gd or sgd (checkpoints "
    "between training steps)"},
-  {"run", "checkpoint_flow_every", flow, "used only by the coarse-graining flow ([brg] flow "
+  {"run", "checkpoint_flow_every", flow, "the flow", "used only by the coarse-graining flow ([brg] flow "
    "= yes)"},
-  {"fisher", "basis sigma points n_points normalization groups block scale", metric,
+  {"fisher", "basis sigma points n_points normalization groups block scale", metric, "the metric (solver not none)",
    "the Fisher metric is off: set [fisher] solver, or remove the key"},
-  {"fisher", "n_points", separate, "used only with [fisher] points = separate"},
-  {"fisher", "scale", cosnet_metric, "used only by arch = cosnet (the resolved momentum)"},
+  {"fisher", "n_points", separate, "points = separate", "used only with [fisher] points = separate"},
+  {"fisher", "scale", cosnet_metric, "arch = cosnet", "used only by arch = cosnet (the resolved momentum)"},
   {"brg", "lambda_min lambda_max count relative basis prescription critical_tol bootstrap "
-   "cutoffs keep_mse_below probe", flow,
+   "cutoffs keep_mse_below probe", flow, "the flow",
    "only the coarse-graining flow uses it: set [brg] flow = yes, or remove it"},
 };
 
@@ -1089,7 +1096,7 @@ static int cross_check(parse_ctx *c)
   if (cosnet && p->brg && p->relative && p->momenta == BF_MOMENTA_LATTICE &&
       p->data_points == BF_DATA_LATTICE)
     return value_fail(c, "brg", "relative", "a cos-net flow on the full lattice runs the ERG "
-                      "checks (SCIENCE.md 4), which need absolute cutoffs: set relative = no");
+                      "checks (docs/physics.md 4), which need absolute cutoffs: set relative = no");
   if (cosnet && p->momenta == BF_MOMENTA_LATTICE &&
       !(p->cutoff < M_PI / p->spacing)) {
     snprintf(why, sizeof why, "needs [cosnet] cutoff (%g) below the lattice Nyquist "
@@ -1222,14 +1229,23 @@ static int same_value(const char *a, const char *b)
   return ea != a && !*ea && eb != b && !*eb && x == y;
 }
 
+/* "section.key" changes results unless its table row says NO_RESULT; a
+ * checkpoint_every change is safe because a chunk of training resumes from
+ * theta alone (train.c builds a linear model's features from theta with its
+ * trained block zeroed, and the SGD order from the epoch). */
+static int key_changes_results(const char *dotted)
+{
+  for (int k = 0; k < NKEYS; k++) {
+    size_t ls = strlen(KEYS[k].section);
+    if (!strncmp(dotted, KEYS[k].section, ls) && dotted[ls] == '.' &&
+        !strcmp(dotted + ls + 1, KEYS[k].key))
+      return KEYS[k].changes;
+  }
+  return 1;
+}
+
 void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
 {
-  /* checkpoint_every cannot change results: a chunk of training resumes
-   * from theta alone (train.c builds a linear model's features from theta
-   * with its trained block zeroed, and the SGD order from the epoch) */
-  static const char *ignore[] = {"run.output", "run.save_theta", "run.checkpoint_every",
-                                 "run.checkpoint_flow_every",
-                                 "fisher.groups", "fisher.block"};
   enum { MAXK = 2 * (sizeof KEYS / sizeof KEYS[0]) };
   char (*ka)[96] = calloc(MAXK, 96), (*kb)[96] = calloc(MAXK, 96);
   char (*va)[BF_PATH_MAX] = calloc(MAXK, BF_PATH_MAX), (*vb)[BF_PATH_MAX] = calloc(MAXK, BF_PATH_MAX);
@@ -1241,8 +1257,7 @@ void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
     char (*v1)[BF_PATH_MAX] = pass ? vb : va, (*v2)[BF_PATH_MAX] = pass ? va : vb;
     int n1 = pass ? nb : na, n2 = pass ? na : nb;
     for (int i = 0; i < n1; i++) {
-      int skip = 0;
-      for (size_t j = 0; j < sizeof ignore / sizeof ignore[0]; j++) skip |= !strcmp(k1[i], ignore[j]);
+      int skip = !key_changes_results(k1[i]);
       const char *other = NULL;
       for (int j = 0; j < n2; j++)
         if (!strcmp(k1[i], k2[j])) other = v2[j];
@@ -1255,14 +1270,36 @@ void bf_input_result_diff(const char *a, const char *b, char *out, size_t n)
   free(ka), free(kb), free(va), free(vb);
 }
 
+/* Whether `key` is one of the blank-separated words of `list`. */
+static int in_list(const char *list, const char *key)
+{
+  size_t n = strlen(key);
+  for (const char *w = list; (w = strstr(w, key)); w += n)
+    if ((w == list || w[-1] == ' ') && (w[n] == ' ' || w[n] == '\0')) return 1;
+  return 0;
+}
+
+/* The "used by" cell: every USES rule that names the key, or "all runs". */
+static void print_used_by(FILE *out, const key_def *d)
+{
+  int any = 0;
+  for (size_t r = 0; r < sizeof USES / sizeof USES[0]; r++)
+    if (!strcmp(USES[r].section, d->section) && in_list(USES[r].keys, d->key)) {
+      fprintf(out, "%s", any++ ? ", with " : "");
+      print_cell(out, USES[r].who);
+    }
+  if (!any) fprintf(out, "all runs");
+}
+
 void bf_input_print_keys(FILE *out)
 {
-  fprintf(out, "| section | key | default | unit | meaning |\n");
-  fprintf(out, "|---|---|---|---|---|\n");
+  fprintf(out, "| section | key | default | unit | used by | changes results | meaning |\n");
+  fprintf(out, "|---|---|---|---|---|---|---|\n");
   for (int k = 0; k < NKEYS; k++) {
     const key_def *d = &KEYS[k];
-    fprintf(out, "| [%s] | %s | %s | %s | ", d->section, d->key, d->deflt,
-            d->unit);
+    fprintf(out, "| [%s] | %s | %s | %s | ", d->section, d->key, d->deflt, d->unit);
+    print_used_by(out, d);
+    fprintf(out, " | %s | ", d->changes ? "yes" : "no (a restart may change it)");
     print_cell(out, d->doc);
     if (d->type == T_ENUM) {
       fprintf(out, "; one of ");

@@ -1,4 +1,4 @@
-/* erg.c — the exact statement BRG = ERG for the cos-net (SCIENCE.md 4).
+/* erg.c — the exact statement BRG = ERG for the cos-net (docs/physics.md 4).
  *
  *   bf_erg_momentum    p(Lambda) of the information cutoff Lambda
  *   bf_erg_q0_weight   the surviving weight of the phase-dependent q = 0 mode

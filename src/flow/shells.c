@@ -1,4 +1,4 @@
-/* shells.c — sloppy/stiff splits and the two prescriptions (SCIENCE.md 3).
+/* shells.c — sloppy/stiff splits and the two prescriptions (docs/physics.md 3).
  *
  *   bf_flow_prior_draw  a member's prior draw of the trained block (one per flow)
  *   bf_coarse_diagonal  coordinates with I_AA < Lambda

@@ -1,4 +1,4 @@
-/* fisher.c — the Fisher metric's spectrum and diagonal (SCIENCE.md 2).
+/* fisher.c — the Fisher metric's spectrum and diagonal (docs/physics.md 2).
  *
  *   bf_fisher_choose       primal (P x P) or dual (n x n)
  *   bf_fisher_eigenvalues  the k = min(n, P) largest eigenvalues, ScaLAPACK

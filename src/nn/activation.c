@@ -3,7 +3,7 @@
  *   bf_activation_get   the row for an index of BF_ACTIVATION_CHOICES
  *
  * A row holds phi and phi', and, where known, the closed-form Gaussian
- * expectations the infinite-width kernels need (SCIENCE.md 1b):
+ * expectations the infinite-width kernels need (docs/physics.md 1b):
  *   ephi(k11,k22,k12)  = E[phi(u) phi(v)],   (u,v) ~ N(0, [[k11,k12],[k12,k22]])
  *   edphi(k11,k22,k12) = E[phi'(u) phi'(v)]
  * Rows without them are integrated by Gauss-Hermite quadrature

@@ -1,4 +1,4 @@
-/* cosnet.c — the generalized cos-net (SCIENCE.md 1a).
+/* cosnet.c — the generalized cos-net (docs/physics.md 1a).
  *
  *   bf_cosnet_create     momentum set B_R and normalization A from the input
  *   bf_cosnet_destroy    free it

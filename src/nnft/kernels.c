@@ -1,5 +1,5 @@
 /* kernels.c — the infinite-width NNGP kernel and NTK of a deep MLP
- * (SCIENCE.md 1b).
+ * (docs/physics.md 1b).
  *
  *   bf_gh_create      a 2-d Gauss-Hermite product rule of a given order
  *   bf_gh_destroy     free it

@@ -1,5 +1,5 @@
 /* reference.c — the propagators an ensemble's G2 is held against
- * (SCIENCE.md 1a).
+ * (docs/physics.md 1a).
  *
  *   bf_ref_lattice         G_R^lat on all displacements by FFTW (MPI for d >= 2)
  *   bf_ref_lattice_direct  the same lattice sum, term by term

@@ -1,5 +1,5 @@
 /* cosnet_job.c — the free-field slice: a cos-net ensemble's G2 against the
- * free propagator with a UV cutoff (SCIENCE.md 1a).
+ * free propagator with a UV cutoff (docs/physics.md 1a).
  *
  *   bf_cosnet_job_run      sample -> measure G2 -> reference -> z-scores
  *   bf_cosnet_job_destroy  free it */

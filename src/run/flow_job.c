@@ -1,5 +1,5 @@
-/* flow_job.c — the coarse-graining flow of a trained ensemble (SCIENCE.md 3)
- * and, for the cos-net on the full lattice, the ERG checks (SCIENCE.md 4).
+/* flow_job.c — the coarse-graining flow of a trained ensemble (docs/physics.md 3)
+ * and, for the cos-net on the full lattice, the ERG checks (docs/physics.md 4).
  *
  *   bf_flow_run             every (basis, prescription) asked for, step by step
  *   bf_flow_results_destroy free them
@@ -304,7 +304,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   free(mh), free(ml), free(qh), free(ql);
 }
 
-/* The infinite-width curves of SCIENCE.md 3 (posterior, resample): with
+/* The infinite-width curves of docs/physics.md 3 (posterior, resample): with
  * K(X,X) = sum kappa_k u_k u_k^T the function-space prior kernel and s^2
  * the trained parameters' prior variance, Fisher eigenvalues are
  * kappa_k/(sigma^2 s^2), and at cutoff Lambda

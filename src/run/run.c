@@ -486,7 +486,7 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
     }
     if (f->mse_inf) {
       W("mse_infinite_width", 1, &K, f->mse_inf, "output^2",
-        "infinite-width test MSE (posterior, resample; SCIENCE.md 3)");
+        "infinite-width test MSE (posterior, resample; docs/physics.md 3)");
       W("var_infinite_width", 2, kt, f->var_inf, "output^2",
         "infinite-width predictive variance on the test points");
     }

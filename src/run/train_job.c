@@ -1,4 +1,4 @@
-/* train_job.c — a trained ensemble and its Fisher metric (SCIENCE.md 2):
+/* train_job.c — a trained ensemble and its Fisher metric (docs/physics.md 2):
  * data -> sample -> train (IR -> UV) -> infinite-width check -> metric.
  *
  *   bf_train_job_run      the whole stage chain, collective
@@ -46,7 +46,7 @@ void bf_sym_eigen(int n, double *A, double *w)
   free(iwork);
 }
 
-/* Infinite-width predictions on the test points (SCIENCE.md 2):
+/* Infinite-width predictions on the test points (docs/physics.md 2):
  *   gd:        Theta(x,X) V g(lambda) V^T Y,  g = (1 - (1 - eta lambda/n)^t)/lambda
  *              (the discrete-time form of (I - e^{-eta Theta t/n}); f0 averages out;
  *              eta = bf_train_rate: 2 lr for loss = mse)
@@ -274,7 +274,7 @@ static void metric(MPI_Comm comm, const bf_params *p, bf_train_job *job)
   bf_grid_destroy(&g);
 }
 
-/* IR -> UV for the cos-net (SCIENCE.md 2): at a fixed information scale
+/* IR -> UV for the cos-net (docs/physics.md 2): at a fixed information scale
  * Lambda, the momentum the data resolves grows with the data.  For nested
  * prefixes of the Fisher points (n_j = j n/8), theory
  * p(Lambda) = sqrt(n_eff A^2/(2 s^2 Lambda) - m^2) against the ensemble mean

@@ -1,4 +1,4 @@
-/* data.c — training and test data (SCIENCE.md 2).
+/* data.c — training and test data (docs/physics.md 2).
  *
  *   bf_dataset_create        inputs (grid, random, lattice, gaussian) and
  *                            targets (sin, poly, gp, file, expression),

@@ -1,5 +1,5 @@
 /* train.c — training one member: gradient descent, stochastic gradient
- * descent, or an exact posterior sample (SCIENCE.md 2).
+ * descent, or an exact posterior sample (docs/physics.md 2).
  *
  *   bf_train_schedule   the steps (sgd: epochs) at which loss is recorded
  *   bf_train_gd         full-batch GD on the [train] loss

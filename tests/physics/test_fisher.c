@@ -1,4 +1,4 @@
-/* test_fisher.c — the Fisher metric (SCIENCE.md 2).
+/* test_fisher.c — the Fisher metric (docs/physics.md 2).
  *
  * 1. primal (P x P by PDSYRK) and dual (n x n Gram from per-layer products,
  *    J never formed) give the same k = min(n, P) eigenvalues to 1e-10
@@ -115,7 +115,7 @@ static void test_cosnet_diagonal_fisher(void **state)
   for (int64_t i = 0; i < mod->Pt; i++) {
     const double *b = theta + p.width + 2 * i;
     double q2 = b[0] * b[0] + b[1] * b[1];
-    if (q2 == 0) continue; /* the q = 0 mode depends on its phase (SCIENCE.md 4) */
+    if (q2 == 0) continue; /* the q = 0 mode depends on its phase (docs/physics.md 4) */
     double want = ds->n * net->amp * net->amp / (2 * s2 * (q2 + p.mass * p.mass));
     worst = fmax(worst, fabs(diag[i] / want - 1));
     checked++;

@@ -1,4 +1,4 @@
-/* test_flow.c — information-shell coarse graining (SCIENCE.md 3, 4).
+/* test_flow.c — information-shell coarse graining (docs/physics.md 3, 4).
  *
  * 1. BRG = ERG: the prior cos-net ensemble on the full lattice, pruned in
  *    the diagonal basis, is at every step the free field with cutoff
@@ -150,7 +150,7 @@ static void test_small_paper_relu(void **state)
 }
 
 /* The readout-linear ensemble with exact posterior training, resampled in
- * the eigen basis, approaches the infinite-width curves of SCIENCE.md 3:
+ * the eigen basis, approaches the infinite-width curves of docs/physics.md 3:
  * test MSE and predictive variance along the flow, closer as width grows. */
 static void curve_deviation(int width, double *dmse, double *dvar)
 {

@@ -1,5 +1,5 @@
 /* test_free_field.c — the cos-net ensemble is the free scalar with a UV
- * cutoff (SCIENCE.md 1a), checked at every lattice displacement.
+ * cutoff (docs/physics.md 1a), checked at every lattice displacement.
  *
  * Tolerance: 4 standard errors of the ensemble mean (the estimate is a mean
  * over E = 1000 i.i.d. members, so z is close to normal; 4 sigma keeps the

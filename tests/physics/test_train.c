@@ -1,5 +1,5 @@
 /* test_train.c — trained ensembles against their infinite-width limits
- * (SCIENCE.md 2): the GD ensemble mean against the NTK prediction, and the
+ * (docs/physics.md 2): the GD ensemble mean against the NTK prediction, and the
  * exact posterior (MLP readout, cos-net readout) against the GP posterior.
  * The deviation must shrink as the width grows: at the wide width it must
  * be below half the narrow one's, and within 4 standard errors of the

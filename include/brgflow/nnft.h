@@ -67,7 +67,7 @@ double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
  * width, activation and bias; quadrature: enum bf_quadrature, order: the
  * minimum Gauss-Hermite order.  Theta is the tangent kernel in theta as
  * stored (the NTK in the ntk parameterization). */
-void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+void bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int quadrature,
                 int order, double *K, double *Theta);
 
 /* ---- moments at a set of points (src/nnft/moments.c) ---------------------

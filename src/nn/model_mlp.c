@@ -168,7 +168,7 @@ static int mlp_kernel(MPI_Comm comm, const bf_model *mod, int kind, const double
   memcpy(x, xa, sizeof(double) * na * d);
   memcpy(x + na * d, xb, sizeof(double) * nb * d);
   double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
-  bf_kernels(comm, net, (int)n, x, mod->quadrature, mod->order, Kn, Tn);
+  bf_kernels(comm, net, n, x, mod->quadrature, mod->order, Kn, Tn);
   const bf_layer *out = &net->layer[net->depth + 1];
   for (int64_t i = 0; i < na; i++)
     for (int64_t j = 0; j < nb; j++) {

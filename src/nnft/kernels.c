@@ -214,29 +214,29 @@ static void layer_expect(rule_cache *rc, const bf_activation *act, int closed, d
   *ed = closed ? act->edphi(k11, k22, k12) : expect(rc, act, 1, k11, k22, k12);
 }
 
-void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+void bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int quadrature,
                 int order, double *K, double *Theta)
 {
   /* Pairs (i <= j) are dealt out in contiguous blocks of the upper triangle;
    * each is computed by exactly one rank and the others add zeros, so the
    * result is bitwise the same at any rank count. */
   int rank, size, d = net->d;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
+  BF_MPI(MPI_Comm_size(comm, &size));
   int64_t first, count, pair = 0;
-  bf_block_range((int64_t)n * (n + 1) / 2, size, rank, &first, &count);
+  bf_block_range(n * (n + 1) / 2, size, rank, &first, &count);
   rule_cache rc = {.min_order = order};
-  double *Kn = BF_ALLOC((int64_t)n * n, double), *Tn = BF_ALLOC((int64_t)n * n, double);
+  double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
   /* K^1 = alpha^2 sd_w^2 x.x' + beta^2 sd_b^2,  Theta^1 = alpha^2 x.x' + beta^2 */
   const bf_layer *l1 = &net->layer[1];
   double a2 = l1->alpha * l1->alpha, b2 = l1->bias ? l1->beta * l1->beta : 0.0;
   double sw2 = l1->sd_w * l1->sd_w, sb2 = l1->sd_b * l1->sd_b;
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < n; j++) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < n; j++) {
       double dot = 0;
-      for (int k = 0; k < d; k++) dot += x[(int64_t)i * d + k] * x[(int64_t)j * d + k];
-      K[(int64_t)i * n + j] = a2 * sw2 * dot + b2 * sb2;
-      Theta[(int64_t)i * n + j] = a2 * dot + b2;
+      for (int k = 0; k < d; k++) dot += x[i * d + k] * x[j * d + k];
+      K[i * n + j] = a2 * sw2 * dot + b2 * sb2;
+      Theta[i * n + j] = a2 * dot + b2;
     }
   /* layer l + 1 from layer l, with phi_l and N_l (docs/theory.md g):
    *   K^{l+1} = alpha^2 sd_w^2 N_l E[phi phi] + beta^2 sd_b^2
@@ -251,20 +251,20 @@ void bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int qu
     memset(Kn, 0, sizeof(double) * n * n);
     memset(Tn, 0, sizeof(double) * n * n);
     pair = 0;
-    for (int i = 0; i < n; i++)
-      for (int j = i; j < n; j++, pair++) { /* symmetric: mirrored below */
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = i; j < n; j++, pair++) { /* symmetric: mirrored below */
         if (pair < first || pair >= first + count) continue;
-        int64_t ij = (int64_t)i * n + j, ji = (int64_t)j * n + i;
+        int64_t ij = i * n + j, ji = j * n + i;
         double e, ed;
-        layer_expect(&rc, act, quadrature == BF_QUAD_AUTO, K[(int64_t)i * n + i],
-                     K[(int64_t)j * n + j], K[ij], &e, &ed);
+        layer_expect(&rc, act, quadrature == BF_QUAD_AUTO, K[i * n + i], K[j * n + j], K[ij],
+                     &e, &ed);
         Kn[ij] = ua2 * usw2 * Nl * e + ub2 * usb2;
         Tn[ij] = ua2 * Nl * e + ub2 + ua2 * usw2 * Nl * ed * Theta[ij];
         Kn[ji] = Kn[ij];
         Tn[ji] = Tn[ij];
       }
-    BF_MPI(MPI_Allreduce(Kn, K, n * n, MPI_DOUBLE, MPI_SUM, comm));
-    BF_MPI(MPI_Allreduce(Tn, Theta, n * n, MPI_DOUBLE, MPI_SUM, comm));
+    bf_allreduce_sum_doubles(comm, Kn, K, n * n);
+    bf_allreduce_sum_doubles(comm, Tn, Theta, n * n);
   }
   free(Kn);
   free(Tn);

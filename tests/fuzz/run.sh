@@ -18,7 +18,7 @@ export TMPDIR=$PWD/$work/tmp # the checkpoint harness's scratch file
 
 seed() { # fuzzer: fill its corpus folder
   local c="$work/corpus/$1"
-  mkdir -p "$c"
+  rm -rf "$c"; mkdir -p "$c" # afresh: a run is reproducible from its seeds
   case $1 in
     input) cp inputs/*.ini "$c"/ ;;
     ckpt) BF_FUZZ_SEED="$c" "$work/fuzz_ckpt" > /dev/null ;;

@@ -12,18 +12,24 @@ else
 OPTFLAGS ?= -O3 -march=native -g
 endif
 CFLAGS  ?= $(OPTFLAGS)
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Language and warnings apply to every build, whatever CFLAGS says.
+STDFLAGS = -std=c11 -Wall -Wextra
+# Include paths live in CPPFLAGS, so `make CFLAGS=...` (a sanitizer or a
+# debug build) replaces only the flags and still finds every header.
+CPPFLAGS += -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # GSL without its own CBLAS: OpenBLAS provides cblas_* for both.
 LDLIBS   = -lscalapack-openmpi $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfftw3_mpi -lgsl -lmuparser -lm
 TESTLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# B is the object folder: build/ for the normal build, build-san/ for the
+# sanitizer build (`make san`), each with its own library and binaries.
+B       ?= build
 SRC      = $(wildcard src/*/*.c)
-OBJ      = $(SRC:src/%.c=build/%.o)
-LIB      = build/libbrgflow.a
-BIN      = bin/brgflow
+OBJ      = $(SRC:src/%.c=$(B)/%.o)
+LIB      = $(B)/libbrgflow.a
+BIN     ?= bin/brgflow
 TESTSRC  = $(wildcard tests/unit/*.c tests/physics/*.c tests/mpi/*.c)
-TESTBIN  = $(TESTSRC:tests/%.c=build/tests/%)
+TESTBIN  = $(TESTSRC:tests/%.c=$(B)/tests/%)
 
 # Open MPI refuses root unless told; vader's CMA needs ptrace, which
 # containers often forbid.  Both are harmless elsewhere.
@@ -33,36 +39,43 @@ export OMPI_MCA_btl_vader_single_copy_mechanism = none
 export OMPI_MCA_rmaps_base_oversubscribe = 1
 MPIRUN   = mpirun --oversubscribe
 
-.PHONY: all deps run check bench clean docs
-all: $(BIN) $(TESTBIN) build/tools/h5cmp build/tools/bench_kernels build/tools/bench_eigen \
-     build/tools/bench_engine build/tools/bench_dgemm
+.PHONY: all deps run check bench clean docs san fuzz
+all: $(BIN) $(TESTBIN) $(B)/tools/h5cmp $(B)/tools/bench_kernels $(B)/tools/bench_eigen \
+     $(B)/tools/bench_engine $(B)/tools/bench_dgemm $(B)/tests/fuzz/fuzz_input \
+     $(B)/tests/fuzz/fuzz_ckpt
 
 deps:
 	@bash tools/install-deps.sh
 
-build/%.o: src/%.c $(wildcard include/brgflow/*.h)
+$(B)/%.o: src/%.c $(wildcard include/brgflow/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(STDFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(OBJ)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
-$(BIN): build/main.o $(LIB)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-
-build/main.o: src/main.c $(wildcard include/brgflow/*.h)
-	@mkdir -p build
-	$(CC) $(CFLAGS) -c $< -o $@
-
-build/tests/%: tests/%.c tests/testutil.h $(LIB)
+$(BIN): $(B)/main.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $< $(LIB) -o $@ $(LDLIBS) $(TESTLIBS)
+	$(CC) $(STDFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-build/tools/%: tools/%.c $(LIB)
+$(B)/main.o: src/main.c $(wildcard include/brgflow/*.h)
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(STDFLAGS) $(CFLAGS) -c $< -o $@
+
+# The fuzz harnesses with a plain main() (tests/fuzz/driver.c) that feeds
+# them files: how `make check` replays tests/fuzz/regress/ without clang.
+$(B)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/driver.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(STDFLAGS) $(CFLAGS) $< tests/fuzz/driver.c $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(B)/tests/%: tests/%.c tests/testutil.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(STDFLAGS) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) $(TESTLIBS)
+
+$(B)/tools/%: tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(STDFLAGS) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The main job: BRG = ERG for the cos-net on 2 ranks (inputs/cosnet_erg.ini).
 # --force: `make run` is a demonstration and may be repeated.
@@ -75,6 +88,7 @@ run: deps
 
 check: deps
 	$(MAKE) all
+	$(MAKE) san
 	bash tests/run_tests.sh
 
 bench: deps
@@ -84,8 +98,31 @@ bench: deps
 docs: $(BIN) docs/inputs.md.in
 	bash tools/gen_inputs_doc.sh > docs/inputs.md.tmp && mv docs/inputs.md.tmp docs/inputs.md
 
+# AddressSanitizer + UBSan build in build-san/ (-O1 -g keeps it quick to
+# build and its stack traces exact); tests/mpi/sanitize.sh runs it.
+SANFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
+san:
+	$(MAKE) B=build-san BIN=build-san/bin/brgflow CFLAGS="$(SANFLAGS)" \
+	  LDFLAGS="-fsanitize=address,undefined" build-san/bin/brgflow \
+	  $(patsubst tests/%.c,build-san/tests/%,$(wildcard tests/unit/*.c))
+
+# libFuzzer (clang) on the INI reader and the checkpoint reader, FUZZ_TIME
+# seconds each; tests/fuzz/run.sh installs clang if absent.
+FUZZ_TIME ?= 60
+FUZZCC    = OMPI_CC=clang mpicc
+FUZZFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
+fuzz:
+	@bash tools/install-deps.sh fuzz
+	$(MAKE) B=build-fuzz CC="$(FUZZCC)" CFLAGS="$(FUZZFLAGS) -fsanitize=fuzzer-no-link" \
+	  build-fuzz/fuzz_input build-fuzz/fuzz_ckpt
+	FUZZ_TIME=$(FUZZ_TIME) bash tests/fuzz/run.sh
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libbrgflow.a
+	$(CC) $(CPPFLAGS) $(STDFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $< build-fuzz/libbrgflow.a \
+	  -o $@ $(LDLIBS)
+
 clean:
-	rm -rf build bin results tests/out
+	rm -rf build build-san build-fuzz bin results tests/out
 
 # `make install PREFIX=DIR`: what a cluster module needs: the binary and the
 # plot tool in DIR/bin, man pages made from their --help by help2man, and

@@ -156,15 +156,16 @@ static int cmd_check(MPI_Comm comm, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-  MPI_Init(&argc, &argv);
+  BF_MPI(MPI_Init(&argc, &argv));
+  MPI_Comm comm = MPI_COMM_WORLD;
+  bf_error_comm(comm);
   fftw_mpi_init();
   /* Ranks are the parallelism; one BLAS thread each keeps cores free and
    * every dgemm's summation order fixed. */
   openblas_set_num_threads(1);
   bf_log_start();
-  MPI_Comm comm = MPI_COMM_WORLD;
   int rank, status = 0;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   const char *cmd = argc > 1 ? argv[1] : "";
 
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
@@ -181,7 +182,7 @@ int main(int argc, char **argv)
     bf_fail_if(comm, 1, "info needs exactly one file: brgflow info FILE.h5");
   } else if (!strcmp(cmd, "info")) {
     if (rank == 0) status = bf_info(argv[2], stdout);
-    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+    BF_MPI(MPI_Bcast(&status, 1, MPI_INT, 0, comm));
   } else if (!strcmp(cmd, "check")) {
     status = cmd_check(comm, argc, argv);
   } else if (!strcmp(cmd, "keys")) {

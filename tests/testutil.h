@@ -17,6 +17,8 @@
 #include <fftw3-mpi.h>
 #include <mpi.h>
 
+#include "brgflow/core.h"
+
 #define FIGURE(...)                                                            \
   do {                                                                         \
     printf("    figure: ");                                                    \
@@ -39,6 +41,7 @@
   int main(int argc, char **argv)                                              \
   {                                                                            \
     MPI_Init(&argc, &argv);                                                    \
+    bf_error_comm(MPI_COMM_WORLD);                                             \
     int rank_;                                                                 \
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);                                     \
     if (rank_ == 0) {                                                          \

@@ -2,6 +2,8 @@
 # install-deps.sh — install brgflow's Debian 12 build and run dependencies.
 # Calls apt-get only for packages that are absent, so a machine that already
 # has everything is left untouched (and needs no root and no network).
+#   tools/install-deps.sh        what `make`, `make run` and `make check` need
+#   tools/install-deps.sh fuzz   also clang with libFuzzer, for `make fuzz` only
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +16,12 @@ PACKAGES=(
   python3 time python3-h5py python3-matplotlib
   help2man
 )
+# Optional groups: not needed by make check, installed when asked for.
+case ${1:-} in
+  '') ;;
+  fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
+  *) echo "install-deps: unknown group '$1' (known: fuzz)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -22,6 +22,12 @@ void bf_fail_if(MPI_Comm comm, int failed, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 _Noreturn void bf_abort(const char *file, int line, const char *func,
                         const char *what);
+/* The run's communicator: main registers it once, and bf_abort aborts it
+ * (so nothing below main names MPI_COMM_WORLD).  It and every communicator
+ * brgflow duplicates return MPI errors instead of dying in the library, so
+ * BF_MPI can report the call that failed. */
+void bf_error_comm(MPI_Comm comm);
+void bf_comm_dup(MPI_Comm comm, MPI_Comm *dup);
 /* Internal check: a false condition is a bug or a broken system, not bad input. */
 #define BF_ASSERT(cond)                                                        \
   do {                                                                         \
@@ -32,11 +38,21 @@ _Noreturn void bf_abort(const char *file, int line, const char *func,
   do {                                                                         \
     if ((call) != MPI_SUCCESS) bf_abort(__FILE__, __LINE__, __func__, #call);  \
   } while (0)
-void *bf_malloc(size_t bytes, const char *file, int line, const char *func);
+/* Checked allocations of n elements: a failure (or a negative or
+ * overflowing n) aborts naming the caller's file:line and the bytes asked. */
+void *bf_malloc(int64_t n, size_t size, int zero, const char *file, int line,
+                const char *func);
 #define BF_ALLOC(n, type)                                                      \
-  ((type *)bf_malloc((size_t)(n) * sizeof(type), __FILE__, __LINE__, __func__))
-#define BF_CALLOC(n, type) ((type *)bf_zalloc((size_t)(n) * sizeof(type)))
-void *bf_zalloc(size_t bytes);
+  ((type *)bf_malloc((int64_t)(n), sizeof(type), 0, __FILE__, __LINE__, __func__))
+#define BF_CALLOC(n, type)                                                     \
+  ((type *)bf_malloc((int64_t)(n), sizeof(type), 1, __FILE__, __LINE__, __func__))
+/* Sum count doubles over comm into recv on every rank (send may be
+ * MPI_IN_PLACE), in chunks whose counts fit MPI's int: for n^2, n*P and
+ * kernel-sized arrays (src/core/parallel.c). */
+void bf_allreduce_sum_doubles(MPI_Comm comm, const void *send, double *recv,
+                              int64_t count);
+/* Broadcast count doubles from root, chunked the same way. */
+void bf_bcast_doubles(MPI_Comm comm, double *buf, int64_t count, int root);
 
 /* ---- logging (src/core/log.c) -------------------------------------------
  * Progress lines on rank 0, stamped with seconds since bf_log_start. */

@@ -14,12 +14,21 @@
 typedef struct bf_h5 {
   MPI_Comm comm;
   hid_t file;
+  int failed;     /* a write failed on this rank: the rest are skipped */
+  char what[256]; /* its reason, for the one message */
   char path[1024], partial[1100];
 } bf_h5;
 
 bf_h5 *bf_h5_create(MPI_Comm comm, const char *path);
-/* Close, then rename OUTPUT.partial -> OUTPUT on rank 0 and sync the folder. */
+/* Close, then rename OUTPUT.partial -> OUTPUT on rank 0 and sync the folder.
+ * A failed write (disk full, I/O error) is a collective error naming OUTPUT
+ * and the reason: OUTPUT.partial is removed, an existing OUTPUT untouched. */
 void bf_h5_commit(bf_h5 **h);
+
+/* HDF5's own error printing off while brgflow reports failures itself, and
+ * back as it was; pairs nest (a checkpoint read inside a result write). */
+void bf_h5_errors_off(void);
+void bf_h5_errors_restore(void);
 
 /* Attributes on an object (group or dataset, created if need be). */
 void bf_h5_attr_string(bf_h5 *h, const char *obj, const char *name,

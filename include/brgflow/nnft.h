@@ -69,7 +69,7 @@ double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
  * stored (the NTK in the ntk parameterization).  Returns 0, or BF_STOPPED
  * when a stop request came (large point sets poll for one): K and Theta
  * are then incomplete. */
-int bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+int bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int quadrature,
                int order, double *K, double *Theta);
 
 /* ---- moments at a set of points (src/nnft/moments.c) ---------------------

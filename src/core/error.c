@@ -2,10 +2,13 @@
  *
  *   bf_fail_if   collective: if any rank failed, one message, all exit 1
  *   bf_abort     internal error: message with location, MPI_Abort
- *   bf_malloc    allocation that aborts with location on failure
- *   bf_zalloc    zero-filled allocation that aborts on failure */
+ *   bf_error_comm  register the run's communicator (aborted by bf_abort)
+ *   bf_comm_dup  duplicate a communicator, MPI errors returned to BF_MPI
+ *   bf_malloc    (zero-filled) allocation that aborts with the caller's
+ *                location and byte count on failure */
 #include "brgflow/core.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,7 @@
 void bf_fail_if(MPI_Comm comm, int failed, const char *fmt, ...)
 {
   int rank, first_bad, mine;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   /* The lowest failing rank speaks, so the user reads one message. */
   mine = failed ? rank : INT32_MAX;
   BF_MPI(MPI_Allreduce(&mine, &first_bad, 1, MPI_INT, MPI_MIN, comm));
@@ -27,9 +30,25 @@ void bf_fail_if(MPI_Comm comm, int failed, const char *fmt, ...)
     va_end(ap);
     fflush(stderr);
   }
-  MPI_Barrier(comm);
-  MPI_Finalize();
+  BF_MPI(MPI_Barrier(comm));
+  MPI_Finalize(); /* on the way out: a failure here has nowhere to go */
   exit(EXIT_FAILURE);
+}
+
+static MPI_Comm abort_comm;
+static int have_abort_comm;
+
+void bf_error_comm(MPI_Comm comm)
+{
+  BF_MPI(MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN));
+  abort_comm = comm;
+  have_abort_comm = 1;
+}
+
+void bf_comm_dup(MPI_Comm comm, MPI_Comm *dup)
+{
+  BF_MPI(MPI_Comm_dup(comm, dup));
+  BF_MPI(MPI_Comm_set_errhandler(*dup, MPI_ERRORS_RETURN));
 }
 
 void bf_abort(const char *file, int line, const char *func, const char *what)
@@ -37,20 +56,27 @@ void bf_abort(const char *file, int line, const char *func, const char *what)
   fprintf(stderr, "brgflow: internal error at %s:%d in %s(): %s\n", file, line,
           func, what);
   fflush(stderr);
-  MPI_Abort(MPI_COMM_WORLD, 2);
+  int up = 0;
+  MPI_Initialized(&up);
+  /* unregistered (a test program, a fuzzer): this process's world is the run */
+  if (up) MPI_Abort(have_abort_comm ? abort_comm : MPI_COMM_SELF, 2);
   abort();
 }
 
-void *bf_malloc(size_t bytes, const char *file, int line, const char *func)
+void *bf_malloc(int64_t n, size_t size, int zero, const char *file, int line,
+                const char *func)
 {
-  void *p = malloc(bytes ? bytes : 1);
-  if (!p) bf_abort(file, line, func, "out of memory");
-  return p;
-}
-
-void *bf_zalloc(size_t bytes)
-{
-  void *p = calloc(1, bytes ? bytes : 1);
-  if (!p) bf_abort(__FILE__, __LINE__, __func__, "out of memory");
+  char what[160];
+  if (n < 0 || (size && (uint64_t)n > SIZE_MAX / size)) {
+    snprintf(what, sizeof what, "allocation of %" PRId64 " elements of %zu bytes overflows",
+             n, size);
+    bf_abort(file, line, func, what);
+  }
+  size_t bytes = (size_t)n * size;
+  void *p = zero ? calloc(1, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+  if (!p) {
+    snprintf(what, sizeof what, "out of memory allocating %zu bytes", bytes);
+    bf_abort(file, line, func, what);
+  }
   return p;
 }

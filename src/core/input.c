@@ -1357,7 +1357,7 @@ static char *read_file(const char *path, char *err, size_t errlen)
 bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
 {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   bf_input *in = BF_CALLOC(1, bf_input);
   snprintf(in->path, sizeof in->path, "%s", opt->input_path);
   snprintf(in->restart, sizeof in->restart, "%s", opt->restart ? opt->restart : "");

@@ -16,7 +16,7 @@ double bf_elapsed(void) { return t_start < 0 ? 0.0 : MPI_Wtime() - t_start; }
 void bf_log(MPI_Comm comm, const char *fmt, ...)
 {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   if (rank != 0) return;
   va_list ap;
   va_start(ap, fmt);

@@ -4,6 +4,8 @@
  *   bf_dd_add         add a double into a double-double accumulator
  *   bf_dd_allreduce   sum double-double accumulators over a communicator
  *   bf_dd_moments     mean and unbiased variance from summed x and x^2
+ *   bf_allreduce_sum_doubles  a plain sum of an int64-counted array
+ *   bf_bcast_doubles  broadcast of an int64-counted array
  *
  * Why double-double: an ensemble sum split over K ranks is added in a
  * K-dependent order.  Carrying the rounding error (Knuth's TwoSum) keeps the
@@ -11,6 +13,7 @@
  * 1, 2 or 3 ranks, even where the sum nearly cancels. */
 #include "brgflow/core.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +77,8 @@ void bf_dd_allreduce(MPI_Comm comm, int64_t n, double *hi, double *lo)
     lo[i] = buf[2 * i + 1];
   }
   free(buf);
-  MPI_Op_free(&op);
-  MPI_Type_free(&pair);
+  BF_MPI(MPI_Op_free(&op));
+  BF_MPI(MPI_Type_free(&pair));
 }
 
 void bf_dd_moments(MPI_Comm comm, int64_t n, int64_t E, const double *s_hi,
@@ -96,4 +99,29 @@ void bf_dd_moments(MPI_Comm comm, int64_t n, int64_t E, const double *s_hi,
     var[i] = fmax(((q[i] + ql[i]) - E * m * m) / (E - 1), 0.0); /* unbiased */
   }
   free(s), free(sl), free(q), free(ql);
+}
+
+/* MPI counts are int: n^2 kernels and n*P Jacobians can pass 2^31 elements.
+ * Half of INT_MAX per call also keeps the byte count of a chunk (8 per
+ * element) clear of implementations that count bytes in an int. */
+#define CHUNK ((int64_t)INT_MAX / 2)
+
+void bf_allreduce_sum_doubles(MPI_Comm comm, const void *send, double *recv,
+                              int64_t count)
+{
+  const int64_t chunk = CHUNK;
+  int in_place = send == MPI_IN_PLACE;
+  for (int64_t off = 0; off < count; off += chunk) {
+    int m = (int)(count - off < chunk ? count - off : chunk);
+    const void *from = in_place ? MPI_IN_PLACE : (const double *)send + off;
+    BF_MPI(MPI_Allreduce(from, recv + off, m, MPI_DOUBLE, MPI_SUM, comm));
+  }
+}
+
+void bf_bcast_doubles(MPI_Comm comm, double *buf, int64_t count, int root)
+{
+  for (int64_t off = 0; off < count; off += CHUNK) {
+    int m = (int)(count - off < CHUNK ? count - off : CHUNK);
+    BF_MPI(MPI_Bcast(buf + off, m, MPI_DOUBLE, root, comm));
+  }
 }

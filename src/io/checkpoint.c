@@ -11,6 +11,7 @@
  * one allreduce gives the same number at any rank count; a flipped bit, a
  * zero-filled or truncated stretch changes it. */
 #include "brgflow/checkpoint.h"
+#include "brgflow/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,7 +78,7 @@ bf_ckpt *bf_ckpt_begin(MPI_Comm comm, const char *output)
   bf_ckpt *c = BF_CALLOC(1, bf_ckpt);
   BF_MPI(MPI_Comm_dup(comm, &c->comm));
   bf_ckpt_names(output, c->path, c->prev, c->tmp, sizeof c->path);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures are reported, not printed */
+  bf_h5_errors_off(); /* until commit: failures are reported, not printed */
   hid_t fa = fapl(c->comm);
   c->file = H5Fcreate(c->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fa);
   H5Pclose(fa);
@@ -159,6 +160,7 @@ void bf_ckpt_commit(bf_ckpt **cp)
     if (!any_failed(c)) fail(c, H5Fflush(c->file, H5F_SCOPE_GLOBAL) < 0, "cannot flush (disk full?)");
     fail(c, H5Fclose(c->file) < 0, "cannot close (disk full?)");
   }
+  bf_h5_errors_restore();
   BF_MPI(MPI_Allreduce(&c->failed, &bad, 1, MPI_INT, MPI_MAX, c->comm));
   if (!bad && rank == 0) {
     /* current -> previous, new -> current: between the two renames the
@@ -194,7 +196,7 @@ bf_ckpt *bf_ckpt_open(MPI_Comm comm, const char *path, char *why, size_t n)
   bf_ckpt *c = BF_CALLOC(1, bf_ckpt);
   BF_MPI(MPI_Comm_dup(comm, &c->comm));
   snprintf(c->path, sizeof c->path, "%s", path);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  bf_h5_errors_off(); /* until bf_ckpt_close */
   int ok = access(path, R_OK) == 0;
   hid_t fa = fapl(c->comm);
   c->file = ok ? H5Fopen(path, H5F_ACC_RDONLY, fa) : -1;
@@ -324,7 +326,7 @@ char *bf_ckpt_get_string(bf_ckpt *c, const char *name)
   hid_t t = H5Aget_type(a);
   size_t n = H5Tget_size(t);
   char *s = BF_CALLOC(n + 1, char);
-  H5Aread(a, t, s);
+  BF_ASSERT(H5Aread(a, t, s) >= 0);
   H5Tclose(t), H5Aclose(a);
   return s;
 }
@@ -334,6 +336,7 @@ void bf_ckpt_close(bf_ckpt **cp)
   bf_ckpt *c = *cp;
   if (!c) return;
   if (c->file >= 0) H5Fclose(c->file);
+  bf_h5_errors_restore();
   MPI_Comm_free(&c->comm);
   free(c);
   *cp = NULL;

@@ -15,17 +15,17 @@ static void print_attr_value(hid_t a, FILE *out)
   if (cls == H5T_STRING) {
     size_t n = H5Tget_size(type);
     char *s = BF_CALLOC(n + 1, char);
-    H5Aread(a, type, s);
-    fprintf(out, "%s", s);
+    if (H5Aread(a, type, s) >= 0) fprintf(out, "%s", s);
+    else fprintf(out, "(unreadable)");
     free(s);
   } else if (cls == H5T_FLOAT) {
     double v;
-    H5Aread(a, H5T_NATIVE_DOUBLE, &v);
-    fprintf(out, "%.6g", v);
+    if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0) fprintf(out, "%.6g", v);
+    else fprintf(out, "(unreadable)");
   } else if (cls == H5T_INTEGER) {
     long long v;
-    H5Aread(a, H5T_NATIVE_LLONG, &v);
-    fprintf(out, "%lld", v);
+    if (H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) fprintf(out, "%lld", v);
+    else fprintf(out, "(unreadable)");
   }
   H5Tclose(type);
 }
@@ -80,16 +80,14 @@ static herr_t link_cb(hid_t root, const char *name, const H5L_info_t *info,
   hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
   if (oi.type == H5O_TYPE_DATASET) {
     hid_t space = H5Dget_space(obj);
-    hsize_t dims[8];
+    hsize_t dims[H5S_MAX_RANK]; /* any file: its rank, not ours, sizes this */
     int rank = H5Sget_simple_extent_dims(space, dims, NULL);
     char shape[128] = "(";
-    for (int k = 0; k < rank; k++) {
-      char part[32];
-      snprintf(part, sizeof part, "%s%llu", k ? ", " : "",
-               (unsigned long long)dims[k]);
-      strcat(shape, part);
-    }
-    strcat(shape, rank == 1 ? ",)" : ")");
+    size_t used = 1;
+    for (int k = 0; k < rank && used < sizeof shape; k++)
+      used += snprintf(shape + used, sizeof shape - used, "%s%llu", k ? ", " : "",
+                       (unsigned long long)dims[k]);
+    if (used < sizeof shape) snprintf(shape + used, sizeof shape - used, rank == 1 ? ",)" : ")");
     fprintf(out, "  /%-20s %-16s [", name, shape);
     print_named_attr(obj, "units", out);
     fprintf(out, "] ");
@@ -106,12 +104,9 @@ static herr_t link_cb(hid_t root, const char *name, const H5L_info_t *info,
 
 int bf_info(const char *path, FILE *out)
 {
-  H5E_auto2_t func;
-  void *data;
-  H5Eget_auto2(H5E_DEFAULT, &func, &data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  bf_h5_errors_off();
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  H5Eset_auto2(H5E_DEFAULT, func, data);
+  bf_h5_errors_restore();
   if (f < 0) {
     fprintf(stderr, "brgflow: error: cannot open '%s' as an HDF5 file\n", path);
     return 1;

@@ -1,26 +1,81 @@
 /* output.c — collective parallel-HDF5 result writer.
  *
  *   bf_h5_create       open OUTPUT.partial with the MPI-IO driver
- *   bf_h5_commit       close, rename to OUTPUT, fsync the folder
+ *   bf_h5_commit       close, rename to OUTPUT, fsync the folder; or, if a
+ *                      write failed, remove OUTPUT.partial with one message
+ *   bf_h5_errors_off/restore  HDF5's error printing off, and back
  *   bf_h5_attr_*       string / double / integer attributes, a string array
  *   bf_h5_write_root   a dataset held whole by rank 0
  *   bf_h5_write_rows   a row-distributed dataset, one hyperslab per rank */
 #include "brgflow/io.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define BF_H5(call) BF_ASSERT((call) >= 0)
 
+static int quiet_depth;
+static H5E_auto2_t saved_func;
+static void *saved_data;
+
+void bf_h5_errors_off(void)
+{
+  if (quiet_depth++ == 0) {
+    BF_H5(H5Eget_auto2(H5E_DEFAULT, &saved_func, &saved_data));
+    BF_H5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
+  }
+}
+
+void bf_h5_errors_restore(void)
+{
+  BF_ASSERT(quiet_depth > 0);
+  if (--quiet_depth == 0) BF_H5(H5Eset_auto2(H5E_DEFAULT, saved_func, saved_data));
+}
+
+/* Why a write failed: HDF5 does not pass errno up reliably, so a folder
+ * with (almost) no space left is the sign of a full disk. */
+static void reason(const bf_h5 *h, int err, char *out, size_t n)
+{
+  char dir[1024];
+  struct statvfs fs;
+  snprintf(dir, sizeof dir, "%s", h->path);
+  int full = err == ENOSPC || err == EDQUOT ||
+             (statvfs(dirname(dir), &fs) == 0 && fs.f_bavail * fs.f_frsize < 65536);
+  snprintf(out, n, "%s", full ? "disk full" : err ? strerror(err) : "I/O error");
+}
+
+/* Record this rank's first failure (bad != 0) of the step `what`. */
+static void note(bf_h5 *h, int bad, const char *what)
+{
+  int err = errno;
+  if (!bad || h->failed) return;
+  char why[128];
+  reason(h, err, why, sizeof why);
+  h->failed = 1;
+  snprintf(h->what, sizeof h->what, "%s: %s", what, why);
+}
+
+/* Ranks agree before each collective step: a rank that alone skipped a
+ * collective HDF5 call would leave the others waiting forever. */
+static int any_failed(bf_h5 *h)
+{
+  int all;
+  BF_MPI(MPI_Allreduce(&h->failed, &all, 1, MPI_INT, MPI_MAX, h->comm));
+  return all;
+}
+
 bf_h5 *bf_h5_create(MPI_Comm comm, const char *path)
 {
   bf_h5 *h = BF_CALLOC(1, bf_h5);
-  BF_MPI(MPI_Comm_dup(comm, &h->comm));
+  bf_comm_dup(comm, &h->comm);
   snprintf(h->path, sizeof h->path, "%s", path);
   snprintf(h->partial, sizeof h->partial, "%s.partial", path);
+  bf_h5_errors_off(); /* until bf_h5_commit: failures are reported, not printed */
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   BF_H5(H5Pset_fapl_mpio(fapl, h->comm, MPI_INFO_NULL));
   h->file = H5Fcreate(h->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
@@ -31,13 +86,34 @@ bf_h5 *bf_h5_create(MPI_Comm comm, const char *path)
   return h;
 }
 
+/* Collective: close the file; on any rank's failure remove the partial file
+ * and stop with one message (the lowest failing rank's reason). */
+static void close_or_fail(bf_h5 *h)
+{
+  int rank;
+  BF_MPI(MPI_Comm_rank(h->comm, &rank));
+  if (!any_failed(h)) note(h, H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0, "flush");
+  if (any_failed(h)) {
+    /* The result is lost anyway: emptying it frees the space HDF5 needs to
+     * close it (a file left open crashes HDF5 inside MPI_Finalize). */
+    if (rank == 0 && truncate(h->partial, 0) != 0) note(h, 1, "truncate");
+    BF_MPI(MPI_Barrier(h->comm));
+  }
+  note(h, H5Fclose(h->file) < 0, "close");
+  bf_h5_errors_restore();
+  if (!any_failed(h)) return;
+  if (rank == 0) unlink(h->partial);
+  bf_fail_if(h->comm, h->failed,
+             "cannot write the result '%s' (%s); the partial file is removed%s", h->path,
+             h->what, access(h->path, F_OK) == 0 ? ", the existing file is untouched" : "");
+}
+
 void bf_h5_commit(bf_h5 **hp)
 {
   bf_h5 *h = *hp;
   int rank, failed = 0;
-  MPI_Comm_rank(h->comm, &rank);
-  BF_H5(H5Fflush(h->file, H5F_SCOPE_GLOBAL));
-  BF_H5(H5Fclose(h->file));
+  BF_MPI(MPI_Comm_rank(h->comm, &rank));
+  close_or_fail(h);
   BF_MPI(MPI_Barrier(h->comm));
   if (rank == 0) {
     failed = rename(h->partial, h->path) != 0;
@@ -50,7 +126,7 @@ void bf_h5_commit(bf_h5 **hp)
     }
   }
   bf_fail_if(h->comm, failed, "cannot rename '%s' to '%s'", h->partial, h->path);
-  MPI_Comm_free(&h->comm);
+  BF_MPI(MPI_Comm_free(&h->comm));
   free(h);
   *hp = NULL;
 }
@@ -76,22 +152,21 @@ static hid_t open_object(bf_h5 *h, const char *obj)
 static void write_attr(bf_h5 *h, const char *obj, const char *name,
                        hid_t type, const void *value)
 {
+  if (any_failed(h)) return;
   hid_t o = open_object(h, obj);
-  BF_H5(o);
   hid_t space = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  BF_H5(a);
-  BF_H5(H5Awrite(a, type, value));
-  H5Aclose(a);
+  hid_t a = o < 0 ? -1 : H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  note(h, a < 0 || H5Awrite(a, type, value) < 0, "attribute");
+  if (a >= 0) H5Aclose(a);
   H5Sclose(space);
-  H5Oclose(o);
+  if (o >= 0) H5Oclose(o);
 }
 
 void bf_h5_attr_string(bf_h5 *h, const char *obj, const char *name,
                        const char *value)
 {
   hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, strlen(value) + 1);
+  BF_H5(H5Tset_size(type, strlen(value) + 1));
   write_attr(h, obj, name, type, value);
   H5Tclose(type);
 }
@@ -125,28 +200,34 @@ void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v)
   write_attr(h, obj, name, H5T_NATIVE_INT64, &v);
 }
 
-/* Create a double dataset and label it with its units and meaning. */
+/* Create a double dataset and label it with its units and meaning; -1 (on
+ * every rank) if that failed anywhere. */
 static hid_t create_dataset(bf_h5 *h, const char *name, int rank,
                             const hsize_t *dims, const char *units,
                             const char *what)
 {
+  if (any_failed(h)) return -1;
   hid_t space = H5Screate_simple(rank, dims, NULL), lcpl = link_plist();
   hid_t ds = H5Dcreate2(h->file, name, H5T_IEEE_F64LE, space, lcpl,
                         H5P_DEFAULT, H5P_DEFAULT);
-  BF_H5(ds);
+  note(h, ds < 0, name);
   H5Pclose(lcpl);
   H5Sclose(space);
   bf_h5_attr_string(h, name, "units", units);
   bf_h5_attr_string(h, name, "description", what);
+  if (any_failed(h)) {
+    if (ds >= 0) H5Dclose(ds);
+    return -1;
+  }
   return ds;
 }
 
-static void collective_write(hid_t ds, hid_t mem, hid_t file,
-                             const double *data)
+static void collective_write(bf_h5 *h, const char *name, hid_t ds, hid_t mem,
+                             hid_t file, const double *data)
 {
   hid_t xfer = H5Pcreate(H5P_DATASET_XFER);
   BF_H5(H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE));
-  BF_H5(H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, file, xfer, data));
+  note(h, H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, file, xfer, data) < 0, name);
   H5Pclose(xfer);
 }
 
@@ -154,14 +235,15 @@ void bf_h5_write_root(bf_h5 *h, const char *name, int rank, const hsize_t *dims,
                       const double *data, const char *units, const char *what)
 {
   int me;
-  MPI_Comm_rank(h->comm, &me);
+  BF_MPI(MPI_Comm_rank(h->comm, &me));
   hid_t ds = create_dataset(h, name, rank, dims, units, what);
+  if (ds < 0) return;
   hid_t file = H5Dget_space(ds), mem = H5Screate_simple(rank, dims, NULL);
   if (me != 0) {
-    H5Sselect_none(file);
-    H5Sselect_none(mem);
+    BF_H5(H5Sselect_none(file));
+    BF_H5(H5Sselect_none(mem));
   }
-  collective_write(ds, mem, file, data);
+  collective_write(h, name, ds, mem, file, data);
   H5Sclose(mem);
   H5Sclose(file);
   H5Dclose(ds);
@@ -182,15 +264,16 @@ void bf_h5_write_block(bf_h5 *h, const char *name, int rank, const hsize_t *dims
   hsize_t start[8] = {first}, block[8] = {count};
   for (int k = 1; k < rank; k++) start[k] = 0, block[k] = dims[k];
   hid_t ds = create_dataset(h, name, rank, dims, units, what);
+  if (ds < 0) return;
   hid_t file = H5Dget_space(ds);
   hid_t mem = H5Screate_simple(rank, block, NULL);
   if (count > 0)
     BF_H5(H5Sselect_hyperslab(file, H5S_SELECT_SET, start, NULL, block, NULL));
   else {
-    H5Sselect_none(file);
-    H5Sselect_none(mem);
+    BF_H5(H5Sselect_none(file));
+    BF_H5(H5Sselect_none(mem));
   }
-  collective_write(ds, mem, file, data);
+  collective_write(h, name, ds, mem, file, data);
   H5Sclose(mem);
   H5Sclose(file);
   H5Dclose(ds);

@@ -162,7 +162,7 @@ static void gather_top(const bf_grid *g, const dmat *Z, int nb, int nvec, double
       out[(int64_t)j * size + global_index(r, nb, g->myrow, g->nprow)] =
           Z->a[(int64_t)c * Z->mloc + r];
   }
-  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, out, nvec * size, MPI_DOUBLE, MPI_SUM, g->comm));
+  bf_allreduce_sum_doubles(g->comm, MPI_IN_PLACE, out, (int64_t)nvec * size);
 }
 
 /* The block size actually used: at most the input's, and small enough that

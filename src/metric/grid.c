@@ -11,8 +11,8 @@
 bf_grid *bf_grid_create(MPI_Comm comm, int groups)
 {
   int rank, size;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
+  BF_MPI(MPI_Comm_size(comm, &size));
   bf_fail_if(comm, groups > size,
              "[fisher] groups = %d: more groups than the %d MPI rank%s", groups,
              size, size > 1 ? "s" : "");
@@ -20,8 +20,9 @@ bf_grid *bf_grid_create(MPI_Comm comm, int groups)
   g->ngroups = groups;
   g->group = (int)((int64_t)rank * groups / size); /* contiguous ranks */
   BF_MPI(MPI_Comm_split(comm, g->group, rank, &g->comm));
-  MPI_Comm_rank(g->comm, &g->rank);
-  MPI_Comm_size(g->comm, &g->size);
+  BF_MPI(MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN));
+  BF_MPI(MPI_Comm_rank(g->comm, &g->rank));
+  BF_MPI(MPI_Comm_size(g->comm, &g->size));
   /* the most square nprow x npcol = size with nprow <= npcol */
   g->nprow = (int)sqrt((double)g->size);
   while (g->size % g->nprow) g->nprow--;
@@ -40,7 +41,7 @@ void bf_grid_destroy(bf_grid **gp)
   bf_grid *g = *gp;
   if (!g) return;
   Cblacs_gridexit(g->ctxt);
-  MPI_Comm_free(&g->comm);
+  BF_MPI(MPI_Comm_free(&g->comm));
   free(g);
   *gp = NULL;
 }

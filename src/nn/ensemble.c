@@ -11,9 +11,9 @@ bf_ensemble *bf_ensemble_create(MPI_Comm comm, int64_t members, int64_t nparams)
 {
   bf_ensemble *ens = BF_CALLOC(1, bf_ensemble);
   int rank, size;
-  BF_MPI(MPI_Comm_dup(comm, &ens->comm));
-  MPI_Comm_rank(ens->comm, &rank);
-  MPI_Comm_size(ens->comm, &size);
+  bf_comm_dup(comm, &ens->comm);
+  BF_MPI(MPI_Comm_rank(ens->comm, &rank));
+  BF_MPI(MPI_Comm_size(ens->comm, &size));
   ens->members = members;
   ens->nparams = nparams;
   bf_block_range(members, size, rank, &ens->first, &ens->count);
@@ -24,7 +24,7 @@ bf_ensemble *bf_ensemble_create(MPI_Comm comm, int64_t members, int64_t nparams)
 void bf_ensemble_destroy(bf_ensemble **ens)
 {
   if (!*ens) return;
-  MPI_Comm_free(&(*ens)->comm);
+  BF_MPI(MPI_Comm_free(&(*ens)->comm));
   free((*ens)->theta);
   free(*ens);
   *ens = NULL;

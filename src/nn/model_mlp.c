@@ -168,7 +168,7 @@ static int mlp_kernel(MPI_Comm comm, const bf_model *mod, int kind, const double
   memcpy(x, xa, sizeof(double) * na * d);
   memcpy(x + na * d, xb, sizeof(double) * nb * d);
   double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
-  if (bf_kernels(comm, net, (int)n, x, mod->quadrature, mod->order, Kn, Tn) == BF_STOPPED) {
+  if (bf_kernels(comm, net, n, x, mod->quadrature, mod->order, Kn, Tn) == BF_STOPPED) {
     free(x), free(Kn), free(Tn);
     return 0; /* stopped: no kernel (bf_stopped() tells the stages why) */
   }

@@ -40,7 +40,7 @@ struct bf_g2 {
 bf_g2 *bf_g2_create(MPI_Comm comm, const bf_lattice *lat, int periodic)
 {
   bf_g2 *g = BF_CALLOC(1, bf_g2);
-  BF_MPI(MPI_Comm_dup(comm, &g->comm));
+  bf_comm_dup(comm, &g->comm);
   g->lat = *lat;
   g->periodic = periodic;
   g->B = periodic ? lat->L : 2 * lat->L;
@@ -99,7 +99,7 @@ void bf_g2_destroy(bf_g2 **gp)
   free(g->pw_lo);
   free(g->pw2_hi);
   free(g->pw2_lo);
-  MPI_Comm_free(&g->comm);
+  BF_MPI(MPI_Comm_free(&g->comm));
   free(g);
   *gp = NULL;
 }

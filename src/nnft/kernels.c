@@ -216,11 +216,11 @@ static void layer_expect(rule_cache *rc, const bf_activation *act, int closed, d
 
 /* Row i and column j (i <= j) of pair number q of the upper triangle,
  * row-major. */
-static void pair_at(int64_t q, int n, int *i, int *j)
+static void pair_at(int64_t q, int64_t n, int64_t *i, int64_t *j)
 {
   int64_t row = 0, start = 0; /* start: number of the row's first pair */
   while (row < n - 1 && start + (n - row) <= q) start += n - row, row++;
-  *i = (int)row, *j = (int)(row + q - start);
+  *i = row, *j = row + q - start;
 }
 
 /* The kernels of a large point set run for minutes with no step boundary
@@ -241,33 +241,33 @@ static int kernels_stop(MPI_Comm comm, int layer, int depth, int chunk, int chun
   return bf_stop_poll(comm);
 }
 
-int bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int quadrature,
+int bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int quadrature,
                int order, double *K, double *Theta)
 {
   /* Pairs (i <= j) are dealt out in contiguous blocks of the upper triangle;
    * each is computed by exactly one rank and the others add zeros, so the
    * result is bitwise the same at any rank count. */
   int rank, size, d = net->d;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  int64_t first, count, npairs = (int64_t)n * (n + 1) / 2;
+  BF_MPI(MPI_Comm_rank(comm, &rank));
+  BF_MPI(MPI_Comm_size(comm, &size));
+  int64_t first, count, npairs = n * (n + 1) / 2;
   bf_block_range(npairs, size, rank, &first, &count);
   int64_t most = (npairs + size - 1) / size; /* the largest rank's share */
   int polls = (int)((most + CHUNK_PAIRS - 1) / CHUNK_PAIRS), stopped = 0;
   polls = polls > 1 ? polls : 1;
   double t0 = bf_elapsed(), last = t0;
   rule_cache rc = {.min_order = order};
-  double *Kn = BF_ALLOC((int64_t)n * n, double), *Tn = BF_ALLOC((int64_t)n * n, double);
+  double *Kn = BF_ALLOC(n * n, double), *Tn = BF_ALLOC(n * n, double);
   /* K^1 = alpha^2 sd_w^2 x.x' + beta^2 sd_b^2,  Theta^1 = alpha^2 x.x' + beta^2 */
   const bf_layer *l1 = &net->layer[1];
   double a2 = l1->alpha * l1->alpha, b2 = l1->bias ? l1->beta * l1->beta : 0.0;
   double sw2 = l1->sd_w * l1->sd_w, sb2 = l1->sd_b * l1->sd_b;
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < n; j++) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < n; j++) {
       double dot = 0;
-      for (int k = 0; k < d; k++) dot += x[(int64_t)i * d + k] * x[(int64_t)j * d + k];
-      K[(int64_t)i * n + j] = a2 * sw2 * dot + b2 * sb2;
-      Theta[(int64_t)i * n + j] = a2 * dot + b2;
+      for (int k = 0; k < d; k++) dot += x[i * d + k] * x[j * d + k];
+      K[i * n + j] = a2 * sw2 * dot + b2 * sb2;
+      Theta[i * n + j] = a2 * dot + b2;
     }
   /* layer l + 1 from layer l, with phi_l and N_l (docs/theory.md g):
    *   K^{l+1} = alpha^2 sd_w^2 N_l E[phi phi] + beta^2 sd_b^2
@@ -281,14 +281,14 @@ int bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int qua
     double usw2 = up->sd_w * up->sd_w, usb2 = up->sd_b * up->sd_b;
     memset(Kn, 0, sizeof(double) * n * n);
     memset(Tn, 0, sizeof(double) * n * n);
-    int i, j;
+    int64_t i, j;
     pair_at(first, n, &i, &j);
     for (int c = 0; c < polls && !stopped; c++) {
       for (int64_t q = first + count * c / polls; q < first + count * (c + 1) / polls; q++) {
-        int64_t ij = (int64_t)i * n + j, ji = (int64_t)j * n + i;
+        int64_t ij = i * n + j, ji = j * n + i;
         double e, ed;
-        layer_expect(&rc, act, quadrature == BF_QUAD_AUTO, K[(int64_t)i * n + i],
-                     K[(int64_t)j * n + j], K[ij], &e, &ed);
+        layer_expect(&rc, act, quadrature == BF_QUAD_AUTO, K[i * n + i], K[j * n + j], K[ij],
+                     &e, &ed);
         Kn[ij] = ua2 * usw2 * Nl * e + ub2 * usb2;
         Tn[ij] = ua2 * Nl * e + ub2 + ua2 * usw2 * Nl * ed * Theta[ij];
         Kn[ji] = Kn[ij]; /* symmetric: mirrored */
@@ -298,8 +298,8 @@ int bf_kernels(MPI_Comm comm, const bf_mlp *net, int n, const double *x, int qua
       stopped = polls > 1 && kernels_stop(comm, l, net->depth, c, polls, t0, &last);
     }
     if (stopped) break;
-    BF_MPI(MPI_Allreduce(Kn, K, n * n, MPI_DOUBLE, MPI_SUM, comm));
-    BF_MPI(MPI_Allreduce(Tn, Theta, n * n, MPI_DOUBLE, MPI_SUM, comm));
+    bf_allreduce_sum_doubles(comm, Kn, K, n * n);
+    bf_allreduce_sum_doubles(comm, Tn, Theta, n * n);
   }
   free(Kn);
   free(Tn);

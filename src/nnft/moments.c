@@ -29,7 +29,7 @@ bf_moments *bf_moments_create(MPI_Comm comm, int n, int nquads,
                               const int (*quad)[4], int64_t members, int blocks)
 {
   bf_moments *m = BF_CALLOC(1, bf_moments);
-  BF_MPI(MPI_Comm_dup(comm, &m->comm));
+  bf_comm_dup(comm, &m->comm);
   m->n = n;
   m->nq = nquads;
   m->B = blocks < members ? blocks : (int)members;
@@ -57,7 +57,7 @@ void bf_moments_destroy(bf_moments **mp)
   free(m->s4l);
   free(m->q2);
   free(m->q2l);
-  MPI_Comm_free(&m->comm);
+  BF_MPI(MPI_Comm_free(&m->comm));
   free(m);
   *mp = NULL;
 }

@@ -67,7 +67,7 @@ static void ref_lattice_mpi(MPI_Comm comm, const bf_lattice *lat, double mass,
   double *mine = BF_ALLOC(n0 * slab, double);
   for (int64_t i = 0; i < n0 * slab; i++) mine[i] = creal(buf[i]) / V;
   int size;
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_size(comm, &size));
   int *counts = BF_ALLOC(size, int), *displs = BF_ALLOC(size, int);
   int count = (int)(n0 * slab), offset = (int)(start * slab);
   BF_MPI(MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, comm));
@@ -163,8 +163,8 @@ void bf_ref_continuum_grid(MPI_Comm comm, const bf_lattice *lat, double mass,
                            double cutoff, double *g)
 {
   int rank, size;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
+  BF_MPI(MPI_Comm_size(comm, &size));
   int *counts = BF_ALLOC(size, int), *displs = BF_ALLOC(size, int);
   for (int k = 0; k < size; k++) {
     int64_t first, count;

@@ -25,7 +25,7 @@ static void measure_g2(bf_cosnet_job *job, MPI_Comm comm)
     if ((m + 1) % every == 0 && m + 1 < ens->count) {
       double spent = bf_elapsed() - t0;
       int rank;
-      MPI_Comm_rank(comm, &rank);
+      BF_MPI(MPI_Comm_rank(comm, &rank));
       if (rank == 0)
         bf_log(MPI_COMM_SELF, "measure G2: %lld/%lld local members, %.2f s, ~%.2f s left",
                (long long)(m + 1), (long long)ens->count, spent,

@@ -31,8 +31,8 @@ static double *gather_steps_w(MPI_Comm comm, const bf_ensemble *ens, int K, int 
                               const double *local)
 {
   int rank, size;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
+  BF_MPI(MPI_Comm_size(comm, &size));
   int *counts = BF_ALLOC(size, int), *displs = BF_ALLOC(size, int);
   int mine = (int)(ens->count * K * w);
   BF_MPI(MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
@@ -281,7 +281,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                   f->pred_var + k * nt);
     if (erg) erg_step(comm, p, job, f, k, g2);
     double sums[2] = {step_mse, step_sloppy};
-    MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
+    BF_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm));
     double spent = bf_elapsed() - t0;
     bf_log(comm, "flow %s: step %d/%d, Lambda = %.4g%s, sloppy %.1f, test MSE %.4g; "
            "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->relative ? " lambda_max" : "",
@@ -426,11 +426,11 @@ static double *kept_members(MPI_Comm comm, const bf_params *p, int64_t E, const 
                             const double *diverged, int64_t *n_kept)
 {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   double *kept = BF_ALLOC(E, double);
   for (int64_t m = 0; rank == 0 && m < E; m++)
     kept[m] = (p->keep_mse_below <= 0 || mse0[m] < p->keep_mse_below) && !diverged[m];
-  BF_MPI(MPI_Bcast(kept, (int)E, MPI_DOUBLE, 0, comm));
+  bf_bcast_doubles(comm, kept, E, 0);
   int64_t n = 0;
   for (int64_t m = 0; m < E; m++) n += kept[m] != 0;
   bf_fail_if(comm, n < 2,
@@ -458,7 +458,7 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                 bf_session *sess, bf_flow_result **out)
 {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   int bases[2], nb = 0, presc[2], np = 0;
   if (p->brg_basis != BF_BASES_DIAGONAL) bases[nb++] = BF_BASIS_EIGEN;
   if (p->brg_basis != BF_BASES_EIGEN) bases[nb++] = BF_BASIS_DIAGONAL;

@@ -15,7 +15,7 @@ static void measure(bf_mlp_job *job, const bf_params *p, MPI_Comm comm)
 {
   bf_ensemble *ens = job->ens;
   int n = job->n, d = p->d, rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   const double *x = p->x;
   double *f = BF_ALLOC(n, double);
   (void)d;

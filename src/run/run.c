@@ -14,7 +14,7 @@
 static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
 {
   int size;
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_size(comm, &size));
   bf_h5_attr_string(h, "/config", "input", in->text);
   bf_h5_attr_string(h, "/config", "version", BF_VERSION);
   bf_h5_attr_int(h, "/config", "ranks", size);
@@ -41,7 +41,7 @@ static void warn_few_members(MPI_Comm comm, const bf_params *p)
 static void print_table(MPI_Comm comm, const bf_cosnet_job *job)
 {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   if (rank != 0) return;
   const bf_lattice *lat = &job->lat;
   int64_t stride = lat->nsites / lat->L; /* displacement (n, 0, 0) */
@@ -66,7 +66,7 @@ static void write_result(MPI_Comm comm, const bf_input *in,
                          const bf_cosnet_job *job)
 {
   int size;
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_size(comm, &size));
   bf_h5 *h = bf_h5_create(comm, in->p.output);
   write_config(h, comm, in);
 
@@ -109,7 +109,7 @@ static void print_kernel_table(MPI_Comm comm, const bf_params *p,
                                const bf_mlp_job *job)
 {
   int rank, n = job->n;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   if (rank != 0) return;
   printf("\ninfinite-width kernels (%s)\n", job->mod->describe);
   printf("%4s %-22s %14s %14s %14s %14s\n", "i", "x_i", "K_nngp(i,i)", "K_nngp(0,i)",
@@ -130,7 +130,7 @@ static void print_mlp_table(MPI_Comm comm, const bf_params *p,
                             const bf_mlp_job *job)
 {
   int rank, n = job->n;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   if (rank != 0) return;
   printf("\nG2(x_i, x_i) and G2(x_0, x_i) against the infinite-width NNGP kernel\n");
   printf("%4s %-22s %13s %10s %13s %7s %13s %10s %13s %7s\n", "i", "x_i", "G2(i,i)",
@@ -364,7 +364,7 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
                                 const bf_train_job *job)
 {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   /* mean loss over members at the first and last record */
   double first = 0, last = 0, top[5] = {0}, tmp[2];
   int nr = job->log.nrec;
@@ -374,11 +374,11 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
     last += job->loss[m * nr + nr - 1];
   }
   tmp[0] = first, tmp[1] = last;
-  MPI_Allreduce(MPI_IN_PLACE, tmp, 2, MPI_DOUBLE, MPI_SUM, comm);
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, tmp, 2, MPI_DOUBLE, MPI_SUM, comm));
   if (job->lambda)
     for (int64_t m = 0; m < job->ens->count; m++)
       for (int j = 0; j < 5 && j < job->k; j++) top[j] += job->lambda[m * job->k + j];
-  MPI_Allreduce(MPI_IN_PLACE, top, 5, MPI_DOUBLE, MPI_SUM, comm);
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, top, 5, MPI_DOUBLE, MPI_SUM, comm));
   if (rank != 0) return;
   if (p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD) {
     const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
@@ -584,7 +584,7 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
                         int nres)
 {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   if (rank != 0) return;
   for (int i = 0; i < nres; i++) {
     print_flow_summary(p, &res[i]);
@@ -676,7 +676,7 @@ static int run_trained(MPI_Comm comm, const bf_input *in)
   bf_log(comm, "write: %s (%.2f s)", p->output, bf_elapsed() - t);
   bf_ckpt_close(&sess.resume);
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) { /* the result is complete: its checkpoints are spent */
     char path[1100], prev[1100], tmp[1100];
     bf_ckpt_names(p->output, path, prev, tmp, sizeof path);
@@ -694,7 +694,7 @@ int bf_run(MPI_Comm comm, const bf_input *in)
              "--restart %s: this run (no training, no metric) writes no checkpoints; "
              "run it without --restart", in->restart);
   int size;
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_size(comm, &size));
   bf_model *mod = bf_model_create(p);
   int field = mod->free_field != NULL;
   bf_log(comm, "brgflow %s: %s; E = %d members, on %d rank%s", BF_VERSION, mod->describe,

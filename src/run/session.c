@@ -23,7 +23,7 @@ void bf_session_install_signals(void) { bf_stop_install(); }
 void bf_session_stop_point(MPI_Comm comm, const bf_params *p)
 {
   int rank, mine = bf_stop_requested(), any;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   char stopfile[BF_PATH_MAX + 8], ckpt[1100], prev[1100], tmp[1100];
   snprintf(stopfile, sizeof stopfile, "%s.stop", p->output);
   if (rank == 0 && access(stopfile, F_OK) == 0) mine = 1;
@@ -37,7 +37,7 @@ void bf_session_stop_point(MPI_Comm comm, const bf_params *p)
            stopfile, ckpt, ckpt);
     fflush(stdout);
   }
-  MPI_Barrier(comm);
+  BF_MPI(MPI_Barrier(comm));
   MPI_Finalize();
   exit(0);
 }

@@ -224,7 +224,7 @@ static void spectra(const bf_grid *g, const bf_params *p, bf_train_job *job,
   for (int r = 0; r < g->size; r++)
     for (int64_t m = 0; m < counts[r]; m++) {
       if (r == g->rank) memcpy(theta, thetas + m * P, sizeof(double) * P);
-      BF_MPI(MPI_Bcast(theta, (int)P, MPI_DOUBLE, r, g->comm));
+      bf_bcast_doubles(g->comm, theta, P, r);
       if (vecs) {
         bf_fisher_eigenvectors(g, job->mod, theta, job->fisher, job->metric_sigma, job->solver,
                                p->block, (int)k, lam, V);
@@ -309,7 +309,7 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_train_job *j
       sum[j - 1] += pmax;
     }
   }
-  MPI_Allreduce(MPI_IN_PLACE, sum, 8, MPI_DOUBLE, MPI_SUM, comm);
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, 8, MPI_DOUBLE, MPI_SUM, comm));
   for (int j = 1; j <= 8; j++) {
     double nj = (double)(j * n / 8 > 0 ? j * n / 8 : 1), neff = mean ? 1 : nj;
     double theory = neff * A2 / (2 * s2 * job->scale) - m2;
@@ -336,7 +336,7 @@ static void fisher_points(const bf_params *p, bf_train_job *job)
 bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
 {
   int size;
-  MPI_Comm_size(comm, &size);
+  BF_MPI(MPI_Comm_size(comm, &size));
   bf_fail_if(comm, p->solver != BF_SOLVER_NONE && p->groups > size,
              "[fisher] groups = %d: more groups than the %d MPI rank%s", p->groups, size,
              size > 1 ? "s" : "");

@@ -6,6 +6,7 @@
  *   bf_fisher_points_create  separate Fisher points, from the same input law
  *   bf_dataset_destroy       free it
  *   bf_expr_*                target formulas (muparser) */
+#include "brgflow/io.h"
 #include "brgflow/nnft.h"
 #include "brgflow/train.h"
 
@@ -116,12 +117,12 @@ static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
 static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
 {
   int rank, bad = 0;
-  MPI_Comm_rank(comm, &rank);
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   int64_t need = ds->n + ds->ntest, d = p->d;
   double *x = BF_ALLOC(need * d, double), *y = BF_ALLOC(need, double);
   char why[256] = "";
   if (rank == 0) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* a missing dataset is reported below */
+    bf_h5_errors_off(); /* a missing dataset is reported below */
     hid_t f = H5Fopen(p->data_file, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t dx = f >= 0 ? H5Dopen2(f, "/x", H5P_DEFAULT) : -1;
     hid_t dy = f >= 0 ? H5Dopen2(f, "/y", H5P_DEFAULT) : -1;
@@ -173,10 +174,11 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
     if (dy >= 0) H5Dclose(dy);
     bad = why[0] != '\0';
     if (f >= 0) H5Fclose(f);
+    bf_h5_errors_restore();
   }
   bf_fail_if(comm, bad, "[data] file = '%s': %s", p->data_file, why);
-  BF_MPI(MPI_Bcast(x, (int)(need * d), MPI_DOUBLE, 0, comm));
-  BF_MPI(MPI_Bcast(y, (int)need, MPI_DOUBLE, 0, comm));
+  bf_bcast_doubles(comm, x, need * d, 0);
+  bf_bcast_doubles(comm, y, need, 0);
   memcpy(ds->x, x, sizeof(double) * ds->n * d);
   memcpy(ds->xt, x + ds->n * d, sizeof(double) * ds->ntest * d);
   memcpy(ds->y, y, sizeof(double) * ds->n);

@@ -33,8 +33,12 @@ void bf_h5_errors_restore(void);
 /* Attributes on an object (group or dataset, created if need be). */
 void bf_h5_attr_string(bf_h5 *h, const char *obj, const char *name,
                        const char *value);
-void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v);
-void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v);
+/* A number, with its units and meaning beside it as the string attributes
+ * NAME.units and NAME.description. */
+void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v,
+                       const char *units, const char *what);
+void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v,
+                    const char *units, const char *what);
 /* n fixed-length strings (n >= 1) as a 1-d attribute. */
 void bf_h5_attr_strings(bf_h5 *h, const char *obj, const char *name, int n,
                         const char *const *values);

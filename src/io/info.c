@@ -30,20 +30,38 @@ static void print_attr_value(hid_t a, FILE *out)
   H5Tclose(type);
 }
 
-/* Scalar attributes of obj other than units/description, as "name = value". */
+static int ends_with(const char *s, const char *tail)
+{
+  size_t n = strlen(s), m = strlen(tail);
+  return n >= m && !strcmp(s + n - m, tail);
+}
+
+static void print_named_attr(hid_t obj, const char *name, FILE *out);
+
+/* Scalar attributes of obj other than units/description, as "name value
+ * [units] meaning": a number's NAME.units and NAME.description join it. */
 static herr_t attr_cb(hid_t obj, const char *name, const H5A_info_t *info,
                       void *op)
 {
   (void)info;
   FILE *out = op;
   if (!strcmp(name, "units") || !strcmp(name, "description") ||
-      !strcmp(name, "input"))
+      !strcmp(name, "input") || ends_with(name, ".units") || ends_with(name, ".description"))
     return 0;
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
   fprintf(out, "    %-22s ", name);
   print_attr_value(a, out);
-  fprintf(out, "\n");
   H5Aclose(a);
+  char label[160];
+  snprintf(label, sizeof label, "%s.units", name);
+  if (H5Aexists(obj, label) > 0) {
+    fprintf(out, "  [");
+    print_named_attr(obj, label, out);
+    fprintf(out, "] ");
+    snprintf(label, sizeof label, "%s.description", name);
+    print_named_attr(obj, label, out);
+  }
+  fprintf(out, "\n");
   return 0;
 }
 

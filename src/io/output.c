@@ -190,14 +190,30 @@ void bf_h5_attr_strings(bf_h5 *h, const char *obj, const char *name, int n,
   free(buf);
 }
 
-void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v)
+/* A number's units and meaning go beside it as NAME.units and
+ * NAME.description, as a dataset carries its own units and description. */
+static void attr_labels(bf_h5 *h, const char *obj, const char *name, const char *units,
+                        const char *what)
 {
-  write_attr(h, obj, name, H5T_NATIVE_DOUBLE, &v);
+  char label[128];
+  snprintf(label, sizeof label, "%s.units", name);
+  bf_h5_attr_string(h, obj, label, units);
+  snprintf(label, sizeof label, "%s.description", name);
+  bf_h5_attr_string(h, obj, label, what);
 }
 
-void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v)
+void bf_h5_attr_double(bf_h5 *h, const char *obj, const char *name, double v,
+                       const char *units, const char *what)
+{
+  write_attr(h, obj, name, H5T_NATIVE_DOUBLE, &v);
+  attr_labels(h, obj, name, units, what);
+}
+
+void bf_h5_attr_int(bf_h5 *h, const char *obj, const char *name, int64_t v,
+                    const char *units, const char *what)
 {
   write_attr(h, obj, name, H5T_NATIVE_INT64, &v);
+  attr_labels(h, obj, name, units, what);
 }
 
 /* Create a double dataset and label it with its units and meaning; -1 (on

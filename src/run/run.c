@@ -17,7 +17,7 @@ static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
   BF_MPI(MPI_Comm_size(comm, &size));
   bf_h5_attr_string(h, "/config", "input", in->text);
   bf_h5_attr_string(h, "/config", "version", BF_VERSION);
-  bf_h5_attr_int(h, "/config", "ranks", size);
+  bf_h5_attr_int(h, "/config", "ranks", size, "-", "MPI ranks of the run");
   /* the run's warnings (bf_warn), absent when there were none */
   int n = bf_warnings_count();
   const char *w[32];
@@ -83,8 +83,10 @@ static void write_result(MPI_Comm comm, const bf_input *in,
                    "standard error of G2 over members");
   bf_h5_write_root(h, "/nnft/G2_ref", lat->d, dims, job->g2_ref, u,
                    job->reference);
-  bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max);
-  bf_h5_attr_int(h, "/nnft", "zscore_max_at", job->zscore_at);
+  bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max, "-",
+                    "max over displacements of |G2 - G2_ref|/G2_err");
+  bf_h5_attr_int(h, "/nnft", "zscore_max_at", job->zscore_at, "-",
+                 "flat (C-order) index of the displacement of zscore_max");
   bf_h5_attr_string(h, "/nnft", "displacement",
                     job->net->momenta == BF_MOMENTA_LATTICE
                         ? "periodic: index n is r = n s mod L s"
@@ -97,9 +99,11 @@ static void write_result(MPI_Comm comm, const bf_input *in,
                    (hsize_t)ens->count, ens->theta,
                    "a: 1 (scale sigma_a); b: 1/length; c: radians",
                    "parameters per member: a (N), b (N x d, row-major), c (N)");
-  bf_h5_attr_double(h, "/ensemble", "amplitude_A", job->net->amp);
+  bf_h5_attr_double(h, "/ensemble", "amplitude_A", job->net->amp, "length^(-d/2)",
+                    "cos-net normalization A (docs/physics.md 1a)");
   if (job->net->momenta == BF_MOMENTA_LATTICE)
-    bf_h5_attr_int(h, "/ensemble", "momenta_M", job->net->nmom);
+    bf_h5_attr_int(h, "/ensemble", "momenta_M", job->net->nmom, "-",
+                   "number M of lattice momenta below the cutoff");
   bf_h5_commit(&h);
 }
 
@@ -202,8 +206,10 @@ static void write_mlp_result(MPI_Comm comm, const bf_input *in,
     bf_h5_write_root(h, "/nnft/quadruples", 2, q4, quads, "-",
                      "point indices (i, j, k, l) of each G4c entry");
     free(quads);
-    bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max);
-    bf_h5_attr_int(h, "/nnft", "zscore_max_at", (int64_t)job->z_i * n + job->z_j);
+    bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max, "-",
+                      "max over point pairs of |G2 - K_nngp|/G2_err");
+    bf_h5_attr_int(h, "/nnft", "zscore_max_at", (int64_t)job->z_i * n + job->z_j, "-",
+                   "i n + j: the point pair of zscore_max");
     const bf_ensemble *ens = job->ens;
     if (p->save_theta)
       bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,
@@ -270,17 +276,18 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   bf_h5_write_root(h, "/data/y_train", 1, &n1, ds->y, "output", "training targets (noisy)");
   bf_h5_write_root(h, "/data/x_test", 2, td, ds->xt, "length", "test inputs");
   bf_h5_write_root(h, "/data/y_test", 1, &t1, ds->yt, "output", "test targets (noise-free)");
-  bf_h5_attr_double(h, "/data", "noise", p->noise);
+  bf_h5_attr_double(h, "/data", "noise", p->noise, "output",
+                    "sigma of the Gaussian noise on the training targets");
   const char *method[] = {"none", "gd", "posterior", "sgd"};
   bf_h5_attr_string(h, "/train", "method", method[p->method]);
   int sgd = p->method == BF_TRAIN_SGD;
   if (p->method == BF_TRAIN_GD || sgd) {
     bf_h5_attr_string(h, "/train", "loss", p->loss == BF_LOSS_MSE ? "mse" : "half_mse");
-    bf_h5_attr_double(h, "/train", "lr", p->lr);
+    bf_h5_attr_double(h, "/train", "lr", p->lr, "-", "learning rate eta");
   }
   if (sgd) {
-    bf_h5_attr_int(h, "/train", "batch", p->batch);
-    bf_h5_attr_int(h, "/train", "epochs", p->epochs);
+    bf_h5_attr_int(h, "/train", "batch", p->batch, "-", "SGD minibatch size");
+    bf_h5_attr_int(h, "/train", "epochs", p->epochs, "-", "SGD epochs");
     bf_h5_attr_string(h, "/train", "order", p->sgd_order == BF_ORDER_SHUFFLED ? "shuffled"
                                                                               : "fixed");
   }
@@ -295,7 +302,8 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     write_rows(h, job->ens, "/train/diverged", 1, job->diverged, "-",
                "1: the member diverged and was dropped ([train] on_divergence = drop; "
                "its loss records are NaN from then on), 0: trained");
-    bf_h5_attr_int(h, "/train", "n_diverged", job->n_diverged);
+    bf_h5_attr_int(h, "/train", "n_diverged", job->n_diverged, "-",
+                   "members whose training diverged (dropped, [train] on_divergence)");
     free(steps);
   }
   bf_h5_write_root(h, "/train/test_mean", 1, &t1, job->test_mean, "output",
@@ -311,8 +319,11 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     if (job->ref_var)
       bf_h5_write_root(h, "/train/reference_var", 1, &t1, job->ref_var, "output^2",
                        "GP posterior variance");
-    bf_h5_attr_double(h, "/train", "deviation_mean", job->dev_mean);
-    if (job->ref_var) bf_h5_attr_double(h, "/train", "deviation_var", job->dev_var);
+    bf_h5_attr_double(h, "/train", "deviation_mean", job->dev_mean, "output",
+                      "max over test points of |test_mean - reference_mean|");
+    if (job->ref_var) bf_h5_attr_double(h, "/train", "deviation_var", job->dev_var,
+                                     "output^2",
+                                     "max over test points of |test_var - reference_var|");
   }
   if (p->save_theta)
     write_rows(h, job->ens, "/ensemble/theta", job->ens->nparams, job->ens->theta, "-",
@@ -324,11 +335,14 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     bf_h5_attr_string(h, "/fisher", "solver",
                       !job->lambda ? "none (diagonal basis only)"
                       : job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual");
-    bf_h5_attr_double(h, "/fisher", "sigma", job->sigma);
-    bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod->t0);
+    bf_h5_attr_double(h, "/fisher", "sigma", job->sigma, "output",
+                      "likelihood sigma of I = J^T J / sigma^2");
+    bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod->t0, "-",
+                   "column of theta where the trained block starts");
     bf_h5_attr_string(h, "/fisher", "normalization",
                       p->normalization == BF_FISHER_MEAN ? "mean" : "sum");
-    bf_h5_attr_int(h, "/fisher", "n_points", (int)job->fisher->n);
+    bf_h5_attr_int(h, "/fisher", "n_points", (int)job->fisher->n, "-",
+                   "points n_F of the metric");
   }
   if (job->fisher_own) {
     hsize_t fd[2] = {(hsize_t)job->fisher->n, (hsize_t)job->fisher->d};
@@ -347,7 +361,8 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
                      "-, 1/length, 1/length",
                      "columns: n (data points), p(Lambda) theory, ensemble-mean "
                      "largest resolved |b| (I_ii >= Lambda)");
-    bf_h5_attr_double(h, "/train", "information_scale", job->scale);
+    bf_h5_attr_double(h, "/train", "information_scale", job->scale, "1/parameter^2",
+                      "information scale Lambda of resolved_momentum");
   }
   if (job->diag)
     write_rows(h, job->ens, "/fisher/diag", job->mod->Pt, job->diag, "1/parameter^2",
@@ -491,13 +506,23 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
         "infinite-width predictive variance on the test points");
     }
 #undef W
-    bf_h5_attr_double(h, g, "critical_cutoff", f->lc);
-    bf_h5_attr_double(h, g, "critical_cutoff_lo", f->lc_lo);
-    bf_h5_attr_double(h, g, "critical_cutoff_hi", f->lc_hi);
-    bf_h5_attr_int(h, g, "critical_step", f->crit);
-    bf_h5_attr_double(h, g, "critical_tol", p->critical_tol);
-    bf_h5_attr_int(h, g, "n_dropped", (int64_t)E - f->n_kept);
-    bf_h5_attr_double(h, g, "keep_mse_below", p->keep_mse_below);
+    bf_h5_attr_double(h, g, "critical_cutoff", f->lc, lu,
+                      "Lambda_C: first cutoff whose mean test MSE exceeds (1 + critical_tol) "
+                      "MSE_0; NaN: not reached on the grid");
+    bf_h5_attr_double(h, g, "critical_cutoff_lo", f->lc_lo, lu,
+                      "2.5% bootstrap point of Lambda_C (inf: not reached in that "
+                      "resample; NaN: bootstrap < 2)");
+    bf_h5_attr_double(h, g, "critical_cutoff_hi", f->lc_hi, lu,
+                      "97.5% bootstrap point of Lambda_C (inf: not reached in that "
+                      "resample; NaN: bootstrap < 2)");
+    bf_h5_attr_int(h, g, "critical_step", f->crit, "-",
+                   "step k of Lambda_C (0-based); -1: not reached");
+    bf_h5_attr_double(h, g, "critical_tol", p->critical_tol, "-",
+                      "delta of the threshold (1 + delta) MSE_0");
+    bf_h5_attr_int(h, g, "n_dropped", (int64_t)E - f->n_kept, "-",
+                   "members left out of the statistics ([brg] keep_mse_below)");
+    bf_h5_attr_double(h, g, "keep_mse_below", p->keep_mse_below, "output^2",
+                      "[brg] keep_mse_below (0: every member kept)");
     bf_h5_attr_string(h, g, "basis", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal");
     bf_h5_attr_string(h, g, "prescription", f->prune ? "prune" : "resample");
     if (f->basis == BF_BASIS_EIGEN)

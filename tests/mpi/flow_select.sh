@@ -15,9 +15,9 @@ cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
 dir="$OUT/flow_select"; rm -rf "$dir"; mkdir -p "$dir"
 # Checks: 2 runs + 2 flows x 6 datasets + 1 summary + 2 flows x 1 attribute
-# set + 1 printed Lambda_C = 18 (ranks), then 1 + 3 + 2 flows x 6 datasets =
-# 16 (restart): 34.
-plan 34
+# set + 1 printed Lambda_C + 1 labelled attributes = 19 (ranks), then 1 + 3 +
+# 2 flows x 6 datasets = 16 (restart): 35.
+plan 35
 cat > "$dir/flow.ini" <<'INI'
 [run]
 seed = 3
@@ -74,6 +74,23 @@ lc=$(/usr/bin/python3 -c 'import h5py,sys; print("%.6g" % h5py.File(sys.argv[1],
 echo "    /brg/diagonal_prune critical_cutoff = $lc"
 check "the summary prints the file's Lambda_C" \
   bash -c "grep -A4 '^flow diagonal_prune' '$dir/diag2.log' | grep -q 'Lambda_C  *$lc '"
+# Every numeric attribute in the file has its units and description beside it.
+unlabelled=$(/usr/bin/python3 -c '
+import h5py, sys, numpy as np
+bad, n = [], 0
+def visit(name, obj):
+    global n
+    for k, v in obj.attrs.items():
+        if isinstance(v, (bytes, str)) or k.endswith((".units", ".description")): continue
+        if np.asarray(v).dtype.kind not in "fiu": continue
+        n += 1
+        if k + ".units" not in obj.attrs or k + ".description" not in obj.attrs:
+            bad.append(name + ":" + k)
+f = h5py.File(sys.argv[1], "r"); visit("/", f); f.visititems(visit)
+print("%d numeric attributes; unlabelled: %s" % (n, " ".join(bad) or "none"))' "$dir/diag2.h5")
+echo "    $unlabelled"
+check "every numeric attribute has NAME.units and NAME.description" \
+  bash -c "echo '$unlabelled' | grep -q 'unlabelled: none\$'"
 
 EIG=(--set brg.basis=eigen)
 mpi 2 "$BIN" run "$dir/flow.ini" "${EIG[@]}" --set run.output="$dir/full.h5" > "$dir/full.log" 2>&1

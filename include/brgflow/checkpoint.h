@@ -25,6 +25,7 @@ typedef struct bf_ckpt {
   int failed;        /* a write failed: the generation is abandoned */
   char what[256];    /* the first failure */
   uint64_t attr_sum; /* checksum of the attributes written */
+  int64_t reserved;  /* bytes of disk reserved for the generation */
   char path[1100], prev[1100], tmp[1100];
 } bf_ckpt;
 

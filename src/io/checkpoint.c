@@ -25,6 +25,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -139,8 +140,20 @@ static void reserve_space(bf_ckpt *c, int64_t bytes)
 {
   int fd = open(c->tmp, O_WRONLY);
   if (fd < 0) return;
-  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0 && errno == ENOSPC)
-    fail(c, 1, "not enough disk space for the checkpoint (reservation failed)");
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) == 0) c->reserved = bytes;
+  else if (errno == ENOSPC) fail(c, 1, "not enough disk space for the checkpoint (reservation failed)");
+  close(fd);
+}
+
+/* Rank 0, after H5Fclose: give back what the reservation held beyond the
+ * file's end (the estimate is generous). */
+static void release_space(bf_ckpt *c)
+{
+  struct stat st;
+  int fd = c->reserved > 0 ? open(c->tmp, O_WRONLY) : -1;
+  if (fd < 0) return;
+  if (fstat(fd, &st) == 0 && st.st_size < c->reserved)
+    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, c->reserved - st.st_size);
   close(fd);
 }
 
@@ -263,6 +276,7 @@ void bf_ckpt_commit(bf_ckpt **cp)
     if (!any_failed(c)) fail(c, H5Fflush(c->file, H5F_SCOPE_GLOBAL) < 0, "cannot flush (disk full?)");
     fail(c, H5Fclose(c->file) < 0, "cannot close (disk full?)");
   }
+  if (rank == 0) release_space(c);
   BF_MPI(MPI_Allreduce(&c->failed, &bad, 1, MPI_INT, MPI_MAX, c->comm));
   if (!bad && rank == 0) bad = rename_chain(c);
   BF_MPI(MPI_Bcast(&bad, 1, MPI_INT, 0, c->comm));
@@ -362,6 +376,11 @@ static void check_attrs(bf_ckpt *c, char *why, size_t n)
 {
   int64_t complete = 0;
   uint64_t want = 0;
+  if (H5Aexists(c->file, "complete") < 0) { /* an error, not an absence */
+    snprintf(why, n, "the file's attributes are unreadable (damaged structure: an HDF5 "
+             "metadata checksum fails)");
+    return;
+  }
   if (read_attr(c->file, "complete", &complete, NULL) != 'i' || complete != 1) {
     snprintf(why, n, "incomplete (no `complete` mark)");
     return;

@@ -191,19 +191,21 @@ makes that run stop at its first boundary.
 message says) continues the run from the newest verified checkpoint, on any
 number of ranks:
 
-1. `CKPT` is used if its `complete` mark is there and every dataset
-   matches its checksum; otherwise its previous generation
+1. `CKPT` is used if it passes every check before anything is read from
+   it: its `complete` mark is there, its attributes match their checksum,
+   its input agrees with this run's (2. below), its attributes `stage`,
+   `train_step`, `flow_index` and `flow_step` lie in the ranges this input
+   allows, and every dataset the restore reads exists with the type and
+   shape this input gives and matches its checksum (docs/outputs.md,
+   "Checkpoint files").  Otherwise its previous generation
    (`CKPT` with `.ckpt.h5` replaced by `.ckpt.prev.h5`; `CKPT.prev` for a
-   name not ending in `.ckpt.h5`) is tried, after a log line saying why
-   `CKPT` was refused.  If neither is usable the run stops with one message
-   naming both and why.
-   Its attributes `stage`, `train_step`, `flow_index` and `flow_step`
-   (which carry no checksum) must lie in the ranges this input allows;
-   otherwise the restart stops with one message naming the attribute, and
+   name not ending in `.ckpt.h5`) is tried, after a log line
+   `checkpoint CKPT refused: WHY` naming the field.  If neither is usable
+   the run stops with one message naming both and why, exit status 1, and
    nothing is read or overwritten.
 2. The effective input of this run (the input file with its `--set`
    overrides, defaults filled in) is compared key by key with the input
-   stored in the checkpoint.  Every key that differs is refused, named with
+   stored in the checkpoint.  Every key that differs refuses it, named with
    both values, except six that change nothing computed or only its
    rounding: `run.output`, `run.save_theta`, `run.checkpoint_every`,
    `run.checkpoint_flow_every`, `fisher.groups` and `fisher.block` (the last two set the process grid

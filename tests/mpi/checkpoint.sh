@@ -4,9 +4,9 @@
 #    restart on another rank count (2 -> 1, 2 -> 3) ends equal to an
 #    uninterrupted run (1e-12 relative; in practice bitwise);
 #  * a restart mid-training (GD checkpoints) the same;
-#  * kill -9 at random instants (at least 6 of 8 trials with a checkpoint
-#    on disk; earlier kills are repeated later): every time a restart finds
-#    a complete generation and finishes with the uninterrupted result;
+#  * kill -9 at random instants after the first checkpoint (at least 6 of 8
+#    trials killed with a checkpoint on disk): every time a restart finds a
+#    complete generation and finishes with the uninterrupted result;
 #  * truncated, bit-flipped and zero-filled checkpoints are refused and the
 #    previous generation is used; with both damaged, a clean error;
 #  * a restart whose input differs in a results key is refused, naming it;
@@ -90,29 +90,30 @@ for ds in /fisher/eigenvalues /train/fisher_eigenvalues; do
     "$H5CMP" "$dir/train_full.h5" "$out3" $ds 1e-10 rowmax
 done
 
-# kill -9 at random instants, during checkpoint writes and between them.  A
-# trial counts only if it was killed with a checkpoint on disk and before
-# its result: killed earlier, it is repeated 1 s later; finished already,
-# at half the delay.
+# kill -9 at random instants after the first checkpoint, during checkpoint
+# writes and between them (a kill before it leaves nothing to restart, and
+# under load no fixed delay is sure to come after it).  A trial counts only
+# if it was killed with a checkpoint on disk and before its result; one that
+# had finished is repeated at half the delay.
 restarted=0 ok_all=1
 for trial in 1 2 3 4 5 6 7 8; do
   out="$dir/kill$trial.h5"
-  delay=$(awk -v s=$trial 'BEGIN{srand(s); print 1.0 + 2.5 * rand()}')
-  for attempt in 1 2 3 4 5; do
+  delay=$(awk -v s=$trial 'BEGIN{srand(s); print 3.0 * rand()}')
+  for attempt in 1 2 3 4; do
     rm -f "$out" "$out".ckpt*.h5
     mpi 2 "$BIN" run "${ERG[@]}" --set run.output="$out" > "$dir/kill$trial.log" 2>&1 &
     pid=$!
+    while [ ! -e "$out.ckpt.h5" ] && kill -0 $pid 2>/dev/null; do sleep 0.02; done
     sleep "$delay"
     pkill -KILL -f "run.output=$out"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-    if [ -e "$out" ]; then delay=$(awk -v d="$delay" 'BEGIN{print d / 2}')
-    elif [ -e "$out.ckpt.h5" ] || [ -e "$out.ckpt.prev.h5" ]; then break
-    else delay=$(awk -v d="$delay" 'BEGIN{print d + 1}'); fi
+    [ -e "$out" ] || break
+    delay=$(awk -v d="$delay" 'BEGIN{print d / 2}')
   done
   if [ ! -e "$out" ] && { [ -e "$out.ckpt.h5" ] || [ -e "$out.ckpt.prev.h5" ]; }; then
     restarted=$((restarted + 1))
     mpi 2 "$BIN" run "${ERG[@]}" --set run.output="$out" --restart "$out.ckpt.h5" > "$dir/kill$trial.r.log" 2>&1
     if ! "$H5CMP" "$dir/full.h5" "$out" /erg/G2 1e-12 > /dev/null; then ok_all=0; echo "    trial $trial: restart differs or failed"; fi
-    echo "    trial $trial (killed at $delay s, attempt $attempt): $(grep -m1 -o 'restart from [^:]*: stage [0-9]' "$dir/kill$trial.r.log")"
+    echo "    trial $trial (killed $delay s after the first checkpoint, attempt $attempt): $(grep -m1 -o 'restart from [^:]*: stage [0-9]' "$dir/kill$trial.r.log")"
   else
     echo "    trial $trial: no checkpoint to restart from in $attempt attempts (last delay $delay s)"
   fi

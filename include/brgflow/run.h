@@ -74,6 +74,7 @@ typedef struct bf_flow_result bf_flow_result;
 /* A run's checkpoint session: where it resumes from, and what it writes. */
 typedef struct bf_session {
   const char *input_text; /* effective input, stored in every checkpoint */
+  const char *restart;    /* --restart checkpoint, or NULL / "" */
   struct bf_ckpt *resume; /* checkpoint to resume from, or NULL */
   int stage;              /* resume stage: 0 training, 1 metric done, 2 flow */
   int64_t train_step;     /* stage 0: next GD step (SGD: next epoch) */
@@ -93,6 +94,14 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
  * and exit 0 on every rank. */
 void bf_session_stop_point(MPI_Comm comm, const bf_params *p);
 void bf_session_install_signals(void);
+/* Collective, once the job's arrays are allocated (before anything is
+ * read into them): s->restart, else its previous generation, checked
+ * against this run (input, attributes, every array the restore reads:
+ * present, shaped, checksummed) into s->resume and s->stage...; a
+ * refusal is logged with its reason; if both fail, one message and a
+ * clean exit, both files untouched. */
+void bf_session_resume(MPI_Comm comm, const bf_params *p, bf_session *s,
+                       const bf_train_job *job);
 /* Restore from s->resume: parameters and training records; the metric;
  * flow i's observables so far. */
 void bf_session_load_training(bf_session *s, bf_train_job *job);
@@ -140,6 +149,10 @@ struct bf_flow_result {
 int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                 bf_session *s, bf_flow_result **out);
 void bf_flow_results_destroy(bf_flow_result **r, int n);
+/* How many flows the input asks for; a flow's shape (K, erg, npts, nprobe),
+ * the same for each. */
+int bf_flow_count(const bf_params *p);
+void bf_flow_shape(const bf_params *p, const bf_train_job *job, bf_flow_result *f);
 
 /* Collective: the whole `brgflow run` for a validated input; returns 0. */
 int bf_run(MPI_Comm comm, const bf_input *in);

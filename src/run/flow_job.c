@@ -3,6 +3,8 @@
  *
  *   bf_flow_run             every (basis, prescription) asked for, step by step
  *   bf_flow_results_destroy free them
+ *   bf_flow_count, _shape   how many flows, and each one's array sizes (for
+ *                           checking a checkpoint before a restore)
  *
  * Steps run outermost: at step k every rank coarse-grains its own members at
  * Lambda_k, and the ensemble observables of the step are reduced before the
@@ -289,7 +291,8 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
            spent / (k + 1 - start) * (K - k - 1));
     int every = p->checkpoint_flow_every;
     if (sess && every > 0 && ((k + 1) % every == 0 || k + 1 == K)) {
-      bf_session_checkpoint(comm, p, sess, job, 2, p->steps, flows, nflows, index, k + 1);
+      bf_session_checkpoint(comm, p, sess, job, 2, bf_train_length(p), flows, nflows, index,
+                            k + 1);
       bf_session_stop_point(comm, p);
     }
   }
@@ -454,6 +457,23 @@ static void mean_mse(bf_flow_result *f, int64_t E)
   }
 }
 
+int bf_flow_count(const bf_params *p)
+{
+  return (p->brg_basis == BF_BASES_BOTH ? 2 : 1) * (p->prescription == BF_PRESC_BOTH ? 2 : 1);
+}
+
+/* ERG checks need the cos-net's own lattice: lattice momenta, data on the
+ * lattice, absolute cutoffs. */
+void bf_flow_shape(const bf_params *p, const bf_train_job *job, bf_flow_result *f)
+{
+  const bf_cosnet *field = job->mod->free_field;
+  f->K = p->ncut ? p->ncut : p->cutoffs;
+  f->erg = field && field->momenta == BF_MOMENTA_LATTICE && p->data_points == BF_DATA_LATTICE &&
+           !p->relative;
+  f->npts = p->npoints;
+  f->nprobe = p->nprobe;
+}
+
 int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                 bf_session *sess, bf_flow_result **out)
 {
@@ -470,19 +490,13 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   double *diverged = gather_steps(comm, job->ens, 1, job->diverged); /* rank 0: E */
   double *kept = kept_members(comm, p, job->ens->members, mse0, diverged, &n_kept);
   free(diverged);
-  const bf_cosnet *field = job->mod->free_field;
-  int erg_ok = field && field->momenta == BF_MOMENTA_LATTICE &&
-               p->data_points == BF_DATA_LATTICE && !p->relative;
   int nres = nb * np, resumed = sess && sess->resume && sess->stage == 2;
   for (int i = 0; i < nres; i++) {
     bf_flow_result *f = &res[i];
     f->basis = bases[i / np], f->prune = presc[i % np];
-    f->K = p->ncut ? p->ncut : p->cutoffs;
+    bf_flow_shape(p, job, f);
     snprintf(f->name, sizeof f->name, "%s_%s", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal",
              f->prune ? "prune" : "resample");
-    f->erg = erg_ok;
-    f->npts = p->npoints;
-    f->nprobe = p->nprobe;
     f->cut = BF_ALLOC(f->K, double);
     if (p->ncut) memcpy(f->cut, p->cut, sizeof(double) * f->K);
     else bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);

@@ -619,44 +619,6 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
   printf("\n");
 }
 
-/* --restart: the newest verified generation, with the same results-changing
- * input; else one message and a clean exit. */
-static void open_restart(MPI_Comm comm, const bf_input *in, bf_session *s)
-{
-  char used[2400], diff[4096];
-  s->resume = bf_ckpt_open_newest(comm, in->restart, used, sizeof used);
-  bf_fail_if(comm, !s->resume, "--restart %s: no usable checkpoint (%s)", in->restart, used);
-  char *old = bf_ckpt_get_string(s->resume, "input");
-  bf_input_result_diff(old, in->text, diff, sizeof diff);
-  free(old);
-  bf_fail_if(comm, diff[0] != '\0',
-             "--restart %s: the input differs from the checkpoint's in keys that change "
-             "results: %s", used, diff);
-  s->stage = (int)bf_ckpt_get_int(s->resume, "stage");
-  s->train_step = bf_ckpt_get_int(s->resume, "train_step");
-  s->flow_index = (int)bf_ckpt_get_int(s->resume, "flow_index");
-  s->flow_step = (int)bf_ckpt_get_int(s->resume, "flow_step");
-  /* the attributes drive the restore: out of range, they are refused
-   * before anything is read or overwritten */
-  const bf_params *p = &in->p;
-  int nflows = (p->brg_basis == BF_BASES_BOTH ? 2 : 1) * (p->prescription == BF_PRESC_BOTH ? 2 : 1);
-  int K = p->ncut > 0 ? p->ncut : p->cutoffs;
-  int64_t st = bf_ckpt_get_int(s->resume, "stage"), ts = s->train_step;
-  int64_t fi = bf_ckpt_get_int(s->resume, "flow_index"), fs = bf_ckpt_get_int(s->resume, "flow_step");
-  const char *bad = st < 0 || st > 2 || (st == 2 && !p->brg) ? "stage"
-                    : ts < 0 || ts > bf_train_length(p) ? "train_step"
-                    : st == 2 && (fi < 0 || fi >= nflows) ? "flow_index"
-                    : st == 2 && (fs < 0 || fs > K) ? "flow_step" : NULL;
-  bf_fail_if(comm, bad != NULL, "--restart %s: attribute %s = %lld is out of range for this "
-             "input (stage 0..2, train_step 0..%d, flow_index 0..%d, flow_step 0..%d): a "
-             "damaged checkpoint; nothing was overwritten", used, bad ? bad : "",
-             (long long)(!bad ? 0 : !strcmp(bad, "stage") ? st : !strcmp(bad, "train_step") ? ts
-                         : !strcmp(bad, "flow_index") ? fi : fs),
-             bf_train_length(p), nflows - 1, K);
-  bf_log(comm, "restart from %s: stage %d (%s)", used, s->stage,
-         s->stage == 0 ? "training" : s->stage == 1 ? "metric done" : "flow");
-}
-
 /* A stop request honoured inside the infinite-width kernels, which have no
  * step boundary and so no checkpoint of their own: say so, write nothing,
  * and end with BF_STOPPED. */
@@ -684,11 +646,10 @@ static int stopped(MPI_Comm comm, const bf_params *p, bf_session *sess, bf_train
 static int run_trained(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
-  bf_session sess = {.input_text = in->text};
+  bf_session sess = {.input_text = in->text, .restart = in->restart};
   /* only runs with step boundaries can stop cleanly: the others keep the
    * default action of SIGTERM */
   bf_session_install_signals();
-  if (in->restart[0]) open_restart(comm, in, &sess);
   bf_train_job *job = bf_train_job_run(comm, p, &sess);
   if (bf_stopped()) return stopped(comm, p, &sess, &job, NULL, 0);
   print_train_summary(comm, p, job);

@@ -3,13 +3,18 @@
  *   bf_session_checkpoint       the whole state so far, one generation
  *   bf_session_stop_point       stop cleanly at a step boundary if asked
  *   bf_session_install_signals  SIGTERM / SIGUSR1 set a flag, nothing more
+ *   bf_session_resume           --restart: the newest generation that passes
+ *                               every check against this run, else a clean exit
+ *   bf_session_load_*           restore from it: training, metric, a flow
  *
  * Stages: 0 training (GD step, or SGD epoch, `train_step` next: SGD
  * resumes at an epoch boundary, whose order depends on (seed, member,
  * epoch) alone), 1 metric done, 2 flow
  * (flow `flow_index`, step `flow_step` next).  Every generation holds
  * everything a restart needs: the effective input, the stage, the members'
- * parameters, the metric, and the flows' observables so far. */
+ * parameters, the metric, and the flows' observables so far.  One table of
+ * arrays per stage serves writing, checking and reading, so a restore reads
+ * exactly what was checked. */
 #include "brgflow/checkpoint.h"
 #include "brgflow/run.h"
 
@@ -42,55 +47,104 @@ void bf_session_stop_point(MPI_Comm comm, const bf_params *p)
   exit(0);
 }
 
-static void rows(bf_ckpt *c, const bf_ensemble *ens, const char *name, int64_t ncols,
-                 const double *data)
-{
-  if (ncols > 0) bf_ckpt_rows(c, name, ens->members, ncols, ens->first, ens->count, data);
-}
-
-/* A flow's arrays in a checkpoint: per-member rows (count x cols) or whole
- * arrays; one table serves writing and reading. */
-typedef struct flow_array {
-  const char *name;
+/* A checkpointed array: per-member rows (members x cols, each rank its
+ * own) or a whole array (len values, the same on every rank). */
+typedef struct ckpt_array {
+  char name[48];
   double *data;
   int64_t len;  /* whole arrays: length; rows: 0 */
-  int64_t cols; /* rows: columns per member (0: K) */
-} flow_array;
+  int64_t cols; /* rows: columns per member */
+} ckpt_array;
 
-static int flow_arrays(const bf_train_job *job, const bf_flow_result *f, flow_array *a)
+/* Enough for the training and metric arrays and four flows of 20. */
+#define MAX_ARRAYS 128
+
+static int add(ckpt_array *a, int n, int keep, const char *name, double *data, int64_t len,
+               int64_t cols)
 {
-  int64_t K = f->K, nt = job->ds->ntest, n = 0;
-  flow_array rows[] = {{"mse", f->mse_loc, 0, 0}, {"n_sloppy", f->nsl_loc, 0, 0},
-                       {"n_zero", f->nz_loc, 0, 0}, {"pred_mean", f->pred_mean, K * nt, 0},
-                       {"pred_var", f->pred_var, K * nt, 0}};
-  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) a[n++] = rows[i];
-  if (f->npts) a[n++] = (flow_array){"g2pts", f->g2pts, K * f->npts * f->npts, 0};
-  if (f->nprobe) a[n++] = (flow_array){"probe_pred", f->probe_loc, 0, K * f->nprobe};
-  if (f->erg) {
-    int64_t ns = job->mod->free_field->lat.nsites;
-    flow_array erg[] = {{"pcut", f->pcut, K, 0}, {"m_eff", f->m_eff, K, 0},
-                        {"m_err", f->m_err, K, 0}, {"Z", f->Z, K, 0}, {"m_hat", f->m_hat, K, 0},
-                        {"zeta", f->zeta, K, 0}, {"zmax", f->zmax, K, 0}, {"g2", f->g2, K * ns, 0},
-                        {"g2_err", f->g2_err, K * ns, 0},
-                        {"g2_ref", f->g2_ref, K * ns, 0}, {"gq", f->gq, K * ns, 0},
-                        {"gq_err", f->gq_err, K * ns, 0}, {"gq_ref", f->gq_ref, K * ns, 0}};
-    for (size_t i = 0; i < sizeof erg / sizeof erg[0]; i++) a[n++] = erg[i];
-  }
-  return (int)n;
+  if (!keep || (len == 0 && cols <= 0)) return n; /* not kept by this run */
+  a[n] = (ckpt_array){"", data, len, cols};
+  snprintf(a[n].name, sizeof a[n].name, "%s", name);
+  return n + 1;
 }
 
-static void put_flow(bf_ckpt *c, const bf_train_job *job, const bf_flow_result *f, int i)
+/* The training arrays, and from stage 1 on the metric's; r: 25 values of
+ * the cos-net's resolved momenta and their scale. */
+static int job_arrays(const bf_train_job *job, int stage, double *r, ckpt_array *a)
 {
-  flow_array a[32];
-  char name[64];
-  int n = flow_arrays(job, f, a);
-  for (int j = 0; j < n; j++) {
-    snprintf(name, sizeof name, "/flow%d/%s", i, a[j].name);
-    if (a[j].len)
-      bf_ckpt_whole(c, name, a[j].len, a[j].data);
-    else
-      rows(c, job->ens, name, a[j].cols ? a[j].cols : f->K, a[j].data);
+  const bf_ensemble *ens = job->ens;
+  int64_t nrec = job->log.nrec, k = job->k, Pt = job->mod->Pt, P = ens->nparams;
+  int n = add(a, 0, 1, "/theta", ens->theta, 0, P);
+  n = add(a, n, job->loss != NULL, "/loss", job->loss, 0, nrec);
+  n = add(a, n, job->diverged != NULL, "/diverged", job->diverged, 0, 1);
+  n = add(a, n, job->snap != NULL, "/snap", job->snap, 0, nrec * P);
+  if (stage < 1) return n;
+  n = add(a, n, job->lambda != NULL, "/lambda", job->lambda, 0, k);
+  n = add(a, n, job->diag != NULL, "/diag", job->diag, 0, Pt);
+  n = add(a, n, job->evec != NULL, "/evec", job->evec, 0, k * Pt);
+  n = add(a, n, job->flow_lambda != NULL, "/flow_lambda", job->flow_lambda, 0, nrec * k);
+  n = add(a, n, job->mod->free_field != NULL, "/resolved", r, 25, 0);
+  return n;
+}
+
+/* Flow i's arrays: f's shape (K, erg, npts, nprobe) says which and how
+ * large; its data pointers are NULL when only the shapes are checked. */
+static int flow_arrays(const bf_train_job *job, const bf_flow_result *f, int i, ckpt_array *a)
+{
+  int64_t K = f->K, nt = job->ds->ntest, ns = f->erg ? job->mod->free_field->lat.nsites : 0;
+  struct { const char *name; double *data; int64_t len, cols; } t[] = {
+      {"mse", f->mse_loc, 0, K}, {"n_sloppy", f->nsl_loc, 0, K}, {"n_zero", f->nz_loc, 0, K},
+      {"pred_mean", f->pred_mean, K * nt, 0}, {"pred_var", f->pred_var, K * nt, 0},
+      {"g2pts", f->g2pts, K * f->npts * f->npts, 0},
+      {"probe_pred", f->probe_loc, 0, K * f->nprobe},
+      {"pcut", f->pcut, K, 0}, {"m_eff", f->m_eff, K, 0}, {"m_err", f->m_err, K, 0},
+      {"Z", f->Z, K, 0}, {"m_hat", f->m_hat, K, 0}, {"zeta", f->zeta, K, 0},
+      {"zmax", f->zmax, K, 0}, {"g2", f->g2, K * ns, 0}, {"g2_err", f->g2_err, K * ns, 0},
+      {"g2_ref", f->g2_ref, K * ns, 0}, {"gq", f->gq, K * ns, 0},
+      {"gq_err", f->gq_err, K * ns, 0}, {"gq_ref", f->gq_ref, K * ns, 0}};
+  int n = 0;
+  char name[48];
+  for (size_t j = 0; j < sizeof t / sizeof t[0]; j++) {
+    int keep = j < 5 || (j == 5 && f->npts) || (j == 6 && f->nprobe) || (j > 6 && f->erg);
+    snprintf(name, sizeof name, "/flow%d/%s", i, t[j].name);
+    n = add(a, n, keep, name, t[j].data, t[j].len, t[j].cols);
   }
+  return n;
+}
+
+static void put_arrays(bf_ckpt *c, const bf_ensemble *ens, const ckpt_array *a, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (a[i].len)
+      bf_ckpt_whole(c, a[i].name, a[i].len, a[i].data);
+    else
+      bf_ckpt_rows(c, a[i].name, ens->members, a[i].cols, ens->first, ens->count, a[i].data);
+}
+
+static int check_arrays(bf_ckpt *c, const bf_ensemble *ens, const ckpt_array *a, int n,
+                        char *why, size_t nwhy)
+{
+  int ok = 1;
+  for (int i = 0; ok && i < n; i++)
+    ok = a[i].len ? bf_ckpt_check_whole(c, a[i].name, a[i].len, why, nwhy)
+                  : bf_ckpt_check_rows(c, a[i].name, ens->members, a[i].cols, ens->first,
+                                       ens->count, why, nwhy);
+  return ok;
+}
+
+static void load_arrays(bf_ckpt *c, const bf_ensemble *ens, const ckpt_array *a, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (a[i].len)
+      bf_ckpt_read_whole(c, a[i].name, a[i].len, a[i].data);
+    else
+      bf_ckpt_read_rows(c, a[i].name, a[i].cols, ens->first, ens->count, a[i].data);
+}
+
+static void pack_resolved(const bf_train_job *job, double *r)
+{
+  memcpy(r, job->resolved, sizeof(double) * 24);
+  r[24] = job->scale;
 }
 
 void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
@@ -98,88 +152,148 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
                            const bf_flow_result *flows, int nflows, int flow_index,
                            int flow_step)
 {
-  double t = bf_elapsed();
+  double t = bf_elapsed(), r[25];
   const bf_ensemble *ens = job->ens;
-  bf_ckpt *c = bf_ckpt_begin(comm, p->output);
+  ckpt_array a[MAX_ARRAYS];
+  pack_resolved(job, r);
+  int n = job_arrays(job, stage, r, a);
+  for (int i = 0; stage == 2 && i <= flow_index && i < nflows; i++)
+    n += flow_arrays(job, &flows[i], i, a + n);
+  int64_t values = 0;
+  for (int i = 0; i < n; i++) values += a[i].len ? a[i].len : ens->members * a[i].cols;
+  bf_ckpt *c = bf_ckpt_begin(comm, p->output, values, n);
   bf_ckpt_attr_string(c, "input", s->input_text);
   bf_ckpt_attr_string(c, "version", BF_VERSION);
   bf_ckpt_attr_int(c, "stage", stage);
   bf_ckpt_attr_int(c, "train_step", train_step);
   bf_ckpt_attr_int(c, "flow_index", flow_index);
   bf_ckpt_attr_int(c, "flow_step", flow_step);
-  rows(c, ens, "/theta", ens->nparams, ens->theta);
-  if (job->loss) rows(c, ens, "/loss", job->log.nrec, job->loss);
-  if (job->diverged) rows(c, ens, "/diverged", 1, job->diverged);
-  if (job->snap) rows(c, ens, "/snap", job->log.nrec * ens->nparams, job->snap);
-  if (stage >= 1) {
-    if (job->lambda) rows(c, ens, "/lambda", job->k, job->lambda);
-    if (job->diag) rows(c, ens, "/diag", job->mod->Pt, job->diag);
-    if (job->evec) rows(c, ens, "/evec", job->k * job->mod->Pt, job->evec);
-    if (job->flow_lambda) rows(c, ens, "/flow_lambda", job->log.nrec * job->k, job->flow_lambda);
-    if (job->scale > 0) {
-      double r[25];
-      memcpy(r, job->resolved, sizeof(double) * 24);
-      r[24] = job->scale;
-      bf_ckpt_whole(c, "/resolved", 25, r);
-    }
-  }
-  for (int i = 0; stage == 2 && i <= flow_index && i < nflows; i++) put_flow(c, job, &flows[i], i);
+  put_arrays(c, ens, a, n);
   char path[1100], prev[1100], tmp[1100];
   bf_ckpt_names(p->output, path, prev, tmp, sizeof path);
   bf_ckpt_commit(&c);
   bf_log(comm, "checkpoint: %s (stage %d, %.2f s)", path, stage, bf_elapsed() - t);
 }
 
+/* ---- checking a generation ---------------------------------------------- */
+
+/* The checkpoint's input against this run's, in the keys that change
+ * results. */
+static int check_input(const bf_session *s, bf_ckpt *c, char *why, size_t n)
+{
+  char *old = bf_ckpt_get_string(c, "input"), diff[4096] = "";
+  if (old) bf_input_result_diff(old, s->input_text, diff, sizeof diff);
+  if (!old) snprintf(why, n, "attribute input is missing or not a string");
+  else if (diff[0])
+    snprintf(why, n, "the input differs from the checkpoint's in keys that change results: %s",
+             diff);
+  free(old);
+  return why[0] == '\0';
+}
+
+/* The attributes that drive the restore, in range for this input; into s. */
+static int check_steps(const bf_params *p, bf_session *s, bf_ckpt *c, char *why, size_t n)
+{
+  static const char *name[4] = {"stage", "train_step", "flow_index", "flow_step"};
+  int64_t v[4];
+  for (int i = 0; i < 4; i++)
+    if (!bf_ckpt_get_int(c, name[i], &v[i])) {
+      snprintf(why, n, "attribute %s is missing or not an integer", name[i]);
+      return 0;
+    }
+  int nflows = bf_flow_count(p), K = p->ncut > 0 ? p->ncut : p->cutoffs;
+  int flows = p->brg && p->solver != BF_SOLVER_NONE, total = bf_train_length(p);
+  /* stages 1 and 2 are written only by runs with a flow */
+  int bad = v[0] < 0 || v[0] > 2 || (v[0] >= 1 && !flows) ? 0
+            : v[1] < 0 || v[1] > total ? 1
+            : v[0] == 2 && (v[2] < 0 || v[2] >= nflows) ? 2
+            : v[0] == 2 && (v[3] < 0 || v[3] > K) ? 3 : -1;
+  if (bad >= 0) {
+    snprintf(why, n, "attribute %s = %lld is out of range for this input (stage 0..2, 1 and 2 "
+             "only with a flow; train_step 0..%d, flow_index 0..%d, flow_step 0..%d)",
+             name[bad], (long long)v[bad], total, nflows - 1, K);
+    return 0;
+  }
+  s->stage = (int)v[0], s->train_step = v[1], s->flow_index = (int)v[2], s->flow_step = (int)v[3];
+  return 1;
+}
+
+/* Every array the restore will read, present, shaped for this input and
+ * matching its checksum: the job's, and flows 0..flow_index. */
+static int check_restore(const bf_params *p, const bf_session *s, const bf_train_job *job,
+                         bf_ckpt *c, char *why, size_t n)
+{
+  ckpt_array a[MAX_ARRAYS];
+  double r[25];
+  int na = job_arrays(job, s->stage, r, a);
+  if (!check_arrays(c, job->ens, a, na, why, n)) return 0;
+  for (int i = 0; s->stage == 2 && i <= s->flow_index; i++) {
+    bf_flow_result f = {0};
+    bf_flow_shape(p, job, &f);
+    na = flow_arrays(job, &f, i, a);
+    if (!check_arrays(c, job->ens, a, na, why, n)) return 0;
+  }
+  return 1;
+}
+
+static int check_generation(const bf_params *p, bf_session *s, const bf_train_job *job,
+                            bf_ckpt *c, char *why, size_t n)
+{
+  why[0] = '\0';
+  int ok = check_input(s, c, why, n) && check_steps(p, s, c, why, n);
+  /* every rank read the same file; agree anyway, the checks below are collective */
+  if (bf_ckpt_agree(c, !ok, why, n)) return 0;
+  return check_restore(p, s, job, c, why, n);
+}
+
+void bf_session_resume(MPI_Comm comm, const bf_params *p, bf_session *s,
+                       const bf_train_job *job)
+{
+  char path[2][1100], why[2][4600];
+  snprintf(path[0], sizeof path[0], "%s", s->restart);
+  bf_ckpt_prev_name(s->restart, path[1], sizeof path[1]);
+  for (int g = 0; g < 2; g++) {
+    bf_ckpt *c = bf_ckpt_open(comm, path[g], why[g], sizeof why[g]);
+    if (c && check_generation(p, s, job, c, why[g], sizeof why[g])) {
+      s->resume = c;
+      bf_log(comm, "restart from %s: stage %d (%s)", path[g], s->stage,
+             s->stage == 0 ? "training" : s->stage == 1 ? "metric done" : "flow");
+      return;
+    }
+    bf_ckpt_close(&c);
+    bf_log(comm, "checkpoint %s refused: %s%s", path[g], why[g],
+           g == 0 ? "; trying the previous generation" : "");
+  }
+  bf_fail_if(comm, 1, "--restart %s: no usable checkpoint (%s: %s; %s: %s); nothing was "
+             "read or overwritten", s->restart, path[0], why[0], path[1], why[1]);
+}
+
 /* ---- resuming ----------------------------------------------------------- */
 
 void bf_session_load_training(bf_session *s, bf_train_job *job)
 {
+  ckpt_array a[MAX_ARRAYS];
   const bf_ensemble *ens = job->ens;
-  bf_ckpt_read_rows(s->resume, "/theta", ens->nparams, ens->first, ens->count, ens->theta);
-  if (job->loss && bf_ckpt_has(s->resume, "/loss"))
-    bf_ckpt_read_rows(s->resume, "/loss", job->log.nrec, ens->first, ens->count, job->loss);
-  if (job->diverged && bf_ckpt_has(s->resume, "/diverged")) {
-    bf_ckpt_read_rows(s->resume, "/diverged", 1, ens->first, ens->count, job->diverged);
-    double n = 0;
-    for (int64_t m = 0; m < ens->count; m++) n += job->diverged[m];
-    BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPI_DOUBLE, MPI_SUM, ens->comm));
-    job->n_diverged = (int64_t)n;
-  }
-  if (job->snap && bf_ckpt_has(s->resume, "/snap"))
-    bf_ckpt_read_rows(s->resume, "/snap", job->log.nrec * ens->nparams, ens->first,
-                      ens->count, job->snap);
+  load_arrays(s->resume, ens, a, job_arrays(job, 0, NULL, a));
+  double n = 0;
+  for (int64_t m = 0; m < ens->count; m++) n += job->diverged[m];
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPI_DOUBLE, MPI_SUM, ens->comm));
+  job->n_diverged = (int64_t)n;
 }
 
 void bf_session_load_metric(bf_session *s, bf_train_job *job)
 {
-  const bf_ensemble *ens = job->ens;
-#define LOAD(n, field, ncols) \
-  if (job->field && bf_ckpt_has(s->resume, n)) \
-    bf_ckpt_read_rows(s->resume, n, ncols, ens->first, ens->count, job->field)
-  LOAD("/lambda", lambda, job->k);
-  LOAD("/diag", diag, job->mod->Pt);
-  LOAD("/evec", evec, job->k * job->mod->Pt);
-  LOAD("/flow_lambda", flow_lambda, job->log.nrec * job->k);
-#undef LOAD
-  if (bf_ckpt_has(s->resume, "/resolved")) {
-    double r[25];
-    bf_ckpt_read_whole(s->resume, "/resolved", 25, r);
-    memcpy(job->resolved, r, sizeof(double) * 24);
-    job->scale = r[24];
-  }
+  ckpt_array a[MAX_ARRAYS];
+  double r[25];
+  int n0 = job_arrays(job, 0, r, a), n1 = job_arrays(job, 1, r, a);
+  load_arrays(s->resume, job->ens, a + n0, n1 - n0);
+  if (!job->mod->free_field) return;
+  memcpy(job->resolved, r, sizeof(double) * 24);
+  job->scale = r[24];
 }
 
 void bf_session_load_flow(bf_session *s, const bf_train_job *job, bf_flow_result *f, int i)
 {
-  flow_array a[32];
-  char name[64];
-  int n = flow_arrays(job, f, a);
-  for (int j = 0; j < n; j++) {
-    snprintf(name, sizeof name, "/flow%d/%s", i, a[j].name);
-    if (a[j].len)
-      bf_ckpt_read_whole(s->resume, name, a[j].len, a[j].data);
-    else
-      bf_ckpt_read_rows(s->resume, name, a[j].cols ? a[j].cols : f->K, job->ens->first,
-                        job->ens->count, a[j].data);
-  }
+  ckpt_array a[MAX_ARRAYS];
+  load_arrays(s->resume, job->ens, a, flow_arrays(job, f, i, a));
 }

@@ -355,7 +355,15 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
          (long long)job->ds->ntest, p->members, (long long)job->mod->P,
          (long long)job->mod->Pt, bf_elapsed() - t);
   t = bf_elapsed();
+  /* every array a restore fills exists first: the checkpoint is checked
+   * against them before anything is read */
   train_alloc(p, job);
+  if (p->solver != BF_SOLVER_NONE) {
+    job->solver = bf_fisher_choose(p->solver, job->fisher->n, job->mod->Pt);
+    job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
+    metric_alloc(p, job);
+  }
+  if (s && s->restart && s->restart[0]) bf_session_resume(comm, p, s, job);
   int resumed = s && s->resume;
   if (resumed) bf_session_load_training(s, job);
   if (!resumed || s->stage == 0) train_members(comm, p, job, s);
@@ -388,10 +396,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
     }
   }
   if (p->solver != BF_SOLVER_NONE) {
-    job->solver = bf_fisher_choose(p->solver, job->fisher->n, job->mod->Pt);
-    job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
     t = bf_elapsed();
-    metric_alloc(p, job);
     if (resumed && s->stage >= 1) {
       bf_session_load_metric(s, job);
       bf_log(comm, "metric: restored from the checkpoint");

@@ -1,6 +1,7 @@
 /* fuzz_ckpt.c — the checkpoint reader (bf_ckpt_open: open and verify) on
  * arbitrary bytes written to a temporary file.  Any file must be opened or
- * refused with a reason, never crash.  One rank: MPI is initialized once.
+ * refused with a reason, never crash; a file that opens also goes through
+ * the dataset checks (bf_ckpt_check_rows/whole).  One rank: MPI is initialized once.
  *
  * BF_FUZZ_SEED=DIR: write a small valid checkpoint DIR/seed.ckpt.h5 through
  * the writer (bf_ckpt_begin ... commit) to seed the corpus, and exit. */
@@ -27,7 +28,7 @@ static void write_seed(const char *dir)
   double theta[12], loss[5];
   for (int i = 0; i < 12; i++) theta[i] = 0.25 * i - 1;
   for (int i = 0; i < 5; i++) loss[i] = 1.0 / (i + 1);
-  bf_ckpt *c = bf_ckpt_begin(MPI_COMM_WORLD, output);
+  bf_ckpt *c = bf_ckpt_begin(MPI_COMM_WORLD, output, 12 + 5, 2);
   bf_ckpt_rows(c, "ensemble/theta", 3, 4, 0, 3, theta);
   bf_ckpt_whole(c, "train/loss", 5, loss);
   bf_ckpt_attr_int(c, "stage", 1);
@@ -58,6 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   fclose(f);
   char why[512];
   bf_ckpt *c = bf_ckpt_open(MPI_COMM_WORLD, path, why, sizeof why);
+  /* a file that opens goes on to the dataset checks a restore makes */
+  if (c && bf_ckpt_check_rows(c, "ensemble/theta", 3, 4, 0, 3, why, sizeof why))
+    bf_ckpt_check_whole(c, "train/loss", 5, why, sizeof why);
   bf_ckpt_close(&c);
   return 0;
 }

@@ -38,9 +38,10 @@ cluster_stop() { # cancel what is left, then the daemons, by their PIDs
     scancel --quiet --user="$(id -un)" 2>/dev/null
     for _ in $(seq 60); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 1; done
   fi
+  # one after the other: slurmd reports to slurmctld, both use munged
   local p
-  for p in $slurmd_pid $ctld_pid $munge_pid; do kill "$p" 2>/dev/null; done
   for p in $slurmd_pid $ctld_pid $munge_pid; do
+    kill "$p" 2>/dev/null
     for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$p" 2>/dev/null
   done

@@ -32,14 +32,27 @@ CHECKS=33
 
 # --- the cluster ----------------------------------------------------------
 tmp= munge_pid= ctld_pid= slurmd_pid= ref_pid=
+stepds() { # PIDs of this cluster's slurmstepd processes
+  local e
+  [ -n "$tmp" ] || return 0
+  for e in /proc/[0-9]*/environ; do
+    [ "$(cat "${e%environ}comm" 2>/dev/null)" = slurmstepd ] &&
+      tr '\0' '\n' < "$e" 2>/dev/null | grep -qx "SLURM_CONF=$tmp/slurm.conf" &&
+      e=${e#/proc/} && echo "${e%/environ}"
+  done
+}
 cluster_stop() { # cancel what is left, then the daemons, by their PIDs
   [ -n "$ref_pid" ] && kill "$ref_pid" 2>/dev/null
   if [ -n "$ctld_pid" ] && kill -0 "$ctld_pid" 2>/dev/null; then
     scancel --quiet --user="$(id -un)" 2>/dev/null
     for _ in $(seq 60); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 1; done
   fi
-  # one after the other: slurmd reports to slurmctld, both use munged
+  # the job steps' slurmstepd (theirs: SLURM_CONF names this cluster) end
+  # once their jobs have; then the daemons, one after the other (slurmd
+  # reports to slurmctld, both use munged)
   local p
+  for _ in $(seq 20); do [ -z "$(stepds)" ] && break; sleep 0.5; done
+  for p in $(stepds); do kill -9 "$p" 2>/dev/null; done
   for p in $slurmd_pid $ctld_pid $munge_pid; do
     kill "$p" 2>/dev/null
     for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
@@ -155,12 +168,13 @@ job_field() { # job ID, field of `scontrol show job` (JobState, ExitCode, Restar
   scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
 }
 check_end() { # description, job ID, expected JobState:ExitCode (e.g. COMPLETED:0:0)
-  local got; got="$(job_field "$2" JobState):$(job_field "$2" ExitCode)"
-  check "$1: $3 ($got)" test "$got" = "$3"
+  local got note=; got="$(job_field "$2" JobState):$(job_field "$2" ExitCode)"
+  [ "$got" = "$3" ] || note=" (it ended $got)"
+  check "$1: ends $3$note" test "$got" = "$3"
 }
 segments() { grep -c "^brgflow.slurm .*segment" "$1"; } # of a job's log
 report() { # what, log, seconds: the job's wall time, segments, requeue delays
-  echo "    $1: $3 s, $(segments "$2") segments, requeue delays (s): $(requeue_delays "$2")"
+  echo "    $1: $3 s, segments: $(segments "$2"), requeue delays (s): $(requeue_delays "$2")"
 }
 same_as() { # reference, result, datasets...
   local ref=$1 res=$2 ds; shift 2

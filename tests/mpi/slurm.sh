@@ -37,7 +37,7 @@ stepds() { # PIDs of this cluster's slurmstepd processes
   [ -n "$tmp" ] || return 0
   for e in /proc/[0-9]*/environ; do
     [ "$(cat "${e%environ}comm" 2>/dev/null)" = slurmstepd ] &&
-      tr '\0' '\n' < "$e" 2>/dev/null | grep -qx "SLURM_CONF=$tmp/slurm.conf" &&
+      tr '\0' '\n' 2>/dev/null < "$e" | grep -qx "SLURM_CONF=$tmp/slurm.conf" &&
       e=${e#/proc/} && echo "${e%/environ}"
   done
 }

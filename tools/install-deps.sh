@@ -23,6 +23,10 @@ case ${1:-} in
   *) echo "install-deps: unknown group '$1' (known: fuzz)" >&2; exit 2 ;;
 esac
 
+# Slurm and its authentication daemon, for tests/mpi/slurm.sh (a one-node
+# cluster on 127.0.0.1 that runs the job scripts of jobs/ for real).
+PACKAGES+=(slurm-wlm munge)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

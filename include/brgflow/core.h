@@ -71,13 +71,17 @@ const char *bf_warning(int i);
 void bf_warnings_clear(void);
 
 /* ---- stop requests (src/core/stop.c) -------------------------------------
- * SIGTERM / SIGUSR1 set a flag; stages poll it.  A stage that stops without
- * a checkpoint returns BF_STOPPED, and `brgflow run` exits with it. */
+ * SIGTERM / SIGUSR1 set a flag; stages poll it.  A stop travels up the
+ * stack: the stage returns, every stage above sees bf_stopped() and returns
+ * without its results, and main exits.  At a checkpoint (a step boundary)
+ * the exit status is 0; in a stage without checkpoints it is BF_STOPPED. */
 enum { BF_STOPPED = 3 }; /* exit status: stopped in a stage without checkpoints */
 void bf_stop_install(void);
 int bf_stop_requested(void);
 int bf_stop_poll(MPI_Comm comm); /* collective */
+void bf_stop_agree(int at_checkpoint); /* every rank: the ranks agreed on a stop */
 int bf_stopped(void); /* a poll agreed on a stop: the same on every rank that polled */
+int bf_stopped_at_checkpoint(void); /* ... and it came at a checkpoint */
 
 /* ---- counter-based random streams (src/core/rng.c) ----------------------
  * A stream is keyed by (seed, member, purpose); draw i of it is a pure

@@ -92,7 +92,10 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
 /* Collective, at step boundaries: SIGTERM/SIGUSR1 or OUTPUT.stop: all
  * ranks agree (one allreduce); if so, say which checkpoint to restart from
  * and exit 0 on every rank. */
-void bf_session_stop_point(MPI_Comm comm, const bf_params *p);
+/* Collective, at a step boundary after its checkpoint: 1 if a stop was
+ * asked for (signal or OUTPUT.stop), with the message printed; the caller
+ * returns, and so does every stage above it (bf_stopped()). */
+int bf_session_stop_point(MPI_Comm comm, const bf_params *p);
 void bf_session_install_signals(void);
 /* Collective, once the job's arrays are allocated (before anything is
  * read into them): s->restart, else its previous generation, checked

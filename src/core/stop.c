@@ -7,17 +7,19 @@
  *   bf_stopped         has a poll agreed on a stop (a stage was cut short)?
  *
  * A stage with step boundaries stops there with a checkpoint
- * (bf_session_stop_point); a long stage without them (the infinite-width
- * kernels) polls bf_stop_poll and returns BF_STOPPED; the stages above it
- * see bf_stopped() and return without their results, and `brgflow run`
- * exits with status BF_STOPPED. */
+ * (bf_session_stop_point returns 1); a long stage without them (the
+ * infinite-width kernels) polls bf_stop_poll and returns BF_STOPPED.  Either
+ * way the stages above see bf_stopped() and return without their results,
+ * and main exits: status 0 after a checkpoint, BF_STOPPED otherwise.  No
+ * exit() below main. */
 #include "brgflow/core.h"
 
 #include <signal.h>
 #include <string.h>
 
 static volatile sig_atomic_t stop_flag = 0;
-static int agreed = 0; /* a poll found a request: the same on every rank */
+static int agreed = 0;       /* a poll found a request: the same on every rank */
+static int at_checkpoint = 0; /* ... at a step boundary, after its checkpoint */
 
 static void on_signal(int sig)
 {
@@ -45,4 +47,12 @@ int bf_stop_poll(MPI_Comm comm)
   return any;
 }
 
+void bf_stop_agree(int checkpointed)
+{
+  agreed = 1;
+  at_checkpoint = checkpointed;
+}
+
 int bf_stopped(void) { return agreed; }
+
+int bf_stopped_at_checkpoint(void) { return agreed && at_checkpoint; }

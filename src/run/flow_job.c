@@ -293,7 +293,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     if (sess && every > 0 && ((k + 1) % every == 0 || k + 1 == K)) {
       bf_session_checkpoint(comm, p, sess, job, 2, bf_train_length(p), flows, nflows, index,
                             k + 1);
-      bf_session_stop_point(comm, p);
+      if (bf_session_stop_point(comm, p)) break;
     }
   }
   f->mse = gather_steps(comm, ens, K, mse);
@@ -515,6 +515,7 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       bf_log(comm, "flow %s: restored %d of %d steps from the checkpoint", f->name, start, f->K);
     }
     run_flow(comm, p, job, res, nres, i, start, sess);
+    if (bf_stopped()) break; /* at a checkpoint: the restart redoes the rest */
     if (p->method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
       infinite_width_curves(comm, p, job, f);
     if (bf_stopped()) break; /* during the curves' kernels: no result */

@@ -619,17 +619,18 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
   printf("\n");
 }
 
-/* A stop request honoured inside the infinite-width kernels, which have no
- * step boundary and so no checkpoint of their own: say so, write nothing,
- * and end with BF_STOPPED. */
+/* A stop request came back up from a stage.  At a checkpoint the stage has
+ * said so (bf_session_stop_point): end with status 0.  Inside the
+ * infinite-width kernels, which have no step boundary and so no checkpoint
+ * of their own: say so, write nothing, and end with BF_STOPPED. */
 static int stopped(MPI_Comm comm, const bf_params *p, bf_session *sess, bf_train_job **job,
                    bf_flow_result **flows, int nflows)
 {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
+  int rank, checkpointed = bf_stopped_at_checkpoint();
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   char ckpt[1100], prev[1100], tmp[1100];
   bf_ckpt_names(p->output, ckpt, prev, tmp, sizeof ckpt);
-  if (rank == 0) {
+  if (rank == 0 && !checkpointed) {
     printf("brgflow: stopped during the infinite-width kernels; no checkpoint for this stage, "
            "rerun it\n");
     if (access(ckpt, F_OK) == 0)
@@ -640,7 +641,7 @@ static int stopped(MPI_Comm comm, const bf_params *p, bf_session *sess, bf_train
   if (flows) bf_flow_results_destroy(flows, nflows);
   bf_ckpt_close(&sess->resume);
   bf_train_job_destroy(job);
-  return BF_STOPPED;
+  return checkpointed ? 0 : BF_STOPPED;
 }
 
 static int run_trained(MPI_Comm comm, const bf_input *in)

@@ -25,7 +25,7 @@
 /* the flag lives in core (stop.c): stages without step boundaries poll it too */
 void bf_session_install_signals(void) { bf_stop_install(); }
 
-void bf_session_stop_point(MPI_Comm comm, const bf_params *p)
+int bf_session_stop_point(MPI_Comm comm, const bf_params *p)
 {
   int rank, mine = bf_stop_requested(), any;
   BF_MPI(MPI_Comm_rank(comm, &rank));
@@ -33,7 +33,7 @@ void bf_session_stop_point(MPI_Comm comm, const bf_params *p)
   snprintf(stopfile, sizeof stopfile, "%s.stop", p->output);
   if (rank == 0 && access(stopfile, F_OK) == 0) mine = 1;
   BF_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
-  if (!any) return;
+  if (!any) return 0;
   bf_ckpt_names(p->output, ckpt, prev, tmp, sizeof ckpt);
   if (rank == 0) {
     unlink(stopfile);
@@ -42,9 +42,8 @@ void bf_session_stop_point(MPI_Comm comm, const bf_params *p)
            stopfile, ckpt, ckpt);
     fflush(stdout);
   }
-  BF_MPI(MPI_Barrier(comm));
-  MPI_Finalize();
-  exit(0);
+  bf_stop_agree(1);
+  return 1;
 }
 
 /* A checkpointed array: per-member rows (members x cols, each rank its

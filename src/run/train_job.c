@@ -204,7 +204,7 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
            spent / (to - start > 0 ? to - start : 1) * (total - to));
     if (to < total && s) {
       bf_session_checkpoint(comm, p, s, job, 0, to, NULL, 0, 0, 0);
-      bf_session_stop_point(comm, p);
+      if (bf_session_stop_point(comm, p)) return;
     }
     from = to;
   } while (from < total);
@@ -367,6 +367,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
   int resumed = s && s->resume;
   if (resumed) bf_session_load_training(s, job);
   if (!resumed || s->stage == 0) train_members(comm, p, job, s);
+  if (bf_stopped()) return job; /* at a checkpoint between training chunks */
   predictive(comm, job);
   bf_log(comm, "train: %s, %.2f s", p->method == BF_TRAIN_GD ? "gradient descent"
          : p->method == BF_TRAIN_SGD ? "stochastic gradient descent"
@@ -412,7 +413,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
       bf_log(comm, "metric: diagonal I_AA per member, %.2f s", bf_elapsed() - t);
     if (s && p->brg) { /* the flow's starting point */
       bf_session_checkpoint(comm, p, s, job, 1, bf_train_length(p), NULL, 0, 0, 0);
-      bf_session_stop_point(comm, p);
+      bf_session_stop_point(comm, p); /* the job is returned either way */
     }
   }
   return job;

@@ -89,9 +89,6 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
                            const bf_train_job *job, int stage, int64_t train_step,
                            const bf_flow_result *flows, int nflows,
                            int flow_index, int flow_step);
-/* Collective, at step boundaries: SIGTERM/SIGUSR1 or OUTPUT.stop: all
- * ranks agree (one allreduce); if so, say which checkpoint to restart from
- * and exit 0 on every rank. */
 /* Collective, at a step boundary after its checkpoint: 1 if a stop was
  * asked for (signal or OUTPUT.stop), with the message printed; the caller
  * returns, and so does every stage above it (bf_stopped()). */

@@ -384,7 +384,10 @@ static void check_attrs(bf_ckpt *c, char *why, size_t n)
     return;
   }
   if (read_attr(c->file, "complete", &complete, NULL) != 'i' || complete != 1) {
-    snprintf(why, n, "incomplete (no `complete` mark)");
+    if (H5Lexists(c->file, "/config", H5P_DEFAULT) > 0) /* a result has /config (run.c write_config) */
+      snprintf(why, n, "a brgflow result file, not a checkpoint (restart from OUTPUT.ckpt.h5)");
+    else
+      snprintf(why, n, "incomplete (no `complete` mark)");
     return;
   }
   hid_t a = H5Aexists(c->file, "attr_checksum") > 0 ? H5Aopen(c->file, "attr_checksum", H5P_DEFAULT) : -1;

@@ -58,10 +58,12 @@ static const char *HELP =
     "\n"
     "Example:  mpirun -np 2 bin/brgflow run inputs/cosnet_free.ini --set run.seed=7\n"
     "Results do not depend on the number of ranks (eigen-basis flows: to ~1e-5,\n"
-    "the rounding of near-null eigenvectors; docs/theory.md).  Exit status: 0 on success,\n"
-    "1 on bad input or an unwritable output (one message naming file, line, key),\n"
-    "3 when a signal stopped the run inside the infinite-width kernels (no step\n"
-    "boundary there, so no checkpoint: rerun it).\n";
+    "the rounding of near-null eigenvectors; docs/theory.md).\n"
+    "\n"
+    "Exit status: 0 on success, and after a stop at a checkpoint; 1 on bad input, an\n"
+    "unusable checkpoint or an unwritable output (one message naming file, line,\n"
+    "key); 2 on an internal error; 3 stopped where no checkpoint is written (the\n"
+    "infinite-width kernels, or checkpoints switched off), with no result.\n";
 
 static const char *RUN_HELP =
     "\n"
@@ -74,7 +76,9 @@ static const char *RUN_HELP =
     "  --restart CKPT.h5        continue from a checkpoint (OUTPUT.ckpt.h5, not the\n"
     "                           result file); same input, any number of ranks\n"
     "Stops cleanly at the next step boundary on SIGTERM, SIGUSR1 or a file\n"
-    "OUTPUT.stop, leaving a checkpoint.  Keys: `brgflow keys`, docs/inputs.md.\n";
+    "OUTPUT.stop, leaving a checkpoint (status 0); inside the infinite-width kernels\n"
+    "or with checkpoints off, within seconds and without one (status 3).\n"
+    "Keys: `brgflow keys`, docs/inputs.md.\n";
 
 static const char *KERNEL_HELP =
     "\n"

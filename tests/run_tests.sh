@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/mpi/common.sh
 . tests/harness.sh
-pass=0 fail=0
+pass=0 fail=0 skip=0 skipped=()
 start=$(date +%s)
 
 if [ -n "${BF_TEST_PROGRAMS+set}" ]; then
@@ -40,10 +40,15 @@ for s in ${scripts[@]+"${scripts[@]}"}; do
   run_script "$s"
   echo "$bf_out"
   evaluate_script "$s" "$bf_rc" "$bf_out"
-  pass=$((pass + ev_pass)) fail=$((fail + ev_fail))
+  pass=$((pass + ev_pass)) fail=$((fail + ev_fail)) skip=$((skip + ev_skip))
+  [ "$ev_skip" -eq 0 ] || skipped+=("  $s: $(printf '%s\n' "$bf_out" | grep -a '^skip - ' | head -3 | tr '\n' ' ')")
 done
 
 if [ $((pass + fail)) -eq 0 ]; then echo "not ok - no checks ran"; fail=1; fi
 echo "=== $(( $(date +%s) - start )) s"
-echo "$pass passed, $fail failed"
+if [ "$skip" -gt 0 ]; then
+  echo "=== skipped (could not run here; not counted as passed):"
+  printf '%s\n' "${skipped[@]}"
+fi
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

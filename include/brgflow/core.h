@@ -78,7 +78,9 @@ void bf_warnings_clear(void);
 enum { BF_STOPPED = 3 }; /* exit status: stopped in a stage without checkpoints */
 void bf_stop_install(void);
 int bf_stop_requested(void);
-int bf_stop_poll(MPI_Comm comm); /* collective */
+void bf_stop_watch_file(const char *output); /* polls also look for OUTPUT.stop */
+const char *bf_stop_file(void);
+int bf_stop_poll(MPI_Comm comm); /* collective: a signal, or the stop file on rank 0 */
 void bf_stop_agree(int at_checkpoint); /* every rank: the ranks agreed on a stop */
 int bf_stopped(void); /* a poll agreed on a stop: the same on every rank that polled */
 int bf_stopped_at_checkpoint(void); /* ... and it came at a checkpoint */
@@ -138,6 +140,11 @@ int bf_lattice_freq(int L, int n);
 double bf_lattice_q2(const bf_lattice *lat, const int n[3]);
 /* The one cutoff test used by the sampler and by every reference: |q| < R. */
 static inline int bf_below_cutoff(double q2, double R) { return q2 < R * R; }
+
+/* Aggregates that never hide NaN (fmax(NaN, x) is x): a variance clipped
+ * at 0 against rounding, and a running maximum. */
+static inline double bf_nonneg(double v) { return v < 0 ? 0 : v; }
+static inline double bf_max_nan(double a, double b) { return a != a || b != b ? a + b : a > b ? a : b; }
 
 /* ---- LAPACK (OpenBLAS), column-major Fortran interface ------------------ */
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);

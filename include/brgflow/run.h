@@ -93,7 +93,11 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
  * asked for (signal or OUTPUT.stop), with the message printed; the caller
  * returns, and so does every stage above it (bf_stopped()). */
 int bf_session_stop_point(MPI_Comm comm, const bf_params *p);
-void bf_session_install_signals(void);
+/* Collective, at a step boundary without a checkpoint ([run] checkpoint_every
+ * or checkpoint_flow_every = 0): 1 if a stop was asked for; the run then
+ * ends without a result and with status BF_STOPPED. */
+int bf_session_poll_stop(MPI_Comm comm);
+void bf_session_install_signals(const bf_params *p);
 /* Collective, once the job's arrays are allocated (before anything is
  * read into them): s->restart, else its previous generation, checked
  * against this run (input, attributes, every array the restore reads:

@@ -96,7 +96,7 @@ void bf_dd_moments(MPI_Comm comm, int64_t n, int64_t E, const double *s_hi,
   for (int64_t i = 0; i < n; i++) {
     double m = (s[i] + sl[i]) / E;
     mean[i] = m;
-    var[i] = fmax(((q[i] + ql[i]) - E * m * m) / (E - 1), 0.0); /* unbiased */
+    var[i] = bf_nonneg(((q[i] + ql[i]) - E * m * m) / (E - 1)); /* unbiased */
   }
   free(s), free(sl), free(q), free(ql);
 }

@@ -15,7 +15,9 @@
 #include "brgflow/core.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_flag = 0;
 static int agreed = 0;       /* a poll found a request: the same on every rank */
@@ -39,9 +41,22 @@ void bf_stop_install(void)
 
 int bf_stop_requested(void) { return stop_flag != 0; }
 
+/* OUTPUT.stop, looked for by rank 0 at every poll: what a batch script
+ * writes when a signal would reach the ranks too early or not at all. */
+static char stop_file[4200]; /* [run] output (< 4096) + ".stop" */
+
+void bf_stop_watch_file(const char *output)
+{
+  snprintf(stop_file, sizeof stop_file, "%s.stop", output);
+}
+
+const char *bf_stop_file(void) { return stop_file; }
+
 int bf_stop_poll(MPI_Comm comm)
 {
-  int mine = stop_flag != 0, any = 0;
+  int rank, mine = stop_flag != 0, any = 0;
+  BF_MPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0 && stop_file[0] && access(stop_file, F_OK) == 0) mine = 1;
   BF_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
   agreed |= any;
   return any;

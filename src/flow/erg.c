@@ -78,6 +78,6 @@ void bf_erg_fit(const bf_lattice *lat, double p, const double *gq,
   double vm2 = va / (beta * beta) + alpha * alpha * vb / pow(beta, 4) -
                2 * alpha * cab / pow(beta, 3);
   *m_eff = sqrt(m2);
-  *m_err = sqrt(fmax(vm2, 0)) / (2 * *m_eff);
+  *m_err = sqrt(bf_nonneg(vm2)) / (2 * *m_eff);
   *Z = 1 / beta;
 }

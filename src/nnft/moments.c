@@ -128,7 +128,7 @@ void bf_moments_finish(bf_moments *m, double *g2, double *g2_err, double *g4c,
     double mean = (t2[k] + t2l[k]) / E;
     double var = ((m->q2[k] + m->q2l[k]) - E * mean * mean) / (E - 1);
     g2[k] = mean;
-    g2_err[k] = sqrt(fmax(var, 0) / E);
+    g2_err[k] = sqrt(bf_nonneg(var) / E);
     t2[k] += t2l[k];
   }
   /* delete-one-block jackknife for G4c */
@@ -144,7 +144,7 @@ void bf_moments_finish(bf_moments *m, double *g2, double *g2_err, double *g4c,
       mean += est / B;
       sq += est * est / B;
     }
-    g4c_err[q] = sqrt(fmax((B - 1) * (sq - mean * mean), 0));
+    g4c_err[q] = sqrt(bf_nonneg((B - 1) * (sq - mean * mean)));
   }
   free(s2b);
   free(t2);

@@ -23,7 +23,7 @@ static double member_lambda_max(const bf_train_job *job, int basis, int64_t m)
 {
   if (basis == BF_BASIS_EIGEN) return job->lambda[m * job->k];
   double mx = 0;
-  for (int64_t a = 0; a < job->mod->Pt; a++) mx = fmax(mx, job->diag[m * job->mod->Pt + a]);
+  for (int64_t a = 0; a < job->mod->Pt; a++) mx = bf_max_nan(mx, job->diag[m * job->mod->Pt + a]);
   return mx;
 }
 
@@ -294,6 +294,8 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       bf_session_checkpoint(comm, p, sess, job, 2, bf_train_length(p), flows, nflows, index,
                             k + 1);
       if (bf_session_stop_point(comm, p)) break;
+    } else if (k + 1 < K && bf_session_poll_stop(comm)) {
+      break;
     }
   }
   f->mse = gather_steps(comm, ens, K, mse);

@@ -620,9 +620,10 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
 }
 
 /* A stop request came back up from a stage.  At a checkpoint the stage has
- * said so (bf_session_stop_point): end with status 0.  Inside the
- * infinite-width kernels, which have no step boundary and so no checkpoint
- * of their own: say so, write nothing, and end with BF_STOPPED. */
+ * said so (bf_session_stop_point): end with status 0.  Where no checkpoint
+ * was written (the infinite-width kernels, which have no step boundary, or
+ * a step boundary with checkpoints switched off): say so, write nothing,
+ * and end with BF_STOPPED. */
 static int stopped(MPI_Comm comm, const bf_params *p, bf_session *sess, bf_train_job **job,
                    bf_flow_result **flows, int nflows)
 {
@@ -631,8 +632,9 @@ static int stopped(MPI_Comm comm, const bf_params *p, bf_session *sess, bf_train
   char ckpt[1100], prev[1100], tmp[1100];
   bf_ckpt_names(p->output, ckpt, prev, tmp, sizeof ckpt);
   if (rank == 0 && !checkpointed) {
-    printf("brgflow: stopped during the infinite-width kernels; no checkpoint for this stage, "
-           "rerun it\n");
+    printf("brgflow: stopped on request where no checkpoint is written (the infinite-width "
+           "kernels, or [run] checkpoint_every / checkpoint_flow_every = 0): no result; rerun "
+           "the stage\n");
     if (access(ckpt, F_OK) == 0)
       printf("brgflow: the checkpoint %s holds an earlier step: --restart %s resumes there\n",
              ckpt, ckpt);
@@ -650,7 +652,7 @@ static int run_trained(MPI_Comm comm, const bf_input *in)
   bf_session sess = {.input_text = in->text, .restart = in->restart};
   /* only runs with step boundaries can stop cleanly: the others keep the
    * default action of SIGTERM */
-  bf_session_install_signals();
+  bf_session_install_signals(p);
   bf_train_job *job = bf_train_job_run(comm, p, &sess);
   if (bf_stopped()) return stopped(comm, p, &sess, &job, NULL, 0);
   print_train_summary(comm, p, job);

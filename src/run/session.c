@@ -23,26 +23,37 @@
 #include <unistd.h>
 
 /* the flag lives in core (stop.c): stages without step boundaries poll it too */
-void bf_session_install_signals(void) { bf_stop_install(); }
+void bf_session_install_signals(const bf_params *p)
+{
+  bf_stop_install();
+  bf_stop_watch_file(p->output);
+}
 
 int bf_session_stop_point(MPI_Comm comm, const bf_params *p)
 {
-  int rank, mine = bf_stop_requested(), any;
+  int rank;
   BF_MPI(MPI_Comm_rank(comm, &rank));
-  char stopfile[BF_PATH_MAX + 8], ckpt[1100], prev[1100], tmp[1100];
-  snprintf(stopfile, sizeof stopfile, "%s.stop", p->output);
-  if (rank == 0 && access(stopfile, F_OK) == 0) mine = 1;
-  BF_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
-  if (!any) return 0;
+  if (!bf_stop_poll(comm)) return 0;
+  char ckpt[1100], prev[1100], tmp[1100];
   bf_ckpt_names(p->output, ckpt, prev, tmp, sizeof ckpt);
   if (rank == 0) {
-    unlink(stopfile);
+    unlink(bf_stop_file());
     printf("brgflow: stop requested (signal or %s): stopped after the last completed step.\n"
            "brgflow: checkpoint: %s\nbrgflow: continue with: brgflow run INPUT --restart %s\n",
-           stopfile, ckpt, ckpt);
+           bf_stop_file(), ckpt, ckpt);
     fflush(stdout);
   }
   bf_stop_agree(1);
+  return 1;
+}
+
+int bf_session_poll_stop(MPI_Comm comm)
+{
+  if (!bf_stop_poll(comm)) return 0;
+  int rank;
+  BF_MPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) unlink(bf_stop_file());
+  bf_stop_agree(0);
   return 1;
 }
 

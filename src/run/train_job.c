@@ -178,11 +178,22 @@ static void check_finite(MPI_Comm comm, const bf_params *p, bf_train_job *job, i
     bf_log(comm, "train: %lld member%s diverged by %s %d: dropped (on_divergence = drop), "
            "%lld in all", (long long)fresh, fresh > 1 ? "s" : "",
            p->method == BF_TRAIN_SGD ? "epoch" : "step", to, (long long)job->n_diverged);
+  /* the ensemble statistics need members: a mean over none is NaN, a
+   * standard error over one is undefined */
+  int64_t live = ens->members - job->n_diverged, need = p->brg ? 2 : 1;
+  bf_fail_if(comm, live < need, "train: %lld of %lld members diverged by %s %d and were dropped "
+             "([train] on_divergence = drop): %lld left, the ensemble statistics need %lld; "
+             "lower [train] lr = %g", (long long)job->n_diverged, (long long)ens->members,
+             p->method == BF_TRAIN_SGD ? "epoch" : "step", to, (long long)live,
+             (long long)need, p->lr);
 }
 
 /* GD (steps) or SGD (epochs) in chunks of checkpoint_every, all local
- * members per chunk, a checkpoint and a stop point between chunks; or
- * posterior samples. */
+ * members per chunk, a checkpoint and a stop point between chunks; without
+ * checkpoints, chunks of POLL_CHUNK with only a stop poll between them (a
+ * chunk resumes from theta alone, so chunking changes nothing computed);
+ * or posterior samples. */
+enum { POLL_CHUNK = 10, LOG_SECONDS = 10 };
 static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
                           bf_session *s)
 {
@@ -192,7 +203,9 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
     for (int64_t m = 0; m < ens->count; m++)
       bf_train_posterior(job->mod, p, job->ds, ens->first + m, ens->theta + m * ens->nparams);
   if (p->method != BF_TRAIN_GD && p->method != BF_TRAIN_SGD) return;
-  int total = bf_train_length(p), chunk = p->checkpoint_every > 0 ? p->checkpoint_every : total;
+  int ckpt = s && p->checkpoint_every > 0, total = bf_train_length(p);
+  int chunk = ckpt ? p->checkpoint_every : POLL_CHUNK;
+  double logged = t0;
   int from = s && s->resume ? (int)s->train_step : 0, start = from;
   const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
   do {
@@ -200,11 +213,16 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
     train_chunk(p, job, from, to);
     check_finite(comm, p, job, to);
     double spent = bf_elapsed() - t0;
-    bf_log(comm, "train: %s %d/%d, %.2f s, ~%.2f s left", unit, to, total, spent,
-           spent / (to - start > 0 ? to - start : 1) * (total - to));
-    if (to < total && s) {
+    if (ckpt || to == total || bf_elapsed() - logged >= LOG_SECONDS) {
+      bf_log(comm, "train: %s %d/%d, %.2f s, ~%.2f s left", unit, to, total, spent,
+             spent / (to - start > 0 ? to - start : 1) * (total - to));
+      logged = bf_elapsed();
+    }
+    if (to < total && ckpt) {
       bf_session_checkpoint(comm, p, s, job, 0, to, NULL, 0, 0, 0);
       if (bf_session_stop_point(comm, p)) return;
+    } else if (to < total && bf_session_poll_stop(comm)) {
+      return;
     }
     from = to;
   } while (from < total);

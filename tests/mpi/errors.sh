@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-plan 78 # 21 refusals x 3 checks, 15 others
+plan 81 # 22 refusals x 3 checks, 15 others
 dir="$OUT/errors"
 rm -rf "$dir"; mkdir -p "$dir"
 echo "precious result" > "$dir/keep.h5"
@@ -42,6 +42,10 @@ expect_refusal exists "exists.ini:2: \[run\] output = '$dir/keep.h5': file exist
   run "$dir/exists.ini"
 expect_refusal set "--set network.width=-2: \[network\] width" \
   run "$dir/exists.ini" --force --set network.width=-2
+# every member diverges and is dropped: no ensemble left to average over
+expect_refusal alldiverged "64 of 64 members diverged by step .* 0 left" \
+  run inputs/mlp_train.ini --set run.output="$dir/alldiverged.h5" --set train.lr=100 \
+  --set train.on_divergence=drop --set fisher.solver=none --set run.checkpoint_every=0
 
 # a directory is no input file: refused naming it, and no ./brgflow.h5
 mkdir -p "$dir/adir"
@@ -150,6 +154,6 @@ wait "$runner"
 rc=$? took=$(($(date +%s) - t0))
 check "SIGTERM in the kernels: exit status 3 ($rc)" test "$rc" -eq 3
 check "SIGTERM in the kernels: ended within 10 s ($took s)" test "$took" -le 10
-check "SIGTERM in the kernels: the message" grep -q "stopped during the infinite-width kernels; no checkpoint for this stage, rerun it" "$dir/term.log"
+check "SIGTERM in the kernels: the message" grep -q "stopped on request where no checkpoint is written (the infinite-width kernels" "$dir/term.log"
 check "SIGTERM in the kernels: nothing written" test ! -e "$out" -a ! -e "$out.partial" -a ! -e "$out.ckpt.h5"
 finish

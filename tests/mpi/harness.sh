@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
 . tests/harness.sh
-plan 46 # 14 fixtures x 3 checks, 2 runs of run_tests.sh x 2
+plan 48 # 14 fixtures x 3 checks, 3 runs of run_tests.sh x 2
 dir="$OUT/harness"; rm -rf "$dir"; mkdir -p "$dir"
 H=tests/harness
 
@@ -56,6 +56,8 @@ runner() { # name, programs, scripts, expected last line, expected exit status
   grep -e '^not ok' -e '^===' "$dir/$name.log" | sed 's/^/    /'
 }
 runner crash "$H/prog_good.sh $H/prog_crash.sh" "$H/script_good.sh $H/script_crash.sh" \
-  "11 passed, 4 failed" 1
-runner good "$H/prog_good.sh" "$H/script_good.sh" "6 passed, 0 failed" 0
+  "11 passed, 4 failed, 0 skipped" 1
+runner good "$H/prog_good.sh" "$H/script_good.sh" "6 passed, 0 failed, 0 skipped" 0
+# a skip is reported as skipped, never as passed
+runner skip "$H/prog_good.sh" "$H/script_skip.sh" "5 passed, 0 failed, 1 skipped" 0
 finish

@@ -80,7 +80,11 @@ void bf_stop_install(void);
 int bf_stop_requested(void);
 void bf_stop_watch_file(const char *output); /* polls also look for OUTPUT.stop */
 const char *bf_stop_file(void);
-int bf_stop_poll(MPI_Comm comm); /* collective: a signal, or the stop file on rank 0 */
+int bf_stop_poll(MPI_Comm comm); /* collective, at a step boundary: a signal, or the stop file */
+/* Collective, inside a stage without step boundaries: a signal only.  The
+ * stop file asks for a stop at the next boundary (with its checkpoint), so
+ * it waits there; a signal asks for one as soon as possible. */
+int bf_stop_poll_signal(MPI_Comm comm);
 void bf_stop_agree(int at_checkpoint); /* every rank: the ranks agreed on a stop */
 int bf_stopped(void); /* a poll agreed on a stop: the same on every rank that polled */
 int bf_stopped_at_checkpoint(void); /* ... and it came at a checkpoint */

@@ -52,15 +52,19 @@ void bf_stop_watch_file(const char *output)
 
 const char *bf_stop_file(void) { return stop_file; }
 
-int bf_stop_poll(MPI_Comm comm)
+static int poll(MPI_Comm comm, int file)
 {
   int rank, mine = stop_flag != 0, any = 0;
   BF_MPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0 && stop_file[0] && access(stop_file, F_OK) == 0) mine = 1;
+  if (file && rank == 0 && stop_file[0] && access(stop_file, F_OK) == 0) mine = 1;
   BF_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
   agreed |= any;
   return any;
 }
+
+int bf_stop_poll(MPI_Comm comm) { return poll(comm, 1); }
+
+int bf_stop_poll_signal(MPI_Comm comm) { return poll(comm, 0); }
 
 void bf_stop_agree(int checkpointed)
 {

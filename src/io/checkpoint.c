@@ -410,6 +410,23 @@ static void check_attrs(bf_ckpt *c, char *why, size_t n)
              "changed, added or removed)");
 }
 
+/* The superblock version of an HDF5 file at offset 0 (brgflow writes no
+ * user block), -1 if the signature is not there, -2 if unreadable.
+ * Checkpoints are written with superblock v2 or later, whose metadata HDF5
+ * checksums; an older one is refused before HDF5 parses it, because a
+ * damaged v0/v1 object header can make libhdf5 itself read freed memory
+ * (tests/fuzz/regress/ckpt/hdf5-attr-use-after-free). */
+static int superblock_version(const char *path)
+{
+  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  unsigned char head[9];
+  FILE *f = fopen(path, "rb");
+  if (!f) return -2;
+  size_t got = fread(head, 1, sizeof head, f);
+  fclose(f);
+  return got == sizeof head && !memcmp(head, sig, sizeof sig) ? head[8] : -1;
+}
+
 bf_ckpt *bf_ckpt_open(MPI_Comm comm, const char *path, char *why, size_t n)
 {
   bf_ckpt *c = BF_CALLOC(1, bf_ckpt);
@@ -417,12 +434,23 @@ bf_ckpt *bf_ckpt_open(MPI_Comm comm, const char *path, char *why, size_t n)
   snprintf(c->path, sizeof c->path, "%s", path);
   bf_h5_errors_off(); /* until bf_ckpt_close */
   why[0] = '\0';
-  int ok = access(path, R_OK) == 0;
+  int rank, sb;
+  BF_MPI(MPI_Comm_rank(c->comm, &rank));
+  sb = rank == 0 ? superblock_version(path) : 0;
+  BF_MPI(MPI_Bcast(&sb, 1, MPI_INT, 0, c->comm)); /* every rank opens, or none */
+  int ok = sb >= 2;
   hid_t fa = fapl(c->comm);
   c->file = ok ? H5Fopen(path, H5F_ACC_RDONLY, fa) : -1;
   H5Pclose(fa);
-  if (c->file < 0)
-    snprintf(why, n, ok ? "not a readable HDF5 file (truncated or damaged)" : "missing");
+  if (sb == -2)
+    snprintf(why, n, "missing");
+  else if (sb == -1)
+    snprintf(why, n, "not an HDF5 file (no HDF5 signature at its start: truncated or damaged)");
+  else if (sb < 2)
+    snprintf(why, n, "an HDF5 file with a version %d superblock: not a brgflow checkpoint "
+             "(they have version 2 or later, whose metadata HDF5 checksums)", sb);
+  else if (c->file < 0)
+    snprintf(why, n, "not a readable HDF5 file (truncated or damaged)");
   else
     check_attrs(c, why, n);
   if (agree(c->comm, why[0] != '\0', why, n)) bf_ckpt_close(&c);

@@ -238,7 +238,7 @@ static int kernels_stop(MPI_Comm comm, int layer, int depth, int chunk, int chun
     bf_log(comm, "kernels: layer %d/%d, %.1f%% of its pairs, %.1f s", layer, depth,
            100.0 * (chunk + 1) / chunks, *last - t0);
   }
-  return bf_stop_poll(comm);
+  return bf_stop_poll_signal(comm);
 }
 
 int bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int quadrature,

@@ -294,8 +294,8 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
       bf_session_checkpoint(comm, p, sess, job, 2, bf_train_length(p), flows, nflows, index,
                             k + 1);
       if (bf_session_stop_point(comm, p)) break;
-    } else if (k + 1 < K && bf_session_poll_stop(comm)) {
-      break;
+    } else if (sess && every == 0 && k + 1 < K && bf_session_poll_stop(comm)) {
+      break; /* checkpoints off: a stop ends the flow here, without a result */
     }
   }
   f->mse = gather_steps(comm, ens, K, mse);

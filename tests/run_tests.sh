@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/mpi/common.sh
 . tests/harness.sh
-pass=0 fail=0 skip=0 skipped=()
+pass=0 fail=0 skip=0 skipped=() times=()
 start=$(date +%s)
 
 if [ -n "${BF_TEST_PROGRAMS+set}" ]; then
@@ -29,22 +29,28 @@ fi
 
 for t in ${programs[@]+"${programs[@]}"}; do
   echo "=== $t"
+  t0=$(date +%s)
   run_program "$t"
   echo "$bf_out" | grep -v -e '^---' -e 'Primary job' -e 'non-zero exit' -e 'Per user-direction'
   evaluate_program "$t" "$bf_rc" "$bf_out"
   pass=$((pass + ev_pass)) fail=$((fail + ev_fail))
+  times+=("$(printf '%5d s  %s' $(($(date +%s) - t0)) "$t")")
 done
 
 for s in ${scripts[@]+"${scripts[@]}"}; do
   echo "=== $s"
+  t0=$(date +%s)
   run_script "$s"
   echo "$bf_out"
   evaluate_script "$s" "$bf_rc" "$bf_out"
   pass=$((pass + ev_pass)) fail=$((fail + ev_fail)) skip=$((skip + ev_skip))
+  times+=("$(printf '%5d s  %s' $(($(date +%s) - t0)) "$s")")
   [ "$ev_skip" -eq 0 ] || skipped+=("  $s: $(printf '%s\n' "$bf_out" | grep -a '^skip - ' | head -3 | tr '\n' ' ')")
 done
 
 if [ $((pass + fail)) -eq 0 ]; then echo "not ok - no checks ran"; fail=1; fi
+echo "=== time per test:"
+printf '%s\n' "${times[@]}"
 echo "=== $(( $(date +%s) - start )) s"
 if [ "$skip" -gt 0 ]; then
   echo "=== skipped (could not run here; not counted as passed):"

@@ -2,6 +2,7 @@
  *
  *   bf_moments_create   accumulators: per block of members, double-double
  *   bf_moments_destroy  free them
+ *   bf_moments_reset    zero them for a new measurement (the flow's next step)
  *   bf_moments_add      fold in one member's outputs f(x_1..x_n)
  *   bf_moments_finish   reduce over ranks: G2 +- stderr, G4c +- jackknife
  *
@@ -9,7 +10,9 @@
  * G4c(ijkl) = <f_i f_j f_k f_l> - (G_ij G_kl + G_ik G_jl + G_il G_jk) is a
  * nonlinear function of means, so its error comes from a delete-one-block
  * jackknife.  Block b holds members [b E/B, (b+1) E/B): a member's block is
- * fixed by its index, so the estimate does not depend on the rank layout. */
+ * fixed by its index, so the estimate does not depend on the rank layout.
+ * Members need not all be added (the flow leaves dropped ones out): each
+ * block counts those it holds, and the means divide by the counts. */
 #include "brgflow/nnft.h"
 
 #include <math.h>
@@ -23,6 +26,7 @@ struct bf_moments {
   int64_t members;
   /* per block, hi and lo parts: s2 (n*n), s4 (nq); over all: q2 (n*n) */
   double *s2, *s2l, *s4, *s4l, *q2, *q2l;
+  double *cnt; /* per block: members added (integers, exact in a double) */
 };
 
 bf_moments *bf_moments_create(MPI_Comm comm, int n, int nquads,
@@ -43,7 +47,18 @@ bf_moments *bf_moments_create(MPI_Comm comm, int n, int nquads,
   m->s4l = BF_CALLOC(m->B * nquads, double);
   m->q2 = BF_CALLOC(n2, double);
   m->q2l = BF_CALLOC(n2, double);
+  m->cnt = BF_CALLOC(m->B, double);
   return m;
+}
+
+void bf_moments_reset(bf_moments *m)
+{
+  int64_t n2 = (int64_t)m->n * m->n;
+  memset(m->s2, 0, sizeof(double) * m->B * n2), memset(m->s2l, 0, sizeof(double) * m->B * n2);
+  memset(m->s4, 0, sizeof(double) * m->B * m->nq);
+  memset(m->s4l, 0, sizeof(double) * m->B * m->nq);
+  memset(m->q2, 0, sizeof(double) * n2), memset(m->q2l, 0, sizeof(double) * n2);
+  memset(m->cnt, 0, sizeof(double) * m->B);
 }
 
 void bf_moments_destroy(bf_moments **mp)
@@ -57,6 +72,7 @@ void bf_moments_destroy(bf_moments **mp)
   free(m->s4l);
   free(m->q2);
   free(m->q2l);
+  free(m->cnt);
   BF_MPI(MPI_Comm_free(&m->comm));
   free(m);
   *mp = NULL;
@@ -67,18 +83,11 @@ static int block_of(const bf_moments *m, int64_t member)
   return (int)(member * m->B / m->members);
 }
 
-static int64_t block_size(const bf_moments *m, int b)
-{
-  /* members with floor(k B / E) = b */
-  int64_t lo = (b * m->members + m->B - 1) / m->B;
-  int64_t hi = ((b + 1) * m->members + m->B - 1) / m->B;
-  return hi - lo;
-}
-
 void bf_moments_add(bf_moments *m, int64_t member, const double *f)
 {
   int n = m->n, b = block_of(m, member);
   double *s2 = m->s2 + (int64_t)b * n * n, *s2l = m->s2l + (int64_t)b * n * n;
+  m->cnt[b] += 1;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++) {
       double p = f[i] * f[j];
@@ -107,10 +116,13 @@ void bf_moments_finish(bf_moments *m, double *g2, double *g2_err, double *g4c,
                        double *g4c_err)
 {
   int n = m->n, nq = m->nq, B = m->B;
-  int64_t n2 = (int64_t)n * n, E = m->members;
+  int64_t n2 = (int64_t)n * n;
   bf_dd_allreduce(m->comm, B * n2, m->s2, m->s2l);
   bf_dd_allreduce(m->comm, B * nq, m->s4, m->s4l);
   bf_dd_allreduce(m->comm, n2, m->q2, m->q2l);
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, m->cnt, B, MPI_DOUBLE, MPI_SUM, m->comm));
+  double E = 0; /* all members, when every one was added */
+  for (int b = 0; b < B; b++) E += m->cnt[b];
   /* totals over blocks, still in double-double */
   double *t2 = BF_CALLOC(n2, double), *t2l = BF_CALLOC(n2, double);
   double *t4 = BF_CALLOC(nq, double), *t4l = BF_CALLOC(nq, double);
@@ -135,12 +147,12 @@ void bf_moments_finish(bf_moments *m, double *g2, double *g2_err, double *g4c,
   double *s2b = BF_ALLOC(n2, double);
   for (int q = 0; q < nq; q++) {
     double total4 = t4[q] + t4l[q], mean = 0, sq = 0;
-    g4c[q] = connected(m, q, t2, total4, (double)E);
+    g4c[q] = connected(m, q, t2, total4, E);
     for (int b = 0; b < B; b++) {
       for (int64_t k = 0; k < n2; k++)
         s2b[k] = t2[k] - (m->s2[b * n2 + k] + m->s2l[b * n2 + k]);
       double rest4 = total4 - (m->s4[b * nq + q] + m->s4l[b * nq + q]);
-      double est = connected(m, q, s2b, rest4, (double)(E - block_size(m, b)));
+      double est = connected(m, q, s2b, rest4, E - m->cnt[b]);
       mean += est / B;
       sq += est * est / B;
     }

@@ -73,15 +73,19 @@ int bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int
                int order, double *K, double *Theta);
 
 /* ---- moments at a set of points (src/nnft/moments.c) ---------------------
- * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c on
- * quadruples with errors by a jackknife over blocks of members (blocks by
- * member index, so the same at any rank count). */
+ * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c
+ * (the joint fourth cumulant) on quadruples with errors by a jackknife over
+ * blocks of members (blocks by member index, so the same at any rank
+ * count). */
 typedef struct bf_moments bf_moments;
 bf_moments *bf_moments_create(MPI_Comm comm, int n, int nquads,
                               const int (*quad)[4], int64_t members, int blocks);
 void bf_moments_destroy(bf_moments **m);
-/* Zero the accumulators, keeping the quadruples and blocks. */
+/* Zero the accumulators, keeping the quadruples, blocks and shift. */
 void bf_moments_reset(bf_moments *m);
+/* c (n): G4c's products are of f - c (the cumulant is the same for any c;
+ * c near the mean output keeps the rounding small).  Default 0. */
+void bf_moments_shift(bf_moments *m, const double *c);
 /* f: member's outputs at the n points.  Members left out are simply not
  * added: the means divide by the members each block holds. */
 void bf_moments_add(bf_moments *m, int64_t member, const double *f);

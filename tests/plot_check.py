@@ -10,9 +10,10 @@ Counts are exact (integers), values compared to 1e-12 relative (the tool
 draws the file's numbers, only a mean is recomputed).  Prints one FIGURE
 line per check; exit status 1 at the first failure.
 
-KIND: cosnet_prior, mlp_prior, train_flow, erg (FILE a brgflow result), or
-probe (FILE is created here: a synthetic flow with probe_pred and kept,
-which brgflow is gaining at the same time).
+KIND: cosnet_prior, mlp_prior, train_flow, g4c_flow, erg (FILE a brgflow
+result), g4c_compare (FILE: two or more results joined by commas, for
+--compare), or probe (FILE is created here: a synthetic flow with
+probe_pred and kept, which brgflow is gaining at the same time).
 """
 import importlib.machinery
 import importlib.util
@@ -146,8 +147,8 @@ def check_flow_members(tool, f, fig):
 
 def kind_train_flow(tool, path):
     figs = figures(tool, path)
-    need(figs, ["flow_mse", "flow_members", "fisher_spectrum", "fisher_training",
-                "fisher_diag", "train_loss"])
+    need(figs, ["flow_mse", "flow_members", "g4c_flow", "fisher_spectrum",
+                "fisher_training", "fisher_diag", "train_loss"])
     with h5py.File(path, "r") as f:
         fl = check_flow_mse(tool, f, figs["flow_mse"])
         same("flows in the file (basis = both, prescription = both)", len(fl), 4)
@@ -179,6 +180,52 @@ def kind_train_flow(tool, path):
         m = loss.mean(axis=0)
         check(np.all(np.isfinite(m)) and m[-1] < m[0], "train_loss: the run trained "
               "(finite, last mean < first)", "%.4g -> %.4g" % (m[0], m[-1]), "a decrease")
+
+
+def kind_g4c_flow(tool, path):
+    figs = figures(tool, path)
+    need(figs, ["g4c_flow"])
+    with h5py.File(path, "r") as f:
+        fl = tool.g4c_flows(f)
+        N = int(f["/nnft"].attrs["width_N"])
+        axes = figs["g4c_flow"].axes
+        same("g4c_flow: panels (one per flow with G4c)", len(axes), len(fl))
+        for ax, (name, g) in zip(axes, fl):
+            K, nq = g["NG4c"].shape
+            eb = errorbars(ax)
+            same("g4c_flow %s: errorbar curves (one per quadruple)" % name, len(eb), nq)
+            same("g4c_flow %s: points per curve (K)" % name,
+                 {len(c.lines[0].get_xdata()) for c in eb}, {K})
+            for q, c in enumerate(eb):
+                close("g4c_flow %s quadruple %d: N G4c" % (name, q), c.lines[0].get_ydata(),
+                      g["NG4c"][...][:, q])
+                close("g4c_flow %s quadruple %d: NG4c = width_N G4c" % (name, q),
+                      g["NG4c"][...][:, q], N * g["G4c"][...][:, q])
+            same("g4c_flow %s: trained lines (one per quadruple)" % name,
+                 len(plain_lines(ax)), nq)
+            close("g4c_flow %s: trained N G4c" % name,
+                  [l.get_ydata()[0] for l in plain_lines(ax)], f["/train/NG4c"][...])
+
+
+def kind_g4c_compare(tool, paths):
+    paths = paths.split(",")
+    fs = [h5py.File(p, "r") for p in paths]
+    fs.sort(key=tool.width_of)
+    tool.check_compare(fs, paths)
+    fig = tool.fig_g4c_compare(fs)
+    nq = fs[0]["/nnft/quadruples"].shape[0]
+    same("g4c_compare: panels (one per quadruple)", len(fig.axes), nq)
+    for q, ax in enumerate(fig.axes):
+        eb = errorbars(ax)
+        same("g4c_compare quadruple %d: errorbar curves (one per file)" % q, len(eb), len(fs))
+        for c, f in zip(eb, fs):
+            g = tool.g4c_flows(f)[0][1]
+            close("g4c_compare quadruple %d, N = %d: N G4c" % (q, tool.width_of(f)),
+                  c.lines[0].get_ydata(), g["NG4c"][...][:, q])
+            same("g4c_compare quadruple %d: legend" % q, c.get_label(),
+                 "N = %d" % tool.width_of(f))
+    for f in fs:
+        f.close()
 
 
 def kind_erg(tool, path):
@@ -283,7 +330,8 @@ def main():
         return 2
     tool = load_tool(sys.argv[1])
     {"cosnet_prior": kind_cosnet_prior, "mlp_prior": kind_mlp_prior,
-     "train_flow": kind_train_flow, "erg": kind_erg,
+     "train_flow": kind_train_flow, "erg": kind_erg, "g4c_flow": kind_g4c_flow,
+     "g4c_compare": kind_g4c_compare,
      "probe": kind_probe}[sys.argv[2]](tool, sys.argv[3])
     return 0
 

@@ -73,17 +73,38 @@ int bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int
                int order, double *K, double *Theta);
 
 /* ---- moments at a set of points (src/nnft/moments.c) ---------------------
- * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c on
- * quadruples with errors by a jackknife over blocks of members (blocks by
- * member index, so the same at any rank count). */
+ * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c
+ * (the joint fourth cumulant) on quadruples with errors by a jackknife over
+ * blocks of members (blocks by member index, so the same at any rank
+ * count). */
 typedef struct bf_moments bf_moments;
 bf_moments *bf_moments_create(MPI_Comm comm, int n, int nquads,
                               const int (*quad)[4], int64_t members, int blocks);
 void bf_moments_destroy(bf_moments **m);
-/* f: member's outputs at the n points. */
+/* Zero the accumulators, keeping the quadruples, blocks and shift. */
+void bf_moments_reset(bf_moments *m);
+/* c (n): G4c's products are of f - c (the cumulant is the same for any c;
+ * c near the mean output keeps the rounding small).  Default 0. */
+void bf_moments_shift(bf_moments *m, const double *c);
+/* f: member's outputs at the n points.  Members left out are simply not
+ * added: the means divide by the members each block holds. */
 void bf_moments_add(bf_moments *m, int64_t member, const double *f);
 /* Collective.  g2, g2_err: n x n; g4c, g4c_err: nquads. */
 void bf_moments_finish(bf_moments *m, double *g2, double *g2_err, double *g4c,
                        double *g4c_err);
+
+/* ---- the measure stage (src/nnft/measure.c, docs/physics.md 5) ----------
+ * G2 +- stderr and G4c +- jackknife at n points x (n x d) for one model:
+ * the trained ensemble once, a flow's ensemble after every step. */
+typedef struct bf_measure bf_measure;
+bf_measure *bf_measure_create(MPI_Comm comm, const bf_model *mod, int n, const double *x,
+                              int nquads, const int (*quad)[4], int64_t members, int blocks);
+void bf_measure_destroy(bf_measure **ms);
+/* Collective: the local members first .. first+count-1 of the ensemble,
+ * parameter rows theta (count x P); keep[m] == 0 leaves local member m out
+ * (keep NULL: all in).  g2, g2_err: n x n; g4c, g4c_err: nquads. */
+void bf_measure_run(bf_measure *ms, const double *theta, int64_t P, int64_t first,
+                    int64_t count, const double *keep, double *g2, double *g2_err,
+                    double *g4c, double *g4c_err);
 
 #endif

@@ -67,6 +67,9 @@ typedef struct bf_train_job {
   double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
   double resolved[8][3];        /* cos-net: n, p(Lambda) theory, ensemble */
   double scale;                 /* Lambda of resolved[] (0: not computed) */
+  /* the measure stage after training, at the [correlator] points (MLP;
+   * NULL for the cos-net): n x n and nquads, every rank */
+  double *g2, *g2_err, *g4c, *g4c_err;
 } bf_train_job;
 
 typedef struct bf_flow_result bf_flow_result;
@@ -143,8 +146,9 @@ struct bf_flow_result {
   double *pcut, *m_eff, *m_err, *Z, *m_hat, *zeta, *zmax; /* K */
   double *mse_inf, *var_inf;    /* infinite-width curves: K, K x n_test, or NULL */
   double *mse_loc, *nsl_loc, *nz_loc; /* this rank's members: count x K */
-  int npts;                     /* MLP: correlator points (0 for the cos-net) */
-  double *g2pts;                /* MLP: G2 at the correlator points, K x n x n */
+  int npts, nq;                 /* MLP: correlator points, G4c quadruples (0: cos-net) */
+  double *g2pts, *g2pts_err;    /* MLP: G2 +- stderr at the correlator points, K x n x n */
+  double *g4c, *g4c_err;        /* MLP: G4c +- jackknife on the quadruples, K x nq */
   double *g2, *g2_err, *g2_ref, *gq, *gq_err, *gq_ref;    /* K x L^d */
 };
 
@@ -153,7 +157,7 @@ struct bf_flow_result {
 int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                 bf_session *s, bf_flow_result **out);
 void bf_flow_results_destroy(bf_flow_result **r, int n);
-/* How many flows the input asks for; a flow's shape (K, erg, npts, nprobe),
+/* How many flows the input asks for; a flow's shape (K, erg, npts, nq, nprobe),
  * the same for each. */
 int bf_flow_count(const bf_params *p);
 void bf_flow_shape(const bf_params *p, const bf_train_job *job, bf_flow_result *f);

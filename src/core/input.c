@@ -110,7 +110,8 @@ static const key_def KEYS[] = {
   {"ensemble", "members", T_INT, OFF(members), "128", "-", 2, 1e9, 0, NULL,
    "ensemble size E (at least 2, for a standard error)", RESULTS},
   {"correlator", "points", T_ENUM, OFF(points), "grid", "-", 0, 0, 0,
-   "grid|list", "MLP: evaluation points: a grid along a direction, or a list", RESULTS},
+   "grid|list", "MLP: the measure stage's points (prior; trained and every flow step): a "
+   "grid along a direction, or a list", RESULTS},
   {"correlator", "count", T_INT, OFF(count), "8", "-", 2, BF_MAX_POINTS, 0,
    NULL, "grid: number of points", RESULTS},
   {"correlator", "from", T_REAL, OFF(from), "-1.0", "length", -1e300, 1e300, 0,
@@ -809,8 +810,8 @@ static const use_rule USES[] = {
   {"cosnet", "mass cutoff sigma_a momenta", is_cosnet, "arch = cosnet", "used only by arch = cosnet"},
   {"lattice", "sites spacing", lattice_used, "arch = cosnet; training on points = lattice", "used only by arch = cosnet, or by a training "
    "run with [data] points = lattice"},
-  {"correlator", "points quadruples blocks", is_mlp, "arch = mlp", "used only by arch = mlp (the cos-net "
-   "measures G2 on its lattice)"},
+  {"correlator", "points quadruples blocks", is_mlp, "arch = mlp (prior, training, flow)",
+   "used only by arch = mlp (the cos-net measures G2 on its lattice)"},
   {"correlator", "count from to direction", grid_points, "arch = mlp, points = grid", "used only with arch = mlp and "
    "[correlator] points = grid"},
   {"correlator", "list", list_points, "arch = mlp, points = list", "used only with arch = mlp and [correlator] points = list"},

@@ -148,7 +148,11 @@ static void flow_alloc(const bf_train_job *job, bf_flow_result *f)
   f->pred_mean = BF_CALLOC(K * nt, double);
   f->pred_var = BF_CALLOC(K * nt, double);
   if (f->erg) erg_alloc(f, job->mod->free_field->lat.nsites);
-  if (f->npts) f->g2pts = BF_CALLOC(K * f->npts * f->npts, double);
+  if (f->npts) {
+    f->g2pts = BF_CALLOC(K * f->npts * f->npts, double);
+    f->g2pts_err = BF_CALLOC(K * f->npts * f->npts, double);
+    f->g4c = BF_CALLOC(K * f->nq + 1, double), f->g4c_err = BF_CALLOC(K * f->nq + 1, double);
+  }
   if (f->nprobe) f->probe_loc = BF_CALLOC(count * K * f->nprobe + 1, double);
 }
 
@@ -216,9 +220,10 @@ static int64_t coarse_grain(const bf_train_job *job, const bf_flow_result *f,
 
 /* One (basis, prescription) flow from step `start`; a checkpoint and a stop
  * point after every step (flows[0..index] are the run's flows so far).  One
- * plan per rank serves every prediction and one G2 accumulator every ERG
- * step: no workspace is made per step (the reductions keep their small
- * buffers). */
+ * plan per rank serves every prediction, one G2 accumulator every ERG step
+ * and one measure plan every step's correlators at the points (the same
+ * measurement as the trained ensemble's): no workspace is made per step
+ * (the reductions keep their small buffers). */
 static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
                      bf_flow_result *flows, int nflows, int index, int start,
                      const bf_session *sess)
@@ -233,15 +238,15 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   double *mh = BF_ALLOC(nt, double), *ml = BF_ALLOC(nt, double);
   double *qh = BF_ALLOC(nt, double), *ql = BF_ALLOC(nt, double);
   if (erg) phi = BF_ALLOC(field->lat.nsites, double);
-  double *fc = BF_ALLOC(npt + 1, double);
-  double *gh = BF_ALLOC(npt * npt + 1, double), *gl = BF_ALLOC(npt * npt + 1, double);
-  bf_plan *plan = bf_model_plan_create(mod, nt > npt ? nt : npt);
+  bf_plan *plan = bf_model_plan_create(mod, nt);
+  bf_measure *ms = npt ? bf_measure_create(comm, mod, npt, p->x, f->nq,
+                                           (const int (*)[4])p->quad, ens->members, p->blocks)
+                       : NULL;
   flow_state st;
   flow_state_init(p, job, f, &st);
   bf_g2 *g2 = erg ? bf_g2_create(comm, &field->lat, 1) : NULL; /* plans once per flow */
   double t0 = bf_elapsed();
   for (int k = start; k < K; k++) {
-    memset(gh, 0, sizeof(double) * npt * npt), memset(gl, 0, sizeof(double) * npt * npt);
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
     if (g2) bf_g2_reset(g2);
@@ -268,16 +273,11 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
         bf_cosnet_field_grid(field, theta, field->lat.L, field->lat.s, phi);
         bf_g2_add_member(g2, phi);
       }
-      if (npt) { /* G2 at the correlator points */
-        bf_model_forward(mod, plan, theta, npt, p->x, fc);
-        for (int i = 0; i < npt; i++)
-          for (int j = 0; j < npt; j++) bf_dd_add(&gh[i * npt + j], &gl[i * npt + j], fc[i] * fc[j]);
-      }
     }
-    if (npt) {
-      bf_dd_allreduce(comm, npt * npt, gh, gl);
-      for (int i = 0; i < npt * npt; i++)
-        f->g2pts[(int64_t)k * npt * npt + i] = (gh[i] + gl[i]) / f->n_kept;
+    if (ms) { /* the measure stage at the correlator points, kept members only */
+      int64_t o2 = (int64_t)k * npt * npt, o4 = (int64_t)k * f->nq;
+      bf_measure_run(ms, st.theta, ens->nparams, ens->first, ens->count, f->kept + ens->first,
+                     f->g2pts + o2, f->g2pts_err + o2, f->g4c + o4, f->g4c_err + o4);
     }
     bf_dd_moments(comm, nt, f->n_kept, mh, ml, qh, ql, f->pred_mean + k * nt,
                   f->pred_var + k * nt);
@@ -304,8 +304,9 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   if (npr) f->probe_pred = gather_steps_w(comm, ens, K, npr, f->probe_loc);
   flow_state_free(&st);
   bf_g2_destroy(&g2);
+  bf_measure_destroy(&ms);
   bf_model_plan_destroy(&plan);
-  free(pred), free(phi), free(fc), free(gh), free(gl);
+  free(pred), free(phi);
   free(mh), free(ml), free(qh), free(ql);
 }
 
@@ -473,6 +474,7 @@ void bf_flow_shape(const bf_params *p, const bf_train_job *job, bf_flow_result *
   f->erg = field && field->momenta == BF_MOMENTA_LATTICE && p->data_points == BF_DATA_LATTICE &&
            !p->relative;
   f->npts = p->npoints;
+  f->nq = p->npoints ? p->nquads : 0;
   f->nprobe = p->nprobe;
 }
 
@@ -548,7 +550,7 @@ void bf_flow_results_destroy(bf_flow_result **rp, int n)
     free(f->g2_ref), free(f->gq), free(f->gq_err), free(f->gq_ref), free(f->m_eff);
     free(f->m_err), free(f->Z), free(f->m_hat), free(f->zeta), free(f->zmax);
     free(f->mse_inf), free(f->var_inf), free(f->mse_loc), free(f->nsl_loc), free(f->nz_loc);
-    free(f->g2pts), free(f->mse_mean), free(f->kept), free(f->probe_loc), free(f->probe_pred);
+    free(f->g2pts), free(f->g2pts_err), free(f->g4c), free(f->g4c_err), free(f->mse_mean), free(f->kept), free(f->probe_loc), free(f->probe_pred);
   }
   free(r);
   *rp = NULL;

@@ -181,6 +181,34 @@ static void write_kernels(bf_h5 *h, const bf_params *p, const bf_mlp_job *job)
   bf_h5_attr_string(h, "/nnft", "kernel_method", job->mod->kernel_method);
 }
 
+/* The point indices of every G4c entry of the file. */
+static void write_quadruples(bf_h5 *h, const bf_params *p)
+{
+  hsize_t q4[2] = {(hsize_t)p->nquads, 4};
+  double *quads = BF_ALLOC(4 * p->nquads, double);
+  for (int q = 0; q < p->nquads; q++)
+    for (int k = 0; k < 4; k++) quads[4 * q + k] = p->quad[q][k];
+  bf_h5_write_root(h, "/nnft/quadruples", 2, q4, quads, "-",
+                   "point indices (i, j, k, l) of each G4c entry");
+  free(quads);
+}
+
+/* G2 +- stderr (n x n) and G4c +- jackknife (nq) in group g. */
+static void write_moments(bf_h5 *h, const char *g, int n, int nq, const double *g2,
+                          const double *g2_err, const double *g4c, const double *g4c_err,
+                          const char *g2what, const char *g4what)
+{
+  hsize_t nn[2] = {(hsize_t)n, (hsize_t)n}, q = (hsize_t)nq;
+  char name[80];
+#define W(ds, r, d, data, units, what) \
+  (snprintf(name, sizeof name, "%s/" ds, g), bf_h5_write_root(h, name, r, d, data, units, what))
+  W("G2", 2, nn, g2, "output^2", g2what);
+  W("G2_err", 2, nn, g2_err, "output^2", "standard error of G2 over members");
+  W("G4c", 1, &q, g4c, "output^4", g4what);
+  W("G4c_err", 1, &q, g4c_err, "output^4", "delete-one-block jackknife error of G4c");
+#undef W
+}
+
 static void write_mlp_result(MPI_Comm comm, const bf_input *in,
                              const bf_mlp_job *job)
 {
@@ -190,22 +218,10 @@ static void write_mlp_result(MPI_Comm comm, const bf_input *in,
   write_kernels(h, p, job);
   if (job->ens) {
     int n = job->n;
-    hsize_t nn[2] = {(hsize_t)n, (hsize_t)n}, nq = (hsize_t)job->nq,
-            q4[2] = {(hsize_t)job->nq, 4};
-    bf_h5_write_root(h, "/nnft/G2", 2, nn, job->g2, "output^2",
-                     "ensemble G2(x_i, x_j) = <f(x_i) f(x_j)>");
-    bf_h5_write_root(h, "/nnft/G2_err", 2, nn, job->g2_err, "output^2",
-                     "standard error of G2 over members");
-    bf_h5_write_root(h, "/nnft/G4c", 1, &nq, job->g4c, "output^4",
-                     "connected four-point function on /nnft/quadruples");
-    bf_h5_write_root(h, "/nnft/G4c_err", 1, &nq, job->g4c_err, "output^4",
-                     "delete-one-block jackknife error of G4c");
-    double *quads = BF_ALLOC(4 * job->nq, double);
-    for (int q = 0; q < job->nq; q++)
-      for (int k = 0; k < 4; k++) quads[4 * q + k] = p->quad[q][k];
-    bf_h5_write_root(h, "/nnft/quadruples", 2, q4, quads, "-",
-                     "point indices (i, j, k, l) of each G4c entry");
-    free(quads);
+    write_moments(h, "/nnft", n, job->nq, job->g2, job->g2_err, job->g4c, job->g4c_err,
+                  "ensemble G2(x_i, x_j) = <f(x_i) f(x_j)>",
+                  "connected four-point function on /nnft/quadruples");
+    write_quadruples(h, p);
     bf_h5_attr_double(h, "/nnft", "zscore_max", job->zscore_max, "-",
                       "max over point pairs of |G2 - K_nngp|/G2_err");
     bf_h5_attr_int(h, "/nnft", "zscore_max_at", (int64_t)job->z_i * n + job->z_j, "-",
@@ -261,6 +277,35 @@ static void write_rows(bf_h5 *h, const bf_ensemble *ens, const char *name,
 
 static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
                         const bf_flow_result *res, int nres);
+
+/* N of N G4c: the width of the last hidden layer, whose 1/N the
+ * connected four-point function carries (docs/physics.md 5). */
+static const char *WIDTH_WHAT = "N of NG4c: the width of the last hidden layer";
+
+/* N G4c, K x nq (or nq), allocated. */
+static double *times_width(const bf_model *mod, int64_t n, const double *g4c)
+{
+  double *ng = BF_ALLOC(n + 1, double);
+  for (int64_t i = 0; i < n; i++) ng[i] = mod->width * g4c[i];
+  return ng;
+}
+
+/* The measure stage after training: the points and quadruples in /nnft,
+ * G2 and G4c of the trained ensemble in /train. */
+static void write_measure(bf_h5 *h, const bf_params *p, const bf_train_job *job)
+{
+  hsize_t xd[2] = {(hsize_t)p->npoints, (hsize_t)p->d}, nq = (hsize_t)p->nquads;
+  bf_h5_write_root(h, "/nnft/x", 2, xd, p->x, "length", "correlator points x_i");
+  write_quadruples(h, p);
+  bf_h5_attr_int(h, "/nnft", "width_N", job->mod->width, "-", WIDTH_WHAT);
+  write_moments(h, "/train", p->npoints, p->nquads, job->g2, job->g2_err, job->g4c,
+                job->g4c_err, "trained ensemble G2(x_i, x_j) at the correlator points (/nnft/x)",
+                "trained ensemble connected G4c on /nnft/quadruples");
+  double *ng = times_width(job->mod, p->nquads, job->g4c);
+  bf_h5_write_root(h, "/train/NG4c", 1, &nq, ng, "output^4",
+                   "N G4c, N = /nnft width_N (the last hidden width)");
+  free(ng);
+}
 
 static void write_train_result(MPI_Comm comm, const bf_input *in,
                                const bf_train_job *job, const bf_flow_result *flows,
@@ -367,10 +412,7 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   if (job->diag)
     write_rows(h, job->ens, "/fisher/diag", job->mod->Pt, job->diag, "1/parameter^2",
                "diagonal Fisher I_AA of the trained parameters, per member");
-  if (nflows && p->npoints) { /* the points of /brg/.../G2 */
-    hsize_t xd2[2] = {(hsize_t)p->npoints, (hsize_t)p->d};
-    bf_h5_write_root(h, "/nnft/x", 2, xd2, p->x, "length", "correlator points x_i");
-  }
+  if (job->g2) write_measure(h, p, job);
   if (nflows) write_flows(h, p, job, flows, nflows);
   bf_h5_commit(&h);
 }
@@ -495,9 +537,16 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_train_job *job,
     if (f->basis == BF_BASIS_DIAGONAL)
       W("n_zero_info", 2, ke, f->n_zero, "-", "sloppy coordinates with I_AA = 0 exactly");
     if (f->npts) {
-      hsize_t g2d[3] = {K, (hsize_t)f->npts, (hsize_t)f->npts};
+      hsize_t g2d[3] = {K, (hsize_t)f->npts, (hsize_t)f->npts}, kq[2] = {K, (hsize_t)f->nq};
       W("G2", 3, g2d, f->g2pts, "output^2",
         "ensemble G2 at the [correlator] points (/nnft/x), per step");
+      W("G2_err", 3, g2d, f->g2pts_err, "output^2", "standard error of G2 over the kept members");
+      W("G4c", 2, kq, f->g4c, "output^4",
+        "connected G4c on /nnft/quadruples per step, over the kept members");
+      W("G4c_err", 2, kq, f->g4c_err, "output^4", "delete-one-block jackknife error of G4c");
+      double *ng = times_width(job->mod, (int64_t)f->K * f->nq, f->g4c);
+      W("NG4c", 2, kq, ng, "output^4", "N G4c, N = /nnft width_N (the last hidden width)");
+      free(ng);
     }
     if (f->mse_inf) {
       W("mse_infinite_width", 1, &K, f->mse_inf, "output^2",
@@ -605,8 +654,24 @@ static void print_erg_steps(const bf_params *p, const bf_flow_result *f)
            "(NaN in the result)\n");
 }
 
-static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result *res,
-                        int nres)
+/* N G4c +- jackknife per quadruple at the first and last step (the trained
+ * ensemble, when given, beside them): how the flow moves the interaction. */
+static void print_g4c_steps(const bf_params *p, const bf_train_job *job,
+                            const bf_flow_result *f)
+{
+  double N = job->mod->width;
+  int last = (f->K - 1) * f->nq;
+  printf("  N G4c (N = %d, last hidden width) per quadruple: trained; first step; last step\n",
+         job->mod->width);
+  for (int q = 0; q < f->nq; q++)
+    printf("    (%d,%d,%d,%d) %12.5g +- %-10.3g %12.5g +- %-10.3g %12.5g +- %.3g\n",
+           p->quad[q][0], p->quad[q][1], p->quad[q][2], p->quad[q][3], N * job->g4c[q],
+           N * job->g4c_err[q], N * f->g4c[q], N * f->g4c_err[q], N * f->g4c[last + q],
+           N * f->g4c_err[last + q]);
+}
+
+static void print_flows(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+                        const bf_flow_result *res, int nres)
 {
   int rank;
   BF_MPI(MPI_Comm_rank(comm, &rank));
@@ -614,6 +679,7 @@ static void print_flows(MPI_Comm comm, const bf_params *p, const bf_flow_result 
   for (int i = 0; i < nres; i++) {
     print_flow_summary(p, &res[i]);
     print_kept(p, &res[i]);
+    if (res[i].nq && job->g4c) print_g4c_steps(p, job, &res[i]);
     if (res[i].erg) print_erg_steps(p, &res[i]);
   }
   printf("\n");
@@ -659,7 +725,7 @@ static int run_trained(MPI_Comm comm, const bf_input *in)
   bf_flow_result *flows = NULL;
   int nflows = p->brg ? bf_flow_run(comm, p, job, &sess, &flows) : 0;
   if (bf_stopped()) return stopped(comm, p, &sess, &job, &flows, nflows);
-  print_flows(comm, p, flows, nflows);
+  print_flows(comm, p, job, flows, nflows);
   double t = bf_elapsed();
   write_train_result(comm, in, job, flows, nflows);
   bf_log(comm, "write: %s (%.2f s)", p->output, bf_elapsed() - t);

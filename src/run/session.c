@@ -66,7 +66,7 @@ typedef struct ckpt_array {
   int64_t cols; /* rows: columns per member */
 } ckpt_array;
 
-/* Enough for the training and metric arrays and four flows of 20. */
+/* Enough for the training and metric arrays and four flows of 23. */
 #define MAX_ARRAYS 128
 
 static int add(ckpt_array *a, int n, int keep, const char *name, double *data, int64_t len,
@@ -97,27 +97,33 @@ static int job_arrays(const bf_train_job *job, int stage, double *r, ckpt_array 
   return n;
 }
 
-/* Flow i's arrays: f's shape (K, erg, npts, nprobe) says which and how
- * large; its data pointers are NULL when only the shapes are checked. */
+/* Flow i's arrays: f's shape (K, erg, npts, nq, nprobe) says which and how
+ * large; its data pointers are NULL when only the shapes are checked.  The
+ * measure stage's arrays are kept per step: a restart measures only the
+ * steps it runs. */
 static int flow_arrays(const bf_train_job *job, const bf_flow_result *f, int i, ckpt_array *a)
 {
   int64_t K = f->K, nt = job->ds->ntest, ns = f->erg ? job->mod->free_field->lat.nsites : 0;
-  struct { const char *name; double *data; int64_t len, cols; } t[] = {
-      {"mse", f->mse_loc, 0, K}, {"n_sloppy", f->nsl_loc, 0, K}, {"n_zero", f->nz_loc, 0, K},
-      {"pred_mean", f->pred_mean, K * nt, 0}, {"pred_var", f->pred_var, K * nt, 0},
-      {"g2pts", f->g2pts, K * f->npts * f->npts, 0},
-      {"probe_pred", f->probe_loc, 0, K * f->nprobe},
-      {"pcut", f->pcut, K, 0}, {"m_eff", f->m_eff, K, 0}, {"m_err", f->m_err, K, 0},
-      {"Z", f->Z, K, 0}, {"m_hat", f->m_hat, K, 0}, {"zeta", f->zeta, K, 0},
-      {"zmax", f->zmax, K, 0}, {"g2", f->g2, K * ns, 0}, {"g2_err", f->g2_err, K * ns, 0},
-      {"g2_ref", f->g2_ref, K * ns, 0}, {"gq", f->gq, K * ns, 0},
-      {"gq_err", f->gq_err, K * ns, 0}, {"gq_ref", f->gq_ref, K * ns, 0}};
+  int64_t n2 = (int64_t)f->npts * f->npts;
+  int pts = f->npts > 0, erg = f->erg;
+  struct { const char *name; double *data; int64_t len, cols; int keep; } t[] = {
+      {"mse", f->mse_loc, 0, K, 1}, {"n_sloppy", f->nsl_loc, 0, K, 1},
+      {"n_zero", f->nz_loc, 0, K, 1}, {"pred_mean", f->pred_mean, K * nt, 0, 1},
+      {"pred_var", f->pred_var, K * nt, 0, 1}, {"g2pts", f->g2pts, K * n2, 0, pts},
+      {"g2pts_err", f->g2pts_err, K * n2, 0, pts}, {"g4c", f->g4c, K * f->nq, 0, pts},
+      {"g4c_err", f->g4c_err, K * f->nq, 0, pts},
+      {"probe_pred", f->probe_loc, 0, K * f->nprobe, f->nprobe > 0},
+      {"pcut", f->pcut, K, 0, erg}, {"m_eff", f->m_eff, K, 0, erg},
+      {"m_err", f->m_err, K, 0, erg}, {"Z", f->Z, K, 0, erg}, {"m_hat", f->m_hat, K, 0, erg},
+      {"zeta", f->zeta, K, 0, erg}, {"zmax", f->zmax, K, 0, erg},
+      {"g2", f->g2, K * ns, 0, erg}, {"g2_err", f->g2_err, K * ns, 0, erg},
+      {"g2_ref", f->g2_ref, K * ns, 0, erg}, {"gq", f->gq, K * ns, 0, erg},
+      {"gq_err", f->gq_err, K * ns, 0, erg}, {"gq_ref", f->gq_ref, K * ns, 0, erg}};
   int n = 0;
   char name[48];
   for (size_t j = 0; j < sizeof t / sizeof t[0]; j++) {
-    int keep = j < 5 || (j == 5 && f->npts) || (j == 6 && f->nprobe) || (j > 6 && f->erg);
     snprintf(name, sizeof name, "/flow%d/%s", i, t[j].name);
-    n = add(a, n, keep, name, t[j].data, t[j].len, t[j].cols);
+    n = add(a, n, t[j].keep, name, t[j].data, t[j].len, t[j].cols);
   }
   return n;
 }

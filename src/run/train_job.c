@@ -112,6 +112,29 @@ static void predictive(MPI_Comm comm, bf_train_job *job)
   free(s), free(sl), free(q), free(ql), free(f);
 }
 
+/* The measure stage after training (docs/physics.md 5): G2 and G4c of the
+ * trained members at the [correlator] points, the diverged ones left out
+ * as in the predictive moments.  The cos-net has no points (it measures on
+ * its lattice in the flow). */
+static void measure_trained(MPI_Comm comm, const bf_params *p, bf_train_job *job)
+{
+  if (p->npoints == 0) return;
+  const bf_ensemble *ens = job->ens;
+  int64_t n2 = (int64_t)p->npoints * p->npoints;
+  double t = bf_elapsed(), *keep = BF_ALLOC(ens->count + 1, double);
+  for (int64_t m = 0; m < ens->count; m++) keep[m] = !job->diverged[m];
+  job->g2 = BF_ALLOC(n2, double), job->g2_err = BF_ALLOC(n2, double);
+  job->g4c = BF_ALLOC(p->nquads, double), job->g4c_err = BF_ALLOC(p->nquads, double);
+  bf_measure *ms = bf_measure_create(comm, job->mod, p->npoints, p->x, p->nquads,
+                                     (const int (*)[4])p->quad, p->members, p->blocks);
+  bf_measure_run(ms, ens->theta, ens->nparams, ens->first, ens->count, keep, job->g2,
+                 job->g2_err, job->g4c, job->g4c_err);
+  bf_measure_destroy(&ms);
+  free(keep);
+  bf_log(comm, "measure: G2 and G4c of the trained ensemble at %d points, %d quadruples, "
+         "%.2f s", p->npoints, p->nquads, bf_elapsed() - t);
+}
+
 /* Training records and snapshots, allocated before a resume fills them. */
 static void train_alloc(const bf_params *p, bf_train_job *job)
 {
@@ -391,6 +414,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
          : p->method == BF_TRAIN_SGD ? "stochastic gradient descent"
          : p->method == BF_TRAIN_POSTERIOR ? "exact posterior" : "none (prior)",
          bf_elapsed() - t);
+  measure_trained(comm, p, job);
   if (p->method == BF_TRAIN_SGD)
     bf_log(comm, "infinite-width check: skipped (SGD has no closed-form infinite-width "
            "limit; the NTK prediction holds for full-batch gd only)");
@@ -448,6 +472,7 @@ void bf_train_job_destroy(bf_train_job **jp)
   free(job->log.steps), free(job->loss), free(job->diverged), free(job->lambda), free(job->diag);
   free(job->snap), free(job->flow_lambda), free(job->evec);
   free(job->test_mean), free(job->test_var), free(job->ref_mean), free(job->ref_var);
+  free(job->g2), free(job->g2_err), free(job->g4c), free(job->g4c_err);
   free(job);
   *jp = NULL;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # plots.sh — tools/brgflow-plot on every kind of result: small brgflow jobs
-# (prior cos-net and MLP, a training run with four flows, the ERG flow), the
+# (prior cos-net and MLP, a training run with four flows and the same at a
+# second width for --compare, the ERG flow), the
 # tool's command line on each, then tests/plot_check.py, which builds the
 # figures in memory and counts their curves and points against the file;
 # a synthetic file covers the probe histograms and dropped members.
@@ -11,7 +12,7 @@ TOOL=$PWD/tools/brgflow-plot
 CHECK=$PWD/tests/plot_check.py
 D=$OUT/plots
 rm -rf "$D" && mkdir -p "$D"
-plan 15
+plan 19
 
 job() { # job NAME INPUT --set...: a small run on 2 ranks into $D/NAME.h5
   local name=$1 input=$2; shift 2
@@ -37,16 +38,28 @@ job mlp_train mlp_train.ini --set ensemble.members=8 --set network.width=64 \
   --set network.activation=relu --set train.steps=100 --set train.record_every=25 \
   --set fisher.solver=dual --set brg.flow=yes --set brg.basis=both --set brg.relative=yes \
   --set brg.lambda_min=1e-6 --set brg.lambda_max=1 --set brg.count=6 --set brg.bootstrap=50
+job mlp_train_w16 mlp_train.ini --set ensemble.members=8 --set network.width=16 \
+  --set network.activation=relu --set train.steps=100 --set fisher.solver=dual \
+  --set brg.flow=yes --set brg.relative=yes --set brg.lambda_min=1e-6 --set brg.lambda_max=1 \
+  --set brg.count=6 --set brg.bootstrap=0
 job cosnet_erg cosnet_erg.ini --set ensemble.members=100 --set network.width=256
 
 drawn cosnet_free 1
 drawn mlp_relu 1
-drawn mlp_train 6
+drawn mlp_train 7
 drawn cosnet_erg 6
 
 check "plots: cos-net prior G2 figure against the file" $PY "$CHECK" "$TOOL" cosnet_prior "$D/cosnet_free.h5"
 check "plots: MLP prior G2 figure against the file" $PY "$CHECK" "$TOOL" mlp_prior "$D/mlp_relu.h5"
 check "plots: flow, Fisher and loss figures against the file" $PY "$CHECK" "$TOOL" train_flow "$D/mlp_train.h5"
+check "plots: N G4c along the flows against the file" $PY "$CHECK" "$TOOL" g4c_flow "$D/mlp_train.h5"
+out=$("$TOOL" --compare "$D/mlp_train.h5" "$D/mlp_train_w16.h5" --out "$D/compare" 2>&1)
+if [ -f "$D/compare/g4c_compare.png" ] && [ -f "$D/compare/g4c_compare.pdf" ]; then
+  ok "plots: brgflow-plot --compare writes g4c_compare"
+else notok "plots: brgflow-plot --compare: no g4c_compare figure"; fi
+echo "$out" | sed 's/^/    /'
+check "plots: --compare of two widths against the files" $PY "$CHECK" "$TOOL" g4c_compare \
+  "$D/mlp_train.h5,$D/mlp_train_w16.h5"
 check "plots: ERG figures against the file" $PY "$CHECK" "$TOOL" erg "$D/cosnet_erg.h5"
 check "plots: probe histograms and dropped members (synthetic file)" $PY "$CHECK" "$TOOL" probe "$D/probe.h5"
 

@@ -97,8 +97,9 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
  * returns, and so does every stage above it (bf_stopped()). */
 int bf_session_stop_point(MPI_Comm comm, const bf_params *p);
 /* Collective, at a step boundary without a checkpoint ([run] checkpoint_every
- * or checkpoint_flow_every = 0): 1 if a stop was asked for; the run then
- * ends without a result and with status BF_STOPPED. */
+ * or checkpoint_flow_every = 0): 1 if a signal asked for a stop; the run
+ * then ends without a result and with status BF_STOPPED.  (A stop file
+ * waits for the next checkpoint.) */
 int bf_session_poll_stop(MPI_Comm comm);
 void bf_session_install_signals(const bf_params *p);
 /* Collective, once the job's arrays are allocated (before anything is

@@ -49,10 +49,9 @@ int bf_session_stop_point(MPI_Comm comm, const bf_params *p)
 
 int bf_session_poll_stop(MPI_Comm comm)
 {
-  if (!bf_stop_poll(comm)) return 0;
-  int rank;
-  BF_MPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) unlink(bf_stop_file());
+  /* signals only: OUTPUT.stop asks for a stop with a checkpoint, and waits
+   * for the next one (the metric's, in a flow run without training ones) */
+  if (!bf_stop_poll_signal(comm)) return 0;
   bf_stop_agree(0);
   return 1;
 }

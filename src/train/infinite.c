@@ -11,7 +11,10 @@
  *   mean(x) = sum_j B[x, j] g(w_j) c_j,  var(x) = K(x, x) - sum_j B[x, j]^2/(w_j + s^2).
  * Each rank computes the kernel entries of its own blocks (bf_model_kernel_
  * entries) and sums over its own entries of B; the sums over ranks are
- * double-double, so only the eigensolver's rounding depends on the grid. */
+ * double-double, so only the eigensolver's rounding depends on the grid.
+ * gd with t <= STEPS_PER_POINT n steps needs no eigensolver: the same
+ * polynomial in Theta is t matrix-vector products (gd_by_steps), O(t n^2)
+ * against PDSYEVD's O(n^3), with one n x n matrix instead of four. */
 #include "brgflow/metric.h"
 #include "brgflow/nnft.h"
 #include "brgflow/scalapack.h"
@@ -19,6 +22,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* gd up to this many steps per training point runs as matrix-vector
+ * products: PDSYEVD with vectors costs ~10 n^3 flops at a few times lower
+ * rate than PDSYMV's 2 n^2 per step, so steps win up to several n. */
+enum { STEPS_PER_POINT = 4, STEPS_PER_POLL = 64 };
 
 /* A stop poll after about this many kernel entries (a tanh entry by
  * quadrature costs ~0.1 ms per layer: a poll every few seconds), and rank
@@ -152,10 +160,14 @@ static int solve(MPI_Comm comm, const bf_params *p, const bf_model *mod, int kin
   int nb = bf_block_for(s->g, s->n, p->block);
   bf_dmat A = bf_dmat_make(s->g, s->n, s->n, nb), Z = {0};
   int st = fill_kernel(s->g, mod, kind, ds->x, ds->x, 1, &A);
+  double t0 = bf_elapsed(), t1 = t0;
   if (st == 1) {
     s->w = BF_ALLOC(s->n, double);
     Z = bf_dmat_make(s->g, s->n, s->n, nb);
+    t1 = bf_elapsed();
     bf_dmat_eigen(s->g, &A, s->w, &Z);
+    bf_log(comm, "infinite-width: n = %d kernel in its blocks %.2f s, PDSYEVD on %d x %d "
+           "%.2f s", s->n, t1 - t0, s->g->nprow, s->g->npcol, bf_elapsed() - t1);
   }
   bf_dmat_free(&A);
   if (st == 1) {
@@ -194,12 +206,64 @@ static void sum_directions(const kernel_solve *s, const double *g, const double 
   free(acc);
 }
 
+/* The local entries of a distributed vector (n x 1), from a replicated one. */
+static void vector_set(const bf_grid *g, bf_dmat *v, const double *y)
+{
+  for (int64_t i = 0; i < v->mloc && v->nloc > 0; i++)
+    v->a[i] = y[bf_global_index(i, v->nb, g->myrow, g->nprow)];
+}
+
+/* gd: v = (eta/n) sum_{s<t} (I - eta Theta/n)^s Y = Theta^-1 (I - (I - eta
+ * Theta/n)^t) Y by t PDSYMV (r <- r - (eta/n) Theta r, v accumulates r),
+ * then mean = Theta(x, X) v by PDGEMV (docs/theory.md f). */
+static int gd_by_steps(MPI_Comm comm, const bf_params *p, const bf_model *mod,
+                       const bf_dataset *ds, double *mean)
+{
+  int n = (int)ds->n, nt = (int)ds->ntest, one = 1, st;
+  double c = bf_train_rate(p) / n, unit = 1, zero = 0;
+  bf_grid *g = bf_grid_create(comm, 1);
+  int nb = bf_block_for(g, n, p->block);
+  bf_dmat A = bf_dmat_make(g, n, n, nb), r = bf_dmat_make(g, n, 1, nb);
+  bf_dmat v = bf_dmat_make(g, n, 1, nb), y = bf_dmat_make(g, n, 1, nb);
+  st = fill_kernel(g, mod, BF_KERNEL_TANGENT, ds->x, ds->x, 1, &A);
+  vector_set(g, &r, ds->y);
+  for (int s = 0; st == 1 && s < p->steps; s++) {
+    pdsymv_("U", &n, &unit, A.a, &one, &one, A.desc, r.a, &one, &one, r.desc, &one, &zero,
+            y.a, &one, &one, y.desc, &one);
+    for (int64_t i = 0; i < r.mloc && r.nloc > 0; i++) v.a[i] += c * r.a[i], r.a[i] -= c * y.a[i];
+    if ((s + 1) % STEPS_PER_POLL == 0 && bf_stop_poll(g->comm)) st = BF_STOPPED;
+  }
+  bf_dmat_free(&A);
+  bf_dmat Kx = bf_dmat_make(g, nt, n, nb), m = bf_dmat_make(g, nt, 1, nb);
+  if (st == 1) st = fill_kernel(g, mod, BF_KERNEL_TANGENT, ds->xt, ds->x, 0, &Kx);
+  if (st == 1) {
+    pdgemv_("N", &nt, &n, &unit, Kx.a, &one, &one, Kx.desc, v.a, &one, &one, v.desc, &one,
+            &zero, m.a, &one, &one, m.desc, &one);
+    memset(mean, 0, sizeof(double) * nt); /* the owners' entries, summed to every rank */
+    for (int64_t i = 0; i < m.mloc && m.nloc > 0; i++)
+      mean[bf_global_index(i, nb, g->myrow, g->nprow)] = m.a[i];
+    bf_allreduce_sum_doubles(g->comm, MPI_IN_PLACE, mean, nt);
+  }
+  bf_dmat_free(&Kx), bf_dmat_free(&m), bf_dmat_free(&r), bf_dmat_free(&v), bf_dmat_free(&y);
+  bf_grid_destroy(&g);
+  return st == 1;
+}
+
 int bf_infinite_predict(MPI_Comm comm, const bf_params *p, const bf_model *mod,
                         const bf_dataset *ds, double **mean, double **var)
 {
   int post = p->method == BF_TRAIN_POSTERIOR, n = (int)ds->n;
   kernel_solve s;
   *mean = *var = NULL;
+  double t0 = bf_elapsed();
+  if (!post && p->steps <= (int64_t)STEPS_PER_POINT * n) {
+    *mean = BF_ALLOC(ds->ntest, double);
+    int ok = gd_by_steps(comm, p, mod, ds, *mean);
+    if (!ok) free(*mean), *mean = NULL;
+    else bf_log(comm, "infinite-width: %d steps of PDSYMV on the n = %d tangent kernel, %.2f s",
+                p->steps, n, bf_elapsed() - t0);
+    return ok;
+  }
   /* posterior: the prior kernel of f (cos-net: G2; readout: NNGP); gd: the
    * tangent kernel of the trained block */
   if (!solve(comm, p, mod, post ? BF_KERNEL_PRIOR : BF_KERNEL_TANGENT, ds, &s)) return 0;

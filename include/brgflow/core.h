@@ -121,7 +121,10 @@ void bf_dd_moments(MPI_Comm comm, int64_t n, int64_t E, const double *s_hi,
  * A rank's memory is bounded by its local blocks (docs/theory.md f): the
  * large arrays count themselves with bf_mem_track, and a run's estimate is
  * the most they held at once plus BF_MEM_BASE_MB, the process without them
- * (MPI, HDF5, OpenBLAS buffers, code: 45-60 MB measured on 1-3 ranks). */
+ * (MPI, HDF5, OpenBLAS buffers, code: 34-37 MB measured on 1-3 ranks for
+ * a small run, inputs/mlp_train.ini; the rest a margin for the untracked
+ * workspaces of training and the flow, ~50 MB seen in inputs/cosnet_posterior.ini
+ * with its flow on 3 ranks). */
 #define BF_MEM_BASE_MB 80.0
 void bf_mem_track(double bytes);   /* bytes allocated (negative: released) */
 double bf_mem_tracked_peak_mb(void); /* the most tracked at once, MB */

@@ -44,6 +44,8 @@ static void train_alloc(const bf_params *p, bf_train_job *job)
   int descent = p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
   int flow = descent && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
   if (flow) job->snap = BF_CALLOC(ens->count * job->log.nrec * ens->nparams + 1, double);
+  /* this rank's members: theta, and the snapshots (the memory estimate) */
+  bf_mem_track(8.0 * ens->count * ens->nparams * (1 + (flow ? job->log.nrec : 0)));
 }
 
 /* A chunk [from, to) of GD steps or SGD epochs for every local member. */
@@ -179,6 +181,7 @@ static void metric_alloc(const bf_params *p, bf_train_job *job)
   if (!(p->basis == BF_BASIS_EIGEN || flow_eigen)) return;
   job->lambda = BF_ALLOC(ens->count * k + 1, double);
   if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod->Pt + 1, double);
+  if (flow_eigen) bf_mem_track(8.0 * ens->count * k * job->mod->Pt); /* the estimate */
   if (job->snap) job->flow_lambda = BF_ALLOC(ens->count * job->log.nrec * k + 1, double);
 }
 

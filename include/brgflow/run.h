@@ -110,6 +110,10 @@ void bf_session_load_flow(bf_session *s, const bf_train_job *job,
                           bf_flow_result *f, int i);
 void bf_train_job_destroy(bf_train_job **job);
 
+/* LAPACK dsyevd: A (n x n, symmetric) -> eigenvectors (column j = A[j n..]),
+ * eigenvalues w ascending.  Serial, replicated: tests and small matrices. */
+void bf_sym_eigen(int n, double *A, double *w);
+
 /* One (basis, prescription) coarse-graining flow's results. */
 struct bf_flow_result {
   char name[32]; /* "eigen_resample", ... */

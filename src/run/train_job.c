@@ -11,6 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Symmetric eigen-decomposition (LAPACK): A (n x n) -> vectors in A, w.
+ * Serial and replicated: for tests and small matrices only; the run's
+ * n x n kernels are distributed (src/train/infinite.c). */
+void bf_sym_eigen(int n, double *A, double *w)
+{
+  int lwork = -1, liwork = -1, iw, info;
+  double wq;
+  dsyevd_("V", "U", &n, A, &n, w, &wq, &lwork, &iw, &liwork, &info);
+  lwork = (int)wq + 1;
+  liwork = iw + 1;
+  double *work = BF_ALLOC(lwork, double);
+  int *iwork = BF_ALLOC(liwork, int);
+  dsyevd_("V", "U", &n, A, &n, w, work, &lwork, iwork, &liwork, &info);
+  BF_ASSERT(info == 0);
+  free(work);
+  free(iwork);
+}
+
 /* Ensemble predictive mean and variance on the test points. */
 static void predictive(MPI_Comm comm, bf_train_job *job)
 {

@@ -138,6 +138,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int kernels_only)
   bf_fail_if(comm, bad, "%s", err);
   bf_input *in = bf_input_read(comm, &opt);
   int status = kernels_only ? bf_run_kernels(comm, in) : bf_run(comm, in);
+  bf_mem_report(comm); /* every run: its peak beside its estimate (core.h) */
   bf_input_destroy(&in);
   return status;
 }

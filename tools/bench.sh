@@ -12,7 +12,7 @@
 #   BENCH_EXTRAS=1   0: skip the older items after the table (kernels,
 #                    eigensolvers, the cos-net pipeline)
 #   BENCH_DGEMM_N=2048
-#   BENCH_WORKLOADS="1 2 3 4"  which of inputs/bench_wK.ini to run
+#   BENCH_WORKLOADS="1 2 3 4 5"  which of inputs/bench_wK.ini to run
 set -u
 cd "$(dirname "$0")/.."
 . tests/mpi/common.sh
@@ -65,14 +65,14 @@ cpu=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)
   echo "reps=$R"; echo "budget=$BUDGET"; echo "mem=$memhow"
 } >"$dir/meta"
 
-echo "bench: DGEMM ceiling (n = $DN, 1 thread), then workloads ${BENCH_WORKLOADS:-1 2 3 4} on 1 and 2 ranks; raw files in $dir"
+echo "bench: DGEMM ceiling (n = $DN, 1 thread), then workloads ${BENCH_WORKLOADS:-1 2 3 4 5} on 1 and 2 ranks; raw files in $dir"
 build/tools/bench_dgemm "$DN" 5 >"$dir/dgemm.start" 2>&1
 mpi 2 build/tools/bench_dgemm "$DN" 3 >"$dir/dgemm.np2" 2>&1
 launch=()
 for k in 1 2 3; do s=$(now); mpi 2 true; launch+=("$(awk -v a="$s" -v b="$(now)" 'BEGIN{print b-a}')"); done
 printf '%s\n' "${launch[@]}" | sort -g | sed -n 2p | awk '{printf "launch=%.2f\n", $1}' >>"$dir/meta"
 
-for w in ${BENCH_WORKLOADS:-1 2 3 4}; do
+for w in ${BENCH_WORKLOADS:-1 2 3 4 5}; do
   in="inputs/bench_w$w.ini"; wd="$dir/W$w"; mkdir -p "$wd"
   echo "$in" >"$wd/input"; cp "$in" "$wd/input.ini"
   spent=0; rep=0

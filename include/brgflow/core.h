@@ -127,6 +127,24 @@ void bf_dd_moments(MPI_Comm comm, int64_t n, int64_t E, const double *s_hi,
                    const double *s_lo, const double *q_hi, const double *q_lo,
                    double *mean, double *var);
 
+/* ---- memory (src/core/memory.c) -----------------------------------------
+ * A rank's memory is bounded by its local blocks (docs/theory.md f): the
+ * large arrays count themselves with bf_mem_track, and a run's estimate is
+ * the most they held at once plus BF_MEM_BASE_MB, the process without them
+ * (MPI, HDF5, OpenBLAS buffers, code: 34-37 MB measured on 1-3 ranks for
+ * a small run, inputs/mlp_train.ini; the rest a margin for the untracked
+ * workspaces of training and the flow, ~50 MB seen in inputs/cosnet_posterior.ini
+ * with its flow on 3 ranks). */
+#define BF_MEM_BASE_MB 80.0
+void bf_mem_track(double bytes);   /* bytes allocated (negative: released) */
+double bf_mem_tracked_peak_mb(void); /* the most tracked at once, MB */
+double bf_mem_peak_mb(void);       /* VmHWM of this process, MB (-1: unknown) */
+/* Collective: the max over ranks of the peak and of the estimate (MB). */
+void bf_mem_measure(MPI_Comm comm, double *peak_mb, double *estimate_mb);
+/* Collective: the same, logged on rank 0 as
+ * "peak memory per rank: max X MB (estimate from local blocks Y MB)". */
+void bf_mem_report(MPI_Comm comm);
+
 /* ---- periodic lattice geometry (src/core/lattice.c) ---------------------
  * L^d sites of spacing s, indexed row-major (last axis fastest).  Momenta
  * are q = 2 pi k/(L s) with k in the symmetric range of FFT frequencies. */

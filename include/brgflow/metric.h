@@ -26,6 +26,25 @@ typedef struct bf_grid {
 bf_grid *bf_grid_create(MPI_Comm comm, int groups);
 void bf_grid_destroy(bf_grid **g);
 
+/* A dense matrix distributed block-cyclically over a grid (src/metric/dmat.c):
+ * global m x n in blocks of nb x nb, local mloc x nloc column-major in a
+ * (leading dimension max(mloc, 1); count doubles), ScaLAPACK descriptor. */
+typedef struct bf_dmat {
+  int m, n, nb, mloc, nloc, desc[9];
+  int64_t count;
+  double *a;
+} bf_dmat;
+bf_dmat bf_dmat_make(const bf_grid *g, int m, int n, int nb);
+void bf_dmat_free(bf_dmat *d);
+/* Global index of local row (me = myrow, nprocs = nprow) or column. */
+int64_t bf_global_index(int64_t i, int nb, int me, int nprocs);
+/* The block size for a size-n matrix: at most nb, and every process owns one. */
+int bf_block_for(const bf_grid *g, int size, int nb);
+/* Collective over the grid: all eigenvalues of symmetric A (upper triangle
+ * read, A destroyed), ascending, into w (n, every rank); with Z (same
+ * layout as A), the eigenvectors as its columns. */
+void bf_dmat_eigen(const bf_grid *g, bf_dmat *A, double *w, bf_dmat *Z);
+
 /* primal if Pt <= n, else dual (auto), or as asked. */
 int bf_fisher_choose(int solver, int64_t n, int64_t Pt);
 /* Collective over the group: the k = min(n, Pt) largest eigenvalues of I,

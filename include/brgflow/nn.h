@@ -198,6 +198,9 @@ typedef struct bf_model_ops {
   /* collective: K (na x nb) between the rows of xa and xb; 0 if unknown */
   int (*kernel)(MPI_Comm comm, const bf_model *mod, int kind, const double *xa,
                 int64_t na, const double *xb, int64_t nb, double *K);
+  /* rank-local: entries of the same kernel one at a time; NULL if unknown */
+  struct bf_kernel_entries *(*kernel_entries)(const bf_model *mod, int kind, int64_t na,
+                                              const double *xa, int64_t nb, const double *xb);
 } bf_model_ops;
 
 struct bf_model {
@@ -236,6 +239,21 @@ void bf_model_gram(const bf_model *mod, bf_plan *r, bf_plan *c, double *G);
 void bf_model_diag(const bf_model *mod, bf_plan *w, double *acc);
 int bf_model_kernel(MPI_Comm comm, const bf_model *mod, int kind, const double *xa,
                     int64_t na, const double *xb, int64_t nb, double *K);
+/* Kernel entries one at a time, for matrices distributed by blocks: made on
+ * a set of row points and one of column points (the per-point work done
+ * once), then entry(ke, i, j) = kernel(xa_i, xb_j) for any i, j, in any
+ * order.  Rank-local; NULL where the model knows no such kernel (as
+ * bf_model_kernel returns 0).  worst_var: the largest pre-activation
+ * variance a Gauss-Hermite rule covered so far (bf_kernels_warn), 0 if none. */
+typedef struct bf_kernel_entries bf_kernel_entries;
+struct bf_kernel_entries {
+  double (*entry)(bf_kernel_entries *ke, int64_t i, int64_t j);
+  void (*destroy)(bf_kernel_entries *ke);
+  double worst_var;
+};
+bf_kernel_entries *bf_model_kernel_entries(const bf_model *mod, int kind, int64_t na,
+                                           const double *xa, int64_t nb, const double *xb);
+void bf_kernel_entries_destroy(bf_kernel_entries **ke);
 /* Conveniences that make their own plan (tests, one-off calls). */
 void bf_model_predict(const bf_model *mod, const double *theta, int64_t m,
                       const double *x, double *f);

@@ -71,6 +71,23 @@ double bf_gh_expect_kinked(const bf_gh *gh, double (*g)(double),
  * are then incomplete. */
 int bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int quadrature,
                int order, double *K, double *Theta);
+/* Collective: log a warning when worst_var (the largest pre-activation
+ * variance a Hermite rule covered, max over ranks) is past the range its
+ * capped order was measured to hold 1e-10 in. */
+void bf_kernels_warn(MPI_Comm comm, double worst_var);
+/* The same kernels entry by entry, for distributed matrices (each rank its
+ * own blocks): a plan holds the rules, made once; bf_kernel_diag gives a
+ * point's K^l(x, x), l = 1..depth (diag: depth entries), and bf_kernel_pair
+ * K and Theta at (xa, xb) from the two diagonals, bitwise equal to
+ * bf_kernels' entry (row xa, column xb).  Rank-local. */
+typedef struct bf_kernel_plan bf_kernel_plan;
+bf_kernel_plan *bf_kernel_plan_create(const bf_mlp *net, int quadrature, int order);
+void bf_kernel_plan_destroy(bf_kernel_plan **kp);
+void bf_kernel_diag(bf_kernel_plan *kp, const double *x, double *diag);
+void bf_kernel_pair(bf_kernel_plan *kp, const double *xa, const double *da, const double *xb,
+                    const double *db, double *K, double *Theta);
+/* The largest variance its Hermite rules covered so far (bf_kernels_warn). */
+double bf_kernel_plan_worst_var(const bf_kernel_plan *kp);
 
 /* ---- moments at a set of points (src/nnft/moments.c) ---------------------
  * G2(i,j) = E[f_i f_j] with standard errors over members; connected G4c

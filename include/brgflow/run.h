@@ -118,13 +118,8 @@ void bf_session_load_flow(bf_session *s, const bf_train_job *job,
                           bf_flow_result *f, int i);
 void bf_train_job_destroy(bf_train_job **job);
 
-/* Collective: the kernel between training and test points, allocated:
- * K(X,X), K(x,X), K(x,x); with function_space, scaled to the prior kernel
- * of f (cos-net: G2).  0 (and NULLs) where no kernel is known. */
-int bf_train_job_kernels(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                         int function_space, double **XX, double **xX, double **xx);
 /* LAPACK dsyevd: A (n x n, symmetric) -> eigenvectors (column j = A[j n..]),
- * eigenvalues w ascending. */
+ * eigenvalues w ascending.  Serial, replicated: tests and small matrices. */
 void bf_sym_eigen(int n, double *A, double *w);
 
 /* One (basis, prescription) coarse-graining flow's results. */

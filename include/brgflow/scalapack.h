@@ -33,5 +33,20 @@ void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
               double *z, const int *iz, const int *jz, const int *descz,
               double *work, const int *lwork, int *iwork, const int *liwork,
               int *info);
+void pdgemm_(const char *transa, const char *transb, const int *m, const int *n,
+             const int *k, const double *alpha, const double *a, const int *ia,
+             const int *ja, const int *desca, const double *b, const int *ib,
+             const int *jb, const int *descb, const double *beta, double *c,
+             const int *ic, const int *jc, const int *descc);
+void pdsymv_(const char *uplo, const int *n, const double *alpha, const double *a,
+             const int *ia, const int *ja, const int *desca, const double *x,
+             const int *ix, const int *jx, const int *descx, const int *incx,
+             const double *beta, double *y, const int *iy, const int *jy,
+             const int *descy, const int *incy);
+void pdgemv_(const char *trans, const int *m, const int *n, const double *alpha,
+             const double *a, const int *ia, const int *ja, const int *desca,
+             const double *x, const int *ix, const int *jx, const int *descx,
+             const int *incx, const double *beta, double *y, const int *iy,
+             const int *jy, const int *descy, const int *incy);
 
 #endif

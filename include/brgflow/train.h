@@ -91,4 +91,21 @@ void bf_train_sgd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
 void bf_train_posterior(const bf_model *mod, const bf_params *p,
                         const bf_dataset *ds, int64_t member, double *theta);
 
+/* ---- infinite-width predictions (src/train/infinite.c) ------------------
+ * K(X, X) is distributed block-cyclically over all ranks of comm and
+ * diagonalized by ScaLAPACK; a rank holds only its blocks (docs/theory.md
+ * f).  Collective; 0 (outputs NULL) where the model knows no such kernel
+ * or a stop request came during the kernels (bf_stopped() tells). */
+/* On the test points (ntest, allocated): gd, the NTK prediction
+ * Theta(x,X) Theta^-1 (I - (I - eta Theta/n)^t) Y (var NULL); posterior,
+ * the GP posterior mean and var with the prior kernel of f. */
+int bf_infinite_predict(MPI_Comm comm, const bf_params *p, const bf_model *mod,
+                        const bf_dataset *ds, double **mean, double **var);
+/* The flow's infinite-width curves (posterior, docs/physics.md 3) at K
+ * cutoffs: test MSE (K) and predictive variance (K x ntest), allocated; 0
+ * also when the trained block's prior variance is not one number. */
+int bf_infinite_curves(MPI_Comm comm, const bf_params *p, const bf_model *mod,
+                       const bf_dataset *ds, double sigma, int K, const double *cut,
+                       double **mse, double **var);
+
 #endif

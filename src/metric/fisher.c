@@ -11,7 +11,7 @@
  *   spectrum is I's.  Each rank fills the block of its local rows R and
  *   columns C from the model's own pieces (bf_model_gram: for a layer stack
  *   per-layer products, J never formed; for a linear model Phi_R Phi_C^T).
- * Both are diagonalized by PDSYEVR or PDSYEVD (see eigen()). */
+ * Both are diagonalized by PDSYEVR or PDSYEVD (bf_dmat_eigen, dmat.c). */
 #include "brgflow/metric.h"
 #include "brgflow/scalapack.h"
 
@@ -26,31 +26,6 @@ int bf_fisher_choose(int solver, int64_t n, int64_t Pt)
   return solver;
 }
 
-/* A distributed matrix: global m x n on the grid, local mloc x nloc. */
-typedef struct dmat {
-  int m, n, mloc, nloc, desc[9];
-  double *a;
-} dmat;
-
-static dmat dmat_make(const bf_grid *g, int m, int n, int nb)
-{
-  dmat d = {.m = m, .n = n};
-  int zero = 0, info;
-  d.mloc = numroc_(&m, &nb, &g->myrow, &zero, &g->nprow);
-  d.nloc = numroc_(&n, &nb, &g->mycol, &zero, &g->npcol);
-  int lld = d.mloc > 1 ? d.mloc : 1;
-  descinit_(d.desc, &m, &n, &nb, &nb, &zero, &zero, &g->ctxt, &lld, &info);
-  BF_ASSERT(info == 0);
-  d.a = BF_CALLOC((int64_t)lld * (d.nloc > 0 ? d.nloc : 1), double);
-  return d;
-}
-
-/* Global index of local index i (block-cyclic, source 0). */
-static int64_t global_index(int64_t i, int nb, int me, int nprocs)
-{
-  return (i / nb) * (int64_t)nb * nprocs + (int64_t)me * nb + i % nb;
-}
-
 /* Points x of the global indices idx. */
 static double *gather_points(const bf_dataset *ds, const int64_t *idx, int64_t m)
 {
@@ -62,19 +37,19 @@ static double *gather_points(const bf_dataset *ds, const int64_t *idx, int64_t m
 
 /* primal: J's local blocks, one block row of points at a time (one plan). */
 static void fill_jacobian(const bf_grid *g, const bf_model *mod, const double *theta,
-                          const bf_dataset *ds, int nb, dmat *J)
+                          const bf_dataset *ds, int nb, bf_dmat *J)
 {
   double *rows = BF_ALLOC((int64_t)nb * mod->Pt, double);
   int64_t *idx = BF_ALLOC(nb, int64_t);
   bf_plan *plan = bf_model_plan_create(mod, nb);
   for (int64_t r0 = 0; r0 < J->mloc; r0 += nb) {
     int64_t m = J->mloc - r0 < nb ? J->mloc - r0 : nb;
-    for (int64_t k = 0; k < m; k++) idx[k] = global_index(r0 + k, nb, g->myrow, g->nprow);
+    for (int64_t k = 0; k < m; k++) idx[k] = bf_global_index(r0 + k, nb, g->myrow, g->nprow);
     double *x = gather_points(ds, idx, m);
     bf_model_record(mod, plan, theta, m, x, NULL);
     bf_model_jacobian_rows(mod, plan, rows);
     for (int64_t c = 0; c < J->nloc; c++) {
-      int64_t col = global_index(c, nb, g->mycol, g->npcol);
+      int64_t col = bf_global_index(c, nb, g->mycol, g->npcol);
       for (int64_t k = 0; k < m; k++) J->a[c * J->mloc + r0 + k] = rows[k * mod->Pt + col];
     }
     free(x);
@@ -86,11 +61,11 @@ static void fill_jacobian(const bf_grid *g, const bf_model *mod, const double *t
 /* dual: the local block G_RC = J_t(R) J_t(C)^T from the model's per-layer
  * pieces (J never formed for a layer stack). */
 static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta,
-                      const bf_dataset *ds, int nb, dmat *G)
+                      const bf_dataset *ds, int nb, bf_dmat *G)
 {
   int64_t *ir = BF_ALLOC(G->mloc + 1, int64_t), *ic = BF_ALLOC(G->nloc + 1, int64_t);
-  for (int64_t i = 0; i < G->mloc; i++) ir[i] = global_index(i, nb, g->myrow, g->nprow);
-  for (int64_t j = 0; j < G->nloc; j++) ic[j] = global_index(j, nb, g->mycol, g->npcol);
+  for (int64_t i = 0; i < G->mloc; i++) ir[i] = bf_global_index(i, nb, g->myrow, g->nprow);
+  for (int64_t j = 0; j < G->nloc; j++) ic[j] = bf_global_index(j, nb, g->mycol, g->npcol);
   double *xr = gather_points(ds, ir, G->mloc), *xc = gather_points(ds, ic, G->nloc);
   if (G->mloc > 0 && G->nloc > 0) {
     bf_plan *pr = bf_model_plan_create(mod, G->mloc), *pc = bf_model_plan_create(mod, G->nloc);
@@ -103,91 +78,37 @@ static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta
   free(ir), free(ic), free(xr), free(xc);
 }
 
-/* All eigenvalues of a distributed symmetric matrix, ascending, into w;
- * with Z (same layout as A), the eigenvectors too.  Which driver: on one
- * process PDSYEVR without vectors is fastest (1.6x PDSYEVD at n = 1500);
- * on a multi-process grid PDSYEVD, even computing vectors, beat PDSYEVR
- * without them (0.92x at n = 1500 on 1 x 2; `make bench`, tools/bench_eigen);
- * vectors, when wanted, by PDSYEVD. */
-static void eigen(const bf_grid *g, dmat *A, double *w, dmat *Z)
-{
-  int one = 1, m = A->n, nz, info, lwork = -1, liwork = -1, iwq;
-  double vl = 0, vu = 0, wq;
-  /* vectors always by PDSYEVD: PDSYEVR's MRRR (DSTEGR2) was seen to fail on
-   * the cos-net metric, whose eigenvalues repeat exactly */
-  int divide = g->size > 1 || Z != NULL;
-  dmat scratch = {0};
-  if (divide && !Z) { /* PDSYEVD always computes vectors */
-    scratch = *A;
-    scratch.a = BF_ALLOC((int64_t)(A->mloc > 1 ? A->mloc : 1) * (A->nloc > 0 ? A->nloc : 1), double);
-    Z = &scratch;
-  }
-  const char *jobz = Z ? "V" : "N";
-  dmat *z = Z ? Z : A; /* not referenced for jobz = N, but must be valid */
-  for (int pass = 0; pass < 2; pass++) { /* workspace query, then the solve */
-    double *work = pass ? BF_ALLOC(lwork, double) : &wq;
-    int *iwork = pass ? BF_ALLOC(liwork, int) : &iwq;
-    if (divide)
-      pdsyevd_("V", "U", &A->n, A->a, &one, &one, A->desc, w, z->a, &one, &one, z->desc,
-               work, &lwork, iwork, &liwork, &info);
-    else
-      pdsyevr_(jobz, "A", "U", &A->n, A->a, &one, &one, A->desc, &vl, &vu, &one, &one,
-               &m, &nz, w, z->a, &one, &one, z->desc, work, &lwork, iwork, &liwork, &info);
-    if (pass) {
-      free(work);
-      free(iwork);
-    } else {
-      /* PDSYEVD's query underestimates on some grids (PDORMTR then rejects
-       * LWORK: seen on 2 x 2); add PDORMTR's own bound as a margin */
-      int nb = A->desc[5];
-      lwork = (int)wq + 4 * (A->n + nb) * nb + 2 * nb * nb + 1024;
-      liwork = iwq + 1024;
-    }
-  }
-  BF_ASSERT(info == 0 && m == A->n);
-  free(scratch.a);
-}
-
 /* Columns size-nvec .. size-1 of distributed Z (the top eigenvectors),
  * replicated on every rank of the group as out[j][0..size), j = 0 the top. */
-static void gather_top(const bf_grid *g, const dmat *Z, int nb, int nvec, double *out)
+static void gather_top(const bf_grid *g, const bf_dmat *Z, int nb, int nvec, double *out)
 {
   int size = Z->n;
   memset(out, 0, sizeof(double) * (int64_t)nvec * size);
   for (int c = 0; c < Z->nloc; c++) {
-    int64_t col = global_index(c, nb, g->mycol, g->npcol);
+    int64_t col = bf_global_index(c, nb, g->mycol, g->npcol);
     int j = size - 1 - (int)col;
     if (j < 0 || j >= nvec) continue;
     for (int r = 0; r < Z->mloc; r++)
-      out[(int64_t)j * size + global_index(r, nb, g->myrow, g->nprow)] =
+      out[(int64_t)j * size + bf_global_index(r, nb, g->myrow, g->nprow)] =
           Z->a[(int64_t)c * Z->mloc + r];
   }
   bf_allreduce_sum_doubles(g->comm, MPI_IN_PLACE, out, (int64_t)nvec * size);
 }
 
-/* The block size actually used: at most the input's, and small enough that
- * every process of the grid owns a block (PDSYEVD fails otherwise). */
-static int effective_block(const bf_grid *g, int size, int nb)
-{
-  int procs = g->nprow > g->npcol ? g->nprow : g->npcol;
-  int most = (size + procs - 1) / procs;
-  return nb < most ? nb : most > 0 ? most : 1;
-}
-
 /* The metric's matrix (P x P primal or n x n dual), filled and scaled. */
-static dmat metric_matrix(const bf_grid *g, const bf_model *mod, const double *theta,
+static bf_dmat metric_matrix(const bf_grid *g, const bf_model *mod, const double *theta,
                           const bf_dataset *ds, double sigma, int solver, int nb)
 {
   int n = (int)ds->n, P = (int)mod->Pt, one = 1;
   int size = solver == BF_SOLVER_PRIMAL ? P : n;
-  dmat A = dmat_make(g, size, size, nb);
+  bf_dmat A = bf_dmat_make(g, size, size, nb);
   if (solver == BF_SOLVER_PRIMAL) {
-    dmat J = dmat_make(g, n, P, nb);
+    bf_dmat J = bf_dmat_make(g, n, P, nb);
     fill_jacobian(g, mod, theta, ds, nb, &J);
     double alpha = 1.0 / (sigma * sigma), beta = 0.0;
     pdsyrk_("U", "T", &P, &n, &alpha, J.a, &one, &one, J.desc, &beta, A.a, &one, &one,
             A.desc);
-    free(J.a);
+    bf_dmat_free(&J);
   } else {
     fill_gram(g, mod, theta, ds, nb, &A);
     for (int64_t i = 0; i < (int64_t)A.mloc * A.nloc; i++) A.a[i] /= sigma * sigma;
@@ -227,11 +148,11 @@ void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
   int n = (int)ds->n, P = (int)mod->Pt;
   int size = solver == BF_SOLVER_PRIMAL ? P : n;
   BF_ASSERT(nvec <= (n < P ? n : P));
-  nb = effective_block(g, n < P ? n : P, nb);
-  dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
-  dmat Z = dmat_make(g, size, size, nb);
+  nb = bf_block_for(g, n < P ? n : P, nb);
+  bf_dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
+  bf_dmat Z = bf_dmat_make(g, size, size, nb);
   double *w = BF_ALLOC(size, double);
-  eigen(g, &A, w, &Z);
+  bf_dmat_eigen(g, &A, w, &Z);
   for (int j = 0; j < nvec; j++) lambda[j] = w[size - 1 - j];
   if (solver == BF_SOLVER_PRIMAL) {
     gather_top(g, &Z, nb, nvec, V);
@@ -242,8 +163,8 @@ void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
     free(U);
   }
   free(w);
-  free(A.a);
-  free(Z.a);
+  bf_dmat_free(&A);
+  bf_dmat_free(&Z);
 }
 
 void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
@@ -252,12 +173,12 @@ void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
 {
   int n = (int)ds->n, P = (int)mod->Pt;
   int k = n < P ? n : P, size = solver == BF_SOLVER_PRIMAL ? P : n;
-  nb = effective_block(g, k, nb);
+  nb = bf_block_for(g, k, nb);
   double *w = BF_ALLOC(size, double);
-  dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
-  eigen(g, &A, w, NULL);
+  bf_dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
+  bf_dmat_eigen(g, &A, w, NULL);
   for (int i = 0; i < k; i++) lambda[i] = w[size - 1 - i];
-  free(A.a);
+  bf_dmat_free(&A);
   free(w);
 }
 

@@ -13,6 +13,8 @@
  *   bf_model_gram          J_t(R) J_t(C)^T between two recorded plans
  *   bf_model_diag          column sums of J_t^2
  *   bf_model_kernel        infinite-width kernels, 0 where unknown
+ *   bf_model_kernel_entries  the same entry by entry (distributed matrices)
+ *   bf_kernel_entries_destroy
  *   bf_model_predict/jacobian  one-off conveniences with their own plan
  *
  * The architectures (model_cosnet.c, model_mlp.c) register in REGISTRY, in
@@ -122,6 +124,19 @@ int bf_model_kernel(MPI_Comm comm, const bf_model *mod, int kind, const double *
                     int64_t na, const double *xb, int64_t nb, double *K)
 {
   return mod->ops->kernel ? mod->ops->kernel(comm, mod, kind, xa, na, xb, nb, K) : 0;
+}
+
+bf_kernel_entries *bf_model_kernel_entries(const bf_model *mod, int kind, int64_t na,
+                                           const double *xa, int64_t nb, const double *xb)
+{
+  return mod->ops->kernel_entries ? mod->ops->kernel_entries(mod, kind, na, xa, nb, xb) : NULL;
+}
+
+void bf_kernel_entries_destroy(bf_kernel_entries **ke)
+{
+  if (!*ke) return;
+  (*ke)->destroy(*ke);
+  *ke = NULL;
 }
 
 void bf_model_predict(const bf_model *mod, const double *theta, int64_t m,

@@ -120,32 +120,75 @@ static void cos_diag(const bf_model *mod, bf_plan *plan, double *acc)
 
 /* Lattice momenta: the tangent kernel E[Phi(x).Phi(y)] = N/(sa^2 V)
  * sum_q cos(q.(x - y))/(q^2 + m^2), and the prior kernel G2 = sa^2/N times
- * it (docs/theory.md a); unknown for continuum momenta. */
+ * it (docs/theory.md a); unknown for continuum momenta.  Each entry is its
+ * own momentum sum, so any entries can be computed alone. */
+static int cos_has_kernel(const bf_cosnet *net, int kind)
+{
+  return net->momenta == BF_MOMENTA_LATTICE && kind != BF_KERNEL_NTK;
+}
+
+static double cos_kernel_scale(const bf_cosnet *net, int kind)
+{
+  double V = pow(net->lat.L * net->lat.s, net->d);
+  return kind == BF_KERNEL_PRIOR ? 1.0 / V
+                                 : (double)net->width / (net->sigma_a * net->sigma_a) / V;
+}
+
+/* sum_q cos(q.(x - y))/(q^2 + m^2) */
+static double momentum_sum(const bf_cosnet *net, const double *x, const double *y)
+{
+  int d = net->d;
+  double m2 = net->mass * net->mass, s = 0;
+  for (int64_t q = 0; q < net->nmom; q++) {
+    double ph = 0, q2 = 0;
+    for (int c = 0; c < d; c++) {
+      double qc = net->mom[q * d + c];
+      ph += qc * (x[c] - y[c]);
+      q2 += qc * qc;
+    }
+    s += cos(ph) / (q2 + m2);
+  }
+  return s;
+}
+
 static int cos_kernel(MPI_Comm comm, const bf_model *mod, int kind, const double *xa,
                       int64_t na, const double *xb, int64_t nb, double *K)
 {
   (void)comm;
   const bf_cosnet *net = cosnet(mod);
-  int d = net->d;
-  if (net->momenta != BF_MOMENTA_LATTICE || kind == BF_KERNEL_NTK) return 0;
-  double V = pow(net->lat.L * net->lat.s, d), m2 = net->mass * net->mass;
-  double scale = kind == BF_KERNEL_PRIOR ? 1.0 / V
-                                         : (double)net->width / (net->sigma_a * net->sigma_a) / V;
+  if (!cos_has_kernel(net, kind)) return 0;
+  double scale = cos_kernel_scale(net, kind);
   for (int64_t i = 0; i < na; i++)
-    for (int64_t j = 0; j < nb; j++) {
-      double s = 0;
-      for (int64_t q = 0; q < net->nmom; q++) {
-        double ph = 0, q2 = 0;
-        for (int c = 0; c < d; c++) {
-          double qc = net->mom[q * d + c];
-          ph += qc * (xa[i * d + c] - xb[j * d + c]);
-          q2 += qc * qc;
-        }
-        s += cos(ph) / (q2 + m2);
-      }
-      K[i * nb + j] = scale * s;
-    }
+    for (int64_t j = 0; j < nb; j++)
+      K[i * nb + j] = scale * momentum_sum(net, xa + i * net->d, xb + j * net->d);
   return 1;
+}
+
+typedef struct cos_entries {
+  bf_kernel_entries base; /* first: the interface casts to it */
+  const bf_cosnet *net;
+  double scale;
+  const double *xa, *xb;
+} cos_entries;
+
+static double cos_entry(bf_kernel_entries *ke, int64_t i, int64_t j)
+{
+  cos_entries *e = (cos_entries *)ke;
+  return e->scale * momentum_sum(e->net, e->xa + i * e->net->d, e->xb + j * e->net->d);
+}
+
+static void cos_entries_destroy(bf_kernel_entries *ke) { free(ke); }
+
+static bf_kernel_entries *cos_kernel_entries(const bf_model *mod, int kind, int64_t na,
+                                             const double *xa, int64_t nb, const double *xb)
+{
+  (void)na, (void)nb;
+  const bf_cosnet *net = cosnet(mod);
+  if (!cos_has_kernel(net, kind)) return NULL;
+  cos_entries *e = BF_CALLOC(1, cos_entries);
+  e->base.entry = cos_entry, e->base.destroy = cos_entries_destroy;
+  e->net = net, e->scale = cos_kernel_scale(net, kind), e->xa = xa, e->xb = xb;
+  return &e->base;
 }
 
 static const bf_model_ops COSNET_OPS = {
@@ -162,6 +205,7 @@ static const bf_model_ops COSNET_OPS = {
   .gram = cos_gram,
   .diag = cos_diag,
   .kernel = cos_kernel,
+  .kernel_entries = cos_kernel_entries,
 };
 
 bf_model *bf_model_cosnet_create(const bf_params *p)

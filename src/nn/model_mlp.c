@@ -153,15 +153,32 @@ static void mlp_diag(const bf_model *mod, bf_plan *plan, double *diag)
   }
 }
 
+/* Outside the ntk parameterization the tangent kernel of theta as stored
+ * grows with the widths: there is no infinite-width limit to compare with. */
+static int mlp_has_kernel(const bf_model *mod, int kind)
+{
+  return kind != BF_KERNEL_TANGENT || stack(mod)->parameterization == BF_PARAM_NTK;
+}
+
+/* The kernel of `kind` from the output layer's K and Theta at an entry. */
+static double mlp_kind_value(const bf_model *mod, int kind, double K, double T)
+{
+  const bf_layer *out = &stack(mod)->layer[stack(mod)->depth + 1];
+  if (kind == BF_KERNEL_NTK || (kind == BF_KERNEL_TANGENT && mod->t0 == 0)) return T;
+  if (kind != BF_KERNEL_TANGENT) return K;
+  /* the readout's: E[a.a] alpha^2 + beta^2 */
+  return (K - (out->bias ? out->beta * out->beta * out->sd_b * out->sd_b : 0)) /
+             (out->sd_w * out->sd_w) +
+         (out->bias ? out->beta * out->beta : 0);
+}
+
 /* The kernels between xa and xb: the recursion runs on the joint point set
  * (docs/theory.md g), then the cross block is cut out. */
 static int mlp_kernel(MPI_Comm comm, const bf_model *mod, int kind, const double *xa,
                       int64_t na, const double *xb, int64_t nb, double *K)
 {
   const bf_mlp *net = stack(mod);
-  /* outside the ntk parameterization the tangent kernel of theta as stored
-   * grows with the widths: there is no infinite-width limit to compare with */
-  if (kind == BF_KERNEL_TANGENT && net->parameterization != BF_PARAM_NTK) return 0;
+  if (!mlp_has_kernel(mod, kind)) return 0;
   int d = net->d;
   int64_t n = na + nb;
   double *x = BF_ALLOC(n * d, double);
@@ -172,21 +189,57 @@ static int mlp_kernel(MPI_Comm comm, const bf_model *mod, int kind, const double
     free(x), free(Kn), free(Tn);
     return 0; /* stopped: no kernel (bf_stopped() tells the stages why) */
   }
-  const bf_layer *out = &net->layer[net->depth + 1];
   for (int64_t i = 0; i < na; i++)
     for (int64_t j = 0; j < nb; j++) {
       int64_t ij = i * n + na + j;
-      double v = Kn[ij];
-      if (kind == BF_KERNEL_NTK || (kind == BF_KERNEL_TANGENT && mod->t0 == 0))
-        v = Tn[ij];
-      else if (kind == BF_KERNEL_TANGENT) /* the readout's: E[a.a] alpha^2 + beta^2 */
-        v = (Kn[ij] - (out->bias ? out->beta * out->beta * out->sd_b * out->sd_b : 0)) /
-                (out->sd_w * out->sd_w) +
-            (out->bias ? out->beta * out->beta : 0);
-      K[i * nb + j] = v;
+      K[i * nb + j] = mlp_kind_value(mod, kind, Kn[ij], Tn[ij]);
     }
   free(x), free(Kn), free(Tn);
   return 1;
+}
+
+/* Entries: each point's diagonal recursion once, then pairs on demand. */
+typedef struct mlp_entries {
+  bf_kernel_entries base; /* first: the interface casts to it */
+  const bf_model *mod;
+  int kind, depth;
+  const double *xa, *xb;
+  double *da, *db; /* na x depth, nb x depth: K^l(x, x) */
+  bf_kernel_plan *kp;
+} mlp_entries;
+
+static double mlp_entry(bf_kernel_entries *ke, int64_t i, int64_t j)
+{
+  mlp_entries *e = (mlp_entries *)ke;
+  int d = stack(e->mod)->d;
+  double K, T;
+  bf_kernel_pair(e->kp, e->xa + i * d, e->da + i * e->depth, e->xb + j * d,
+                 e->db + j * e->depth, &K, &T);
+  ke->worst_var = bf_kernel_plan_worst_var(e->kp);
+  return mlp_kind_value(e->mod, e->kind, K, T);
+}
+
+static void mlp_entries_destroy(bf_kernel_entries *ke)
+{
+  mlp_entries *e = (mlp_entries *)ke;
+  bf_kernel_plan_destroy(&e->kp);
+  free(e->da), free(e->db), free(e);
+}
+
+static bf_kernel_entries *mlp_kernel_entries(const bf_model *mod, int kind, int64_t na,
+                                             const double *xa, int64_t nb, const double *xb)
+{
+  if (!mlp_has_kernel(mod, kind)) return NULL;
+  const bf_mlp *net = stack(mod);
+  mlp_entries *e = BF_CALLOC(1, mlp_entries);
+  e->base.entry = mlp_entry, e->base.destroy = mlp_entries_destroy;
+  e->mod = mod, e->kind = kind, e->depth = net->depth, e->xa = xa, e->xb = xb;
+  e->kp = bf_kernel_plan_create(net, mod->quadrature, mod->order);
+  e->da = BF_ALLOC(na * net->depth + 1, double);
+  e->db = BF_ALLOC(nb * net->depth + 1, double);
+  for (int64_t i = 0; i < na; i++) bf_kernel_diag(e->kp, xa + i * net->d, e->da + i * net->depth);
+  for (int64_t j = 0; j < nb; j++) bf_kernel_diag(e->kp, xb + j * net->d, e->db + j * net->depth);
+  return &e->base;
 }
 
 static const bf_model_ops MLP_OPS = {
@@ -204,6 +257,7 @@ static const bf_model_ops MLP_OPS = {
   .gram = mlp_gram,
   .diag = mlp_diag,
   .kernel = mlp_kernel,
+  .kernel_entries = mlp_kernel_entries,
 };
 
 bf_model *bf_model_mlp_create(const bf_params *p)

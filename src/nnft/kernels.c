@@ -6,6 +6,10 @@
  *   bf_gh_expect      E[g(u) h(v)] for (u,v) ~ N(0, [[k11,k12],[k12,k22]])
  *   bf_gh_expect_kinked  the same for g, h with a kink at 0 (polar rule)
  *   bf_kernels        K_nngp and K_ntk of a layer stack on a set of points
+ *   bf_kernel_plan_create/destroy  rules and layer constants for entries
+ *   bf_kernel_diag    one point's K^l(x, x), l = 1..L (what its pairs need)
+ *   bf_kernel_pair    one entry of K and Theta from the two points' diagonals
+ *   bf_kernels_warn   collective: say when quadrature ran past its range
  *
  * For a layer stack with forward scales (alpha_l, beta_l), prior widths
  * (sd_w, sd_b), widths N_l and activations phi_l:
@@ -305,14 +309,92 @@ int bf_kernels(MPI_Comm comm, const bf_mlp *net, int64_t n, const double *x, int
   free(Tn);
   for (int k = 0; k <= MAX_ORDER / RULE_STEP; k++) bf_gh_destroy(&rc.rule[k]);
   if (stopped) return BF_STOPPED;
-  /* say so when a smooth activation's quadrature ran past its measured range
-   * (e.g. tanh after a wide unscaled layer): the kernel is then less exact */
   double worst = rc.worst_var;
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_DOUBLE, MPI_MAX, comm));
-  if (worst > VALIDATED_VARIANCE)
+  bf_kernels_warn(comm, worst);
+  return 0;
+}
+
+/* Say so when a smooth activation's quadrature ran past its measured range
+ * (e.g. tanh after a wide unscaled layer): the kernel is then less exact. */
+void bf_kernels_warn(MPI_Comm comm, double worst_var)
+{
+  if (worst_var > VALIDATED_VARIANCE)
     bf_log(comm, "kernels: warning: Gauss-Hermite quadrature at pre-activation variance %.3g, "
            "beyond the %.0f up to which its capped order (%d) holds 1e-10 "
            "(docs/theory.md g): the kernels of smooth activations there are less accurate",
-           worst, VALIDATED_VARIANCE, MAX_ORDER);
-  return 0;
+           worst_var, VALIDATED_VARIANCE, MAX_ORDER);
+}
+
+/* ---- entry by entry ------------------------------------------------------
+ * An entry (x, x') needs only its own previous-layer values and the two
+ * points' diagonals K^l(x, x): any subset of entries (a rank's blocks of a
+ * distributed matrix) is computed alone.  The operations are those of
+ * bf_kernels for its pair (row, column), so the entries agree bitwise. */
+struct bf_kernel_plan {
+  const bf_mlp *net;
+  int closed; /* quadrature = auto: closed forms where the table has them */
+  rule_cache rc;
+};
+
+bf_kernel_plan *bf_kernel_plan_create(const bf_mlp *net, int quadrature, int order)
+{
+  bf_kernel_plan *kp = BF_CALLOC(1, bf_kernel_plan);
+  kp->net = net;
+  kp->closed = quadrature == BF_QUAD_AUTO;
+  kp->rc.min_order = order;
+  return kp;
+}
+
+void bf_kernel_plan_destroy(bf_kernel_plan **kp)
+{
+  if (!*kp) return;
+  for (int k = 0; k <= MAX_ORDER / RULE_STEP; k++) bf_gh_destroy(&(*kp)->rc.rule[k]);
+  free(*kp);
+  *kp = NULL;
+}
+
+double bf_kernel_plan_worst_var(const bf_kernel_plan *kp) { return kp->rc.worst_var; }
+
+/* K^1 and Theta^1 at (xa, xb). */
+static void first_layer(const bf_mlp *net, const double *xa, const double *xb, double *K,
+                        double *T)
+{
+  const bf_layer *l1 = &net->layer[1];
+  double a2 = l1->alpha * l1->alpha, b2 = l1->bias ? l1->beta * l1->beta : 0.0;
+  double sw2 = l1->sd_w * l1->sd_w, sb2 = l1->sd_b * l1->sd_b, dot = 0;
+  for (int k = 0; k < net->d; k++) dot += xa[k] * xb[k];
+  *K = a2 * sw2 * dot + b2 * sb2;
+  *T = a2 * dot + b2;
+}
+
+/* Layer l + 1 from layer l at one entry (the recursion of bf_kernels). */
+static void next_layer(bf_kernel_plan *kp, int l, double k11, double k22, double *K, double *T)
+{
+  const bf_mlp *net = kp->net;
+  const bf_layer *up = &net->layer[l + 1];
+  double Nl = net->layer[l].out, ua2 = up->alpha * up->alpha;
+  double ub2 = up->bias ? up->beta * up->beta : 0.0;
+  double usw2 = up->sd_w * up->sd_w, usb2 = up->sd_b * up->sd_b, e, ed;
+  layer_expect(&kp->rc, net->layer[l].act, kp->closed, k11, k22, *K, &e, &ed);
+  double Kn = ua2 * usw2 * Nl * e + ub2 * usb2;
+  *T = ua2 * Nl * e + ub2 + ua2 * usw2 * Nl * ed * *T;
+  *K = Kn;
+}
+
+void bf_kernel_diag(bf_kernel_plan *kp, const double *x, double *diag)
+{
+  double K, T;
+  first_layer(kp->net, x, x, &K, &T);
+  for (int l = 1; l <= kp->net->depth; l++) {
+    diag[l - 1] = K;
+    next_layer(kp, l, K, K, &K, &T);
+  }
+}
+
+void bf_kernel_pair(bf_kernel_plan *kp, const double *xa, const double *da, const double *xb,
+                    const double *db, double *K, double *Theta)
+{
+  first_layer(kp->net, xa, xb, K, Theta);
+  for (int l = 1; l <= kp->net->depth; l++) next_layer(kp, l, da[l - 1], db[l - 1], K, Theta);
 }

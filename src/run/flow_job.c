@@ -310,64 +310,6 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   free(mh), free(ml), free(qh), free(ql);
 }
 
-/* The infinite-width curves of docs/physics.md 3 (posterior, resample): with
- * K(X,X) = sum kappa_k u_k u_k^T the function-space prior kernel and s^2
- * the trained parameters' prior variance, Fisher eigenvalues are
- * kappa_k/(sigma^2 s^2), and at cutoff Lambda
- *   mean(x) = sum_{lambda_k >= Lambda} (K(x,X)u_k)(u_k.Y)/(kappa_k + sigma^2)
- *   var(x)  = K(x,x) - sum_{lambda_k >= Lambda} (K(x,X)u_k)^2/(kappa_k + sigma^2).
- * The tangent kernel is K/s^2 in both supported cases. */
-static void infinite_width_curves(MPI_Comm comm, const bf_params *p,
-                                  const bf_train_job *job, bf_flow_result *f)
-{
-  const bf_dataset *ds = job->ds;
-  int n = (int)ds->n, nt = (int)ds->ntest, K = f->K;
-  double *T, *Tx, *Txx;
-  if (!bf_train_job_kernels(comm, p, job, 1, &T, &Tx, &Txx)) return;
-  /* the curves need one prior variance s^2 for every trained parameter */
-  double *sd = BF_ALLOC(job->mod->Pt, double), s2;
-  bf_model_prior_sd(job->mod, sd);
-  s2 = sd[0] * sd[0];
-  for (int64_t a = 1; a < job->mod->Pt; a++)
-    if (sd[a] != sd[0]) s2 = 0;
-  free(sd);
-  if (s2 == 0) {
-    free(T), free(Tx), free(Txx);
-    return;
-  }
-  double sig2 = job->sigma * job->sigma, *w = BF_ALLOC(n, double);
-  bf_sym_eigen(n, T, w);
-  double *ku = BF_ALLOC((int64_t)nt * n, double), *uy = BF_ALLOC(n, double);
-  for (int j = 0; j < n; j++) {
-    uy[j] = 0;
-    for (int a = 0; a < n; a++) uy[j] += T[(int64_t)j * n + a] * ds->y[a];
-    for (int x = 0; x < nt; x++) {
-      double s = 0;
-      for (int a = 0; a < n; a++) s += Tx[(int64_t)x * n + a] * T[(int64_t)j * n + a];
-      ku[(int64_t)x * n + j] = s;
-    }
-  }
-  f->mse_inf = BF_ALLOC(K, double);
-  f->var_inf = BF_ALLOC((int64_t)K * nt, double);
-  double lmax = w[n - 1] / (sig2 * s2);
-  for (int k = 0; k < K; k++) {
-    double Lambda = p->relative ? f->cut[k] * lmax : f->cut[k], mse = 0;
-    for (int x = 0; x < nt; x++) {
-      double mean = 0, var = Txx[(int64_t)x * nt + x];
-      for (int j = 0; j < n; j++) {
-        if (w[j] / (sig2 * s2) < Lambda) continue;
-        double kx = ku[(int64_t)x * n + j];
-        mean += kx * uy[j] / (w[j] + sig2);
-        var -= kx * kx / (w[j] + sig2);
-      }
-      f->var_inf[(int64_t)k * nt + x] = var;
-      mse += ((mean - ds->yt[x]) * (mean - ds->yt[x]) + var) / nt;
-    }
-    f->mse_inf[k] = mse;
-  }
-  free(T), free(Tx), free(Txx), free(w), free(ku), free(uy);
-}
-
 /* Uncoarsened test MSE of every member, on rank 0 (E). */
 static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
 {
@@ -521,7 +463,8 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
     run_flow(comm, p, job, res, nres, i, start, sess);
     if (bf_stopped()) break; /* at a checkpoint: the restart redoes the rest */
     if (p->method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
-      infinite_width_curves(comm, p, job, f);
+      bf_infinite_curves(comm, p, job->mod, job->ds, job->sigma, f->K, f->cut, &f->mse_inf,
+                         &f->var_inf); /* src/train/infinite.c */
     if (bf_stopped()) break; /* during the curves' kernels: no result */
     if (rank == 0) {
       f->mse0 = BF_ALLOC(job->ens->members, double);

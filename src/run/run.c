@@ -18,6 +18,13 @@ static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
   bf_h5_attr_string(h, "/config", "input", in->text);
   bf_h5_attr_string(h, "/config", "version", BF_VERSION);
   bf_h5_attr_int(h, "/config", "ranks", size, "-", "MPI ranks of the run");
+  double peak, estimate; /* so far: the result is written after every stage */
+  bf_mem_measure(comm, &peak, &estimate);
+  bf_h5_attr_double(h, "/config", "peak_rss_mb", peak, "MB",
+                    "peak resident memory (VmHWM) of the largest rank before the write");
+  bf_h5_attr_double(h, "/config", "estimate_mb", estimate, "MB",
+                    "its estimate from the local blocks: the most the tracked arrays held "
+                    "at once on a rank, plus the process's own (docs/theory.md f)");
   /* the run's warnings (bf_warn), absent when there were none */
   int n = bf_warnings_count();
   const char *w[32];

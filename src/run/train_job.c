@@ -11,26 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int bf_train_job_kernels(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                         int function_space, double **XX, double **xX, double **xx)
-{
-  (void)p;
-  const bf_dataset *ds = job->ds;
-  int64_t n = ds->n, nt = ds->ntest;
-  /* function space: the prior kernel of f (cos-net: G2; readout: NNGP) */
-  int kind = function_space ? BF_KERNEL_PRIOR : BF_KERNEL_TANGENT;
-  *XX = BF_ALLOC(n * n, double), *xX = BF_ALLOC(nt * n, double), *xx = BF_ALLOC(nt * nt, double);
-  if (!bf_model_kernel(comm, job->mod, kind, ds->x, n, ds->x, n, *XX) ||
-      !bf_model_kernel(comm, job->mod, kind, ds->xt, nt, ds->x, n, *xX) ||
-      !bf_model_kernel(comm, job->mod, kind, ds->xt, nt, ds->xt, nt, *xx)) {
-    free(*XX), free(*xX), free(*xx);
-    *XX = *xX = *xx = NULL;
-    return 0;
-  }
-  return 1;
-}
-
-/* Symmetric eigen-decomposition (LAPACK): A (n x n) -> vectors in A, w. */
+/* Symmetric eigen-decomposition (LAPACK): A (n x n) -> vectors in A, w.
+ * Serial and replicated: for tests and small matrices only; the run's
+ * n x n kernels are distributed (src/train/infinite.c). */
 void bf_sym_eigen(int n, double *A, double *w)
 {
   int lwork = -1, liwork = -1, iw, info;
@@ -44,48 +27,6 @@ void bf_sym_eigen(int n, double *A, double *w)
   BF_ASSERT(info == 0);
   free(work);
   free(iwork);
-}
-
-/* Infinite-width predictions on the test points (docs/physics.md 2):
- *   gd:        Theta(x,X) V g(lambda) V^T Y,  g = (1 - (1 - eta lambda/n)^t)/lambda
- *              (the discrete-time form of (I - e^{-eta Theta t/n}); f0 averages out;
- *              eta = bf_train_rate: 2 lr for loss = mse)
- *   posterior: GP posterior, mean K(x,X)(K + s^2)^-1 Y, var K(x,x) - ... */
-static void infinite_width(MPI_Comm comm, const bf_params *p, bf_train_job *job)
-{
-  const bf_dataset *ds = job->ds;
-  int n = (int)ds->n, nt = (int)ds->ntest;
-  double *KXX, *KxX, *Kxx;
-  if (!bf_train_job_kernels(comm, p, job, p->method == BF_TRAIN_POSTERIOR, &KXX, &KxX, &Kxx))
-    return;
-  double s2 = p->noise * p->noise, *w = BF_ALLOC(n, double);
-  bf_sym_eigen(n, KXX, w); /* column-major: vector j is KXX[j*n .. j*n+n) */
-  double *coef = BF_CALLOC(n, double), *proj = BF_CALLOC(n, double);
-  for (int j = 0; j < n; j++) {
-    double uy = 0;
-    for (int a = 0; a < n; a++) uy += KXX[(int64_t)j * n + a] * ds->y[a];
-    double g;
-    if (p->method == BF_TRAIN_GD) {
-      double eta = bf_train_rate(p), decay = pow(1 - eta * w[j] / n, p->steps);
-      g = w[j] > 1e-14 * w[n - 1] ? (1 - decay) / w[j] : eta * p->steps / n;
-    } else {
-      g = 1 / (w[j] + s2);
-    }
-    proj[j] = g * uy;
-  }
-  job->ref_mean = BF_CALLOC(nt, double);
-  job->ref_var = p->method == BF_TRAIN_POSTERIOR ? BF_CALLOC(nt, double) : NULL;
-  for (int x = 0; x < nt; x++) {
-    double var = Kxx[(int64_t)x * nt + x];
-    for (int j = 0; j < n; j++) {
-      double ku = 0;
-      for (int a = 0; a < n; a++) ku += KxX[(int64_t)x * n + a] * KXX[(int64_t)j * n + a];
-      job->ref_mean[x] += ku * proj[j];
-      if (job->ref_var) var -= ku * ku / (w[j] + s2);
-    }
-    if (job->ref_var) job->ref_var[x] = var;
-  }
-  free(coef), free(proj), free(KXX), free(KxX), free(Kxx), free(w);
 }
 
 /* Ensemble predictive mean and variance on the test points. */
@@ -144,6 +85,8 @@ static void train_alloc(const bf_params *p, bf_train_job *job)
   int descent = p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
   int flow = descent && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
   if (flow) job->snap = BF_CALLOC(ens->count * job->log.nrec * ens->nparams + 1, double);
+  /* this rank's members: theta, and the snapshots (the memory estimate) */
+  bf_mem_track(8.0 * ens->count * ens->nparams * (1 + (flow ? job->log.nrec : 0)));
 }
 
 /* A chunk [from, to) of GD steps or SGD epochs for every local member. */
@@ -297,6 +240,7 @@ static void metric_alloc(const bf_params *p, bf_train_job *job)
   if (!(p->basis == BF_BASIS_EIGEN || flow_eigen)) return;
   job->lambda = BF_ALLOC(ens->count * k + 1, double);
   if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod->Pt + 1, double);
+  if (flow_eigen) bf_mem_track(8.0 * ens->count * k * job->mod->Pt); /* the estimate */
   if (job->snap) job->flow_lambda = BF_ALLOC(ens->count * job->log.nrec * k + 1, double);
 }
 
@@ -420,7 +364,7 @@ bf_train_job *bf_train_job_run(MPI_Comm comm, const bf_params *p, bf_session *s)
            "limit; the NTK prediction holds for full-batch gd only)");
   if (p->method != BF_TRAIN_NONE && p->method != BF_TRAIN_SGD) {
     t = bf_elapsed();
-    infinite_width(comm, p, job);
+    bf_infinite_predict(comm, p, job->mod, job->ds, &job->ref_mean, &job->ref_var);
     if (bf_stopped()) return job;
     if (job->ref_mean) {
       for (int64_t x = 0; x < job->ds->ntest; x++) {

@@ -3,7 +3,8 @@
  * relative, and the activation table itself (names, derivatives).  Mixed
  * layer stacks (per-layer widths, activations, bias or none; ntk, standard,
  * unscaled): bf_kernels against an independent recursion written here from
- * the formulas, with plain 2-d Gauss-Hermite per layer, to 1e-9. */
+ * the formulas, with plain 2-d Gauss-Hermite per layer, to 1e-9; the
+ * entry-by-entry path of distributed matrices against bf_kernels, bitwise. */
 #include "testutil.h"
 
 #include "brgflow/input.h"
@@ -469,6 +470,47 @@ static void test_unequal_variances(void **state)
   ref_rule_destroy(&gh2);
 }
 
+/* The entry-by-entry path (bf_kernel_diag + bf_kernel_pair: what a rank
+ * computes for its own blocks of a distributed matrix) against bf_kernels,
+ * for every stack x parameterization x bias, closed forms and quadrature:
+ * bitwise equal on the upper triangle, which is the pair (row, column)
+ * bf_kernels computes itself.  Tolerance 0: the same operations in the
+ * same order.  Below the diagonal, bf_kernels mirrors (j, i); the entry
+ * (i, j) there agrees to 1e-13 relative (the polar rule is not symmetric
+ * in its arguments to rounding). */
+static void test_entries_match_bf_kernels(void **state)
+{
+  (void)state;
+  double K[NPT * NPT], T[NPT * NPT], diag[NPT * MAXL], worst_upper = 0, worst_lower = 0;
+  int count = 0;
+  for (int s = 0; s < NSTACKS; s++)
+    for (int param = 0; param < 3; param++)
+      for (int bias = 1; bias >= 0; bias--)
+        for (int q = 0; q < 2; q++) {
+          int quad = q ? BF_QUAD_HERMITE : BF_QUAD_AUTO;
+          bf_mlp *net = make_stack(&STACKS[s], param, bias, STACKS[s].act);
+          bf_kernels(MPI_COMM_WORLD, net, NPT, XPTS, quad, 96, K, T);
+          bf_kernel_plan *kp = bf_kernel_plan_create(net, quad, 96);
+          for (int i = 0; i < NPT; i++) bf_kernel_diag(kp, XPTS + i * DIM, diag + i * net->depth);
+          for (int i = 0; i < NPT; i++)
+            for (int j = 0; j < NPT; j++) {
+              double k, t, scale = fabs(K[i * NPT + i]) + fabs(T[i * NPT + i]);
+              bf_kernel_pair(kp, XPTS + i * DIM, diag + i * net->depth, XPTS + j * DIM,
+                             diag + j * net->depth, &k, &t);
+              double dev = fmax(fabs(k - K[i * NPT + j]), fabs(t - T[i * NPT + j])) / scale;
+              if (j >= i) worst_upper = fmax(worst_upper, dev);
+              else worst_lower = fmax(worst_lower, dev);
+              count++;
+            }
+          bf_kernel_plan_destroy(&kp);
+          bf_mlp_destroy(&net);
+        }
+  FIGURE("%d entries: upper triangle max |d| %.1e (tol 0, bitwise), lower %.1e (tol 1e-13)",
+         count, worst_upper, worst_lower);
+  assert_true(worst_upper == 0);
+  ASSERT_LE(worst_lower, 1e-13);
+}
+
 static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_quadrature_at_large_variance),
   cmocka_unit_test(test_quadrature_matches_closed_forms),
@@ -478,5 +520,6 @@ static const struct CMUnitTest group[] = {
   cmocka_unit_test(test_lists_reproduce_uniform_stack),
   cmocka_unit_test(test_degenerate_pairs),
   cmocka_unit_test(test_unequal_variances),
+  cmocka_unit_test(test_entries_match_bf_kernels),
 };
 BF_TEST_MAIN(group)

@@ -77,7 +77,6 @@ void bf_warnings_clear(void);
  * the exit status is 0; in a stage without checkpoints it is BF_STOPPED. */
 enum { BF_STOPPED = 3 }; /* exit status: stopped in a stage without checkpoints */
 void bf_stop_install(void);
-int bf_stop_requested(void);
 void bf_stop_watch_file(const char *output); /* polls also look for OUTPUT.stop */
 const char *bf_stop_file(void);
 int bf_stop_poll(MPI_Comm comm); /* collective, at a step boundary: a signal, or the stop file */

@@ -1,14 +1,16 @@
 /* stop.c — stop requests: SIGTERM / SIGUSR1 (what a batch system sends
  * before a time limit) set a flag, and the stages poll it.
  *
- *   bf_stop_install    route SIGTERM and SIGUSR1 to the flag
- *   bf_stop_requested  this rank's flag (signal-safe read)
- *   bf_stop_poll       collective: did any rank of comm get a request?
- *   bf_stopped         has a poll agreed on a stop (a stage was cut short)?
+ *   bf_stop_install      route SIGTERM and SIGUSR1 to the flag
+ *   bf_stop_watch_file   polls at step boundaries also look for OUTPUT.stop
+ *   bf_stop_poll         collective, at a step boundary: a signal or the file?
+ *   bf_stop_poll_signal  collective, inside a stage: a signal?
+ *   bf_stop_agree        the ranks agreed on a stop (at a checkpoint or not)
+ *   bf_stopped, bf_stopped_at_checkpoint   what the stages above ask
  *
  * A stage with step boundaries stops there with a checkpoint
  * (bf_session_stop_point returns 1); a long stage without them (the
- * infinite-width kernels) polls bf_stop_poll and returns BF_STOPPED.  Either
+ * infinite-width kernels) polls bf_stop_poll_signal and returns BF_STOPPED.  Either
  * way the stages above see bf_stopped() and return without their results,
  * and main exits: status 0 after a checkpoint, BF_STOPPED otherwise.  No
  * exit() below main. */
@@ -38,8 +40,6 @@ void bf_stop_install(void)
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGUSR1, &sa, NULL);
 }
-
-int bf_stop_requested(void) { return stop_flag != 0; }
 
 /* OUTPUT.stop, looked for by rank 0 at every poll: what a batch script
  * writes when a signal would reach the ranks too early or not at all. */

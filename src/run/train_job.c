@@ -160,7 +160,6 @@ static void check_finite(MPI_Comm comm, const bf_params *p, bf_train_job *job, i
  * model computes its features once per member and chunk, so polling in
  * short chunks cost 7x on the authors' experiment (make bench W4); a
  * signal is then honoured at the next poll after training. */
-enum { LOG_SECONDS = 10 };
 static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
                           bf_session *s)
 {
@@ -172,7 +171,6 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
   if (p->method != BF_TRAIN_GD && p->method != BF_TRAIN_SGD) return;
   int ckpt = s && p->checkpoint_every > 0, total = bf_train_length(p);
   int chunk = ckpt ? p->checkpoint_every : total;
-  double logged = t0;
   int from = s && s->resume ? (int)s->train_step : 0, start = from;
   const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
   do {
@@ -180,11 +178,8 @@ static void train_members(MPI_Comm comm, const bf_params *p, bf_train_job *job,
     train_chunk(p, job, from, to);
     check_finite(comm, p, job, to);
     double spent = bf_elapsed() - t0;
-    if (ckpt || to == total || bf_elapsed() - logged >= LOG_SECONDS) {
-      bf_log(comm, "train: %s %d/%d, %.2f s, ~%.2f s left", unit, to, total, spent,
-             spent / (to - start > 0 ? to - start : 1) * (total - to));
-      logged = bf_elapsed();
-    }
+    bf_log(comm, "train: %s %d/%d, %.2f s, ~%.2f s left", unit, to, total, spent,
+           spent / (to - start > 0 ? to - start : 1) * (total - to));
     if (to < total && ckpt) {
       bf_session_checkpoint(comm, p, s, job, 0, to, NULL, 0, 0, 0);
       if (bf_session_stop_point(comm, p)) return;

@@ -21,7 +21,7 @@ struct bf_measure {
   const bf_model *mod;
   int n;
   MPI_Comm comm;
-  double *x, *f, *c; /* points (n x d), one member's outputs, their mean (n) */
+  double *x, *c; /* points (n x d), the members' mean output (n) */
   bf_plan *plan;
   bf_moments *mom;
 };
@@ -34,7 +34,7 @@ bf_measure *bf_measure_create(MPI_Comm comm, const bf_model *mod, int n, const d
   ms->n = n;
   ms->x = BF_ALLOC((int64_t)n * mod->d, double);
   memcpy(ms->x, x, sizeof(double) * n * mod->d);
-  ms->f = BF_ALLOC(n, double), ms->c = BF_ALLOC(n, double);
+  ms->c = BF_ALLOC(n, double);
   bf_comm_dup(comm, &ms->comm);
   ms->plan = bf_model_plan_create(mod, n);
   ms->mom = bf_moments_create(comm, n, nquads, quad, members, blocks);
@@ -48,21 +48,21 @@ void bf_measure_destroy(bf_measure **mp)
   bf_moments_destroy(&ms->mom);
   bf_model_plan_destroy(&ms->plan);
   BF_MPI(MPI_Comm_free(&ms->comm));
-  free(ms->x), free(ms->f), free(ms->c), free(ms);
+  free(ms->x), free(ms->c), free(ms);
   *mp = NULL;
 }
 
-/* The mean output of the kept local members, reduced over ranks (double-
- * double: the same at any rank count): the centre of the G4c products. */
-static void centre(bf_measure *ms, MPI_Comm comm, const double *theta, int64_t P,
-                   int64_t count, const double *keep, double *c)
+/* The mean of the kept local members' outputs fs (count x n), reduced over
+ * ranks (double-double: the same at any rank count): the centre of the G4c
+ * products. */
+static void centre(bf_measure *ms, MPI_Comm comm, const double *fs, int64_t count,
+                   const double *keep, double *c)
 {
   int n = ms->n;
   double *s = BF_CALLOC(n + 1, double), *sl = BF_CALLOC(n + 1, double);
   for (int64_t m = 0; m < count; m++) {
     if (keep && !keep[m]) continue;
-    bf_model_forward(ms->mod, ms->plan, theta + m * P, n, ms->x, ms->f);
-    for (int i = 0; i < n; i++) bf_dd_add(&s[i], &sl[i], ms->f[i]);
+    for (int i = 0; i < n; i++) bf_dd_add(&s[i], &sl[i], fs[m * n + i]);
     s[n] += 1; /* the count, exact */
   }
   bf_dd_allreduce(comm, n + 1, s, sl);
@@ -74,13 +74,16 @@ void bf_measure_run(bf_measure *ms, const double *theta, int64_t P, int64_t firs
                     int64_t count, const double *keep, double *g2, double *g2_err,
                     double *g4c, double *g4c_err)
 {
-  centre(ms, ms->comm, theta, P, count, keep, ms->c);
+  /* each kept member's outputs once: the centre and the moments both read them */
+  int n = ms->n;
+  double *fs = BF_ALLOC(count * n + 1, double);
+  for (int64_t m = 0; m < count; m++)
+    if (!keep || keep[m]) bf_model_forward(ms->mod, ms->plan, theta + m * P, n, ms->x, fs + m * n);
+  centre(ms, ms->comm, fs, count, keep, ms->c);
   bf_moments_reset(ms->mom);
   bf_moments_shift(ms->mom, ms->c);
-  for (int64_t m = 0; m < count; m++) {
-    if (keep && !keep[m]) continue; /* dropped: out of the ensemble statistics */
-    bf_model_forward(ms->mod, ms->plan, theta + m * P, ms->n, ms->x, ms->f);
-    bf_moments_add(ms->mom, first + m, ms->f);
-  }
+  for (int64_t m = 0; m < count; m++)
+    if (!keep || keep[m]) bf_moments_add(ms->mom, first + m, fs + m * n); /* dropped: out */
+  free(fs);
   bf_moments_finish(ms->mom, g2, g2_err, g4c, g4c_err);
 }

@@ -51,9 +51,10 @@ $(B)/%.o: src/%.c $(wildcard include/brgflow/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(STDFLAGS) $(CFLAGS) -c $< -o $@
 
+# Made anew each time, so an object whose source is gone never stays in it.
 $(LIB): $(OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(B)/main.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -9,7 +9,46 @@
 #ifndef BRGFLOW_FLOW_H
 #define BRGFLOW_FLOW_H
 
+#include "brgflow/io.h"
 #include "brgflow/nn.h"
+
+/* One (basis, prescription) coarse-graining flow's results. */
+typedef struct bf_flow_result {
+  char name[32]; /* "eigen_resample", ... */
+  int basis, prune, K;
+  double *cut;                  /* K cutoffs (relative: x lambda_max) */
+  double *n_sloppy, *mse, *n_zero; /* K x E, rank 0 only */
+  double *mse0;                 /* E uncoarsened test MSE, rank 0 only */
+  double *pred_mean, *pred_var; /* K x n_test, over the kept members */
+  double *mse_mean;             /* K: mean test MSE over the kept members, rank 0 only */
+  double *kept;                 /* E: 1 kept, 0 dropped ([brg] keep_mse_below), every rank */
+  int64_t n_kept;               /* members in the ensemble statistics */
+  int nprobe;                   /* [brg] probe test points */
+  double *probe_loc;            /* this rank's members' predictions there: count x K x nprobe */
+  double *probe_pred;           /* K x E x nprobe, rank 0 only */
+  int crit;                     /* step of Lambda_C, -1 if not reached */
+  double lc, lc_lo, lc_hi;      /* Lambda_C and its bootstrap interval */
+  int erg;                      /* cos-net on the full lattice: ERG checks */
+  double *pcut, *m_eff, *m_err, *Z, *m_hat, *zeta, *zmax; /* K */
+  double *mse_inf, *var_inf;    /* infinite-width curves: K, K x n_test, or NULL */
+  double *mse_loc, *nsl_loc, *nz_loc; /* this rank's members: count x K */
+  int npts, nq;                 /* MLP: correlator points, G4c quadruples (0: cos-net) */
+  double *g2pts, *g2pts_err;    /* MLP: G2 +- stderr at the correlator points, K x n x n */
+  double *g4c, *g4c_err;        /* MLP: G4c +- jackknife on the quadruples, K x nq */
+  double *ng4c;                 /* MLP: N G4c (N the last hidden width), K x nq */
+  double *g2, *g2_err, *g2_ref, *gq, *gq_err, *gq_ref;    /* K x L^d */
+} bf_flow_result;
+
+/* Which arrays a flow's run has (bf_sizes.have) and the axes of its table:
+ * K steps, E members, T test points, N correlator points, Q quadruples,
+ * B probe points, S lattice sites (L per axis); units slots C (cutoffs)
+ * and G (lattice G2). */
+enum { BF_FLOW_ERG = 1, BF_FLOW_PTS = 2, BF_FLOW_PROBE = 4, BF_FLOW_DIAG = 8,
+       BF_FLOW_INF = 16 };
+/* The flow's result table (src/flow/table.c): every array of
+ * bf_flow_result with its shape, place, result and checkpoint names. */
+extern const bf_field bf_flow_fields[];
+extern const int bf_flow_nfields;
 
 /* The prior draw of the trained block that `resample` uses: one per member
  * and flow, from the member's own stream, so that the coarse-grained
@@ -67,5 +106,21 @@ void bf_erg_reference(MPI_Comm comm, const bf_lattice *lat, double m, double p,
 /* Weighted fit 1/G(q) = (q^2 + m_eff^2)/Z over 0 < |q| < p. */
 void bf_erg_fit(const bf_lattice *lat, double p, const double *gq,
                 const double *gq_err, double *m_eff, double *m_err, double *Z);
+
+/* ---- the flow stage (src/flow/flow.c; pipeline.h) ----------------------- */
+typedef struct bf_ctx bf_ctx;
+/* The flows the input asks for, into c->flows (each step measured). */
+int bf_stage_flow(bf_ctx *c);
+/* Collective: every (basis, prescription) the input asks for; returns how
+ * many results *out holds. */
+int bf_flow_run(bf_ctx *c, const bf_params *p, bf_flow_result **out);
+void bf_flow_results_destroy(bf_flow_result **r, int n);
+/* How many flows the input asks for; a flow's shape (K, erg, npts, nq, nprobe),
+ * the same for each. */
+int bf_flow_count(const bf_params *p);
+void bf_flow_shape(const bf_params *p, const bf_ctx *c, bf_flow_result *f);
+/* The axes, conditions and units of f's result table in this run. */
+void bf_flow_sizes(const bf_params *p, const bf_ctx *c, const bf_flow_result *f,
+                   bf_sizes *s);
 
 #endif

@@ -56,7 +56,58 @@ void bf_h5_write_block(bf_h5 *h, const char *name, int rank, const hsize_t *dims
                        hsize_t first, hsize_t count, const double *data,
                        const char *units, const char *what);
 
+/* ---- result tables (src/io/fields.c) ----------------------------------------
+ * One table per result struct: each row names one `double *` array of the
+ * struct (by offsetof), its shape, where it lives, the condition under which
+ * a run has it, its dataset in the result and in the checkpoint, its units
+ * and meaning.  Allocation, the result, the checkpoint and the restore read
+ * the same table, so a new observable is one row and one function. */
+enum bf_place {
+  BF_EVERY_RANK,  /* the whole array, the same on every rank */
+  BF_RANK0,       /* the whole array, on rank 0 only (gathered) */
+  BF_MEMBER_ROWS  /* one row per member, each rank its own members' */
+};
+typedef struct bf_field {
+  size_t offset;      /* offsetof(struct, array) */
+  const char *shape;  /* one letter per axis (bf_sizes n['X']); member rows:
+                         the shape of one row.  'S' = lattice sites, written
+                         as d axes of n['L'] */
+  int place;          /* enum bf_place */
+  unsigned when;      /* condition bits the run must have (bf_sizes.have) */
+  int group;          /* result group 0 or 1 of the writer's two */
+  const char *result; /* dataset name in its group; NULL: not in the result */
+  const char *ckpt;   /* dataset name in the checkpoint; NULL: not kept */
+  const char *units;  /* "@X": the run's units slot X (bf_sizes.units) */
+  const char *what;
+} bf_field;
+/* One run's sizes of a table's axes and conditions. */
+typedef struct bf_sizes {
+  int64_t n[26];          /* length of axis letter 'A' + i */
+  int d;                  /* lattice dimension, for 'S' */
+  const char *units[26];  /* units slots "@A" .. "@Z" */
+  unsigned have;          /* the condition bits this run has */
+  int64_t members, first, count; /* member rows: all, and this rank's */
+} bf_sizes;
+int bf_field_on(const bf_field *f, const bf_sizes *s);
+/* member rows: doubles per row; otherwise the whole array's length */
+int64_t bf_field_cols(const bf_field *f, const bf_sizes *s);
+/* doubles rank `rank` holds */
+int64_t bf_field_len(const bf_field *f, const bf_sizes *s, int rank);
+double **bf_field_data(void *owner, const bf_field *f);
+/* Every array the run has, zeroed, where it lives (rank: this rank's). */
+void bf_fields_alloc(void *owner, const bf_field *t, int n, const bf_sizes *s, int rank);
+void bf_fields_free(void *owner, const bf_field *t, int n);
+/* Collective: every row with a result name, into groups[row.group]
+ * (a NULL group is skipped). */
+void bf_fields_write(bf_h5 *h, const char *const groups[2], const void *owner,
+                     const bf_field *t, int n, const bf_sizes *s);
+
 /* `brgflow info FILE`: print what a result file holds (rank-local). */
 int bf_info(const char *path, FILE *out);
+
+/* ---- the write stage (src/io/result.c; pipeline.h) ---------------------- */
+typedef struct bf_ctx bf_ctx;
+/* Collective: the run's whole result into OUTPUT (docs/outputs.md). */
+int bf_stage_write(bf_ctx *c);
 
 #endif

@@ -62,4 +62,15 @@ void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
 void bf_fisher_diagonal(const bf_model *mod, const double *theta,
                         const bf_dataset *ds, double sigma, double *diag);
 
+/* ---- the metric stage (src/metric/stage.c; pipeline.h) ------------------ */
+typedef struct bf_ctx bf_ctx;
+/* The metric arrays the run wants, allocated before a restart fills them. */
+void bf_metric_alloc(bf_ctx *c);
+/* Every member's metric and spectrum, along training too; then a step
+ * boundary (the flow's starting point) when a flow follows. */
+int bf_stage_metric(bf_ctx *c);
+/* LAPACK dsyevd: A (n x n, symmetric) -> eigenvectors (column j = A[j n..]),
+ * eigenvalues w ascending.  Serial, replicated: tests and small matrices. */
+void bf_sym_eigen(int n, double *A, double *w);
+
 #endif

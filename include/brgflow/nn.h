@@ -279,4 +279,9 @@ void bf_ensemble_destroy(bf_ensemble **ens);
 /* Draw every local member from its own streams. */
 void bf_ensemble_sample(bf_ensemble *ens, const bf_model *mod, uint64_t seed);
 
+/* ---- the sample stage (src/nn/stage.c; the chain: pipeline.h) ---------- */
+typedef struct bf_ctx bf_ctx;
+/* The model and, unless only its kernels are asked for, its prior ensemble. */
+int bf_stage_sample(bf_ctx *c);
+
 #endif

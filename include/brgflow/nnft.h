@@ -124,4 +124,13 @@ void bf_measure_run(bf_measure *ms, const double *theta, int64_t P, int64_t firs
                     int64_t count, const double *keep, double *g2, double *g2_err,
                     double *g4c, double *g4c_err);
 
+/* ---- the measure and reference stages (src/nnft/stage.c; pipeline.h) ---- */
+typedef struct bf_ctx bf_ctx;
+/* G2 and G4c at the [correlator] points (prior or trained ensemble), or a
+ * prior cos-net's G2 on its lattice. */
+int bf_stage_measure(bf_ctx *c);
+/* A prior ensemble's references (propagator, or NNGP and tangent kernels)
+ * and the z-scores of its G2 against them. */
+int bf_stage_reference(bf_ctx *c);
+
 #endif

@@ -108,4 +108,16 @@ int bf_infinite_curves(MPI_Comm comm, const bf_params *p, const bf_model *mod,
                        const bf_dataset *ds, double sigma, int K, const double *cut,
                        double **mse, double **var);
 
+/* ---- the data, train and predict stages (src/train/stage.c; pipeline.h) -- */
+typedef struct bf_ctx bf_ctx;
+/* Trained runs: the data set, the metric's points and sigma, the records. */
+int bf_stage_data(bf_ctx *c);
+/* The training records, allocated before a restart fills them. */
+void bf_train_alloc(bf_ctx *c);
+/* Every member trained (or sampled from its posterior), with a step
+ * boundary between chunks; the ensemble's predictive moments. */
+int bf_stage_train(bf_ctx *c);
+/* The infinite-width predictions and the ensemble's distance from them. */
+int bf_stage_predict(bf_ctx *c);
+
 #endif

@@ -8,8 +8,8 @@
  *   bf_stop_agree        the ranks agreed on a stop (at a checkpoint or not)
  *   bf_stopped, bf_stopped_at_checkpoint   what the stages above ask
  *
- * A stage with step boundaries stops there with a checkpoint
- * (bf_session_stop_point returns 1); a long stage without them (the
+ * A stage with step boundaries stops there, after the driver's checkpoint
+ * (bf_ctx_boundary returns 1, src/run/session.c); a long stage without them (the
  * infinite-width kernels) polls bf_stop_poll_signal and returns BF_STOPPED.  Either
  * way the stages above see bf_stopped() and return without their results,
  * and main exits: status 0 after a checkpoint, BF_STOPPED otherwise.  No

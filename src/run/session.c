@@ -1,20 +1,22 @@
-/* session.c — checkpoints, restarts and early termination of a run.
+/* session.c — the driver's checkpoints, restarts and early termination.
  *
- *   bf_session_checkpoint       the whole state so far, one generation
- *   bf_session_stop_point       stop cleanly at a step boundary if asked
- *   bf_session_install_signals  SIGTERM / SIGUSR1 set a flag, nothing more
- *   bf_session_resume           --restart: the newest generation that passes
- *                               every check against this run, else a clean exit
- *   bf_session_load_*           restore from it: training, metric, a flow
+ *   bf_session_attach   give a run context its driver: the hooks its stages
+ *                       call at step boundaries (checkpoint when due, stop
+ *                       when asked) and to restore a flow
+ *   bf_session_resume   --restart: the newest generation that passes every
+ *                       check against this run, else a clean exit; then the
+ *                       training and metric arrays restored
+ *   bf_session_finish   the result is complete: the checkpoints are spent
  *
- * Stages: 0 training (GD step, or SGD epoch, `train_step` next: SGD
- * resumes at an epoch boundary, whose order depends on (seed, member,
- * epoch) alone), 1 metric done, 2 flow
- * (flow `flow_index`, step `flow_step` next).  Every generation holds
- * everything a restart needs: the effective input, the stage, the members'
+ * Stages (pipeline.h): BF_AT_TRAIN (GD step, or SGD epoch, `train_step`
+ * next: SGD resumes at an epoch boundary, whose order depends on (seed,
+ * member, epoch) alone), BF_AT_METRIC (metric done), BF_AT_FLOW (flow
+ * `flow_index`, step `flow_step` next).  Every generation holds everything
+ * a restart needs: the effective input, the stage, the members'
  * parameters, the metric, and the flows' observables so far.  One table of
  * arrays per stage serves writing, checking and reading, so a restore reads
- * exactly what was checked. */
+ * exactly what was checked; a flow's rows come from its result table
+ * (src/flow/table.c). */
 #include "brgflow/checkpoint.h"
 #include "brgflow/run.h"
 
@@ -22,14 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* the flag lives in core (stop.c): stages without step boundaries poll it too */
-void bf_session_install_signals(const bf_params *p)
-{
-  bf_stop_install();
-  bf_stop_watch_file(p->output);
-}
-
-int bf_session_stop_point(MPI_Comm comm, const bf_params *p)
+/* At a step boundary after its checkpoint: 1 if a stop was asked (signal
+ * or OUTPUT.stop), with the message printed. */
+static int stop_point(MPI_Comm comm, const bf_params *p)
 {
   int rank;
   BF_MPI(MPI_Comm_rank(comm, &rank));
@@ -47,7 +44,10 @@ int bf_session_stop_point(MPI_Comm comm, const bf_params *p)
   return 1;
 }
 
-int bf_session_poll_stop(MPI_Comm comm)
+/* At a step boundary without a checkpoint ([run] checkpoint_every or
+ * checkpoint_flow_every = 0): 1 if a signal asked for a stop; the run then
+ * ends without a result and with status BF_STOPPED. */
+static int poll_stop(MPI_Comm comm)
 {
   /* signals only: OUTPUT.stop asks for a stop with a checkpoint, and waits
    * for the next one (the metric's, in a flow run without training ones) */
@@ -79,7 +79,7 @@ static int add(ckpt_array *a, int n, int keep, const char *name, double *data, i
 
 /* The training arrays, and from stage 1 on the metric's; r: 25 values of
  * the cos-net's resolved momenta and their scale. */
-static int job_arrays(const bf_train_job *job, int stage, double *r, ckpt_array *a)
+static int job_arrays(const bf_ctx *job, int stage, double *r, ckpt_array *a)
 {
   const bf_ensemble *ens = job->ens;
   int64_t nrec = job->log.nrec, k = job->k, Pt = job->mod->Pt, P = ens->nparams;
@@ -96,33 +96,26 @@ static int job_arrays(const bf_train_job *job, int stage, double *r, ckpt_array 
   return n;
 }
 
-/* Flow i's arrays: f's shape (K, erg, npts, nq, nprobe) says which and how
- * large; its data pointers are NULL when only the shapes are checked.  The
+/* Flow i's arrays: every row of the flow's table with a checkpoint name
+ * (src/flow/table.c), as f's shape (K, erg, npts, nq, nprobe) gives them;
+ * the data pointers are NULL when only the shapes are checked.  The
  * measure stage's arrays are kept per step: a restart measures only the
  * steps it runs. */
-static int flow_arrays(const bf_train_job *job, const bf_flow_result *f, int i, ckpt_array *a)
+static int flow_arrays(const bf_params *p, const bf_ctx *job, const bf_flow_result *f,
+                       int i, ckpt_array *a)
 {
-  int64_t K = f->K, nt = job->ds->ntest, ns = f->erg ? job->mod->free_field->lat.nsites : 0;
-  int64_t n2 = (int64_t)f->npts * f->npts;
-  int pts = f->npts > 0, erg = f->erg;
-  struct { const char *name; double *data; int64_t len, cols; int keep; } t[] = {
-      {"mse", f->mse_loc, 0, K, 1}, {"n_sloppy", f->nsl_loc, 0, K, 1},
-      {"n_zero", f->nz_loc, 0, K, 1}, {"pred_mean", f->pred_mean, K * nt, 0, 1},
-      {"pred_var", f->pred_var, K * nt, 0, 1}, {"g2pts", f->g2pts, K * n2, 0, pts},
-      {"g2pts_err", f->g2pts_err, K * n2, 0, pts}, {"g4c", f->g4c, K * f->nq, 0, pts},
-      {"g4c_err", f->g4c_err, K * f->nq, 0, pts},
-      {"probe_pred", f->probe_loc, 0, K * f->nprobe, f->nprobe > 0},
-      {"pcut", f->pcut, K, 0, erg}, {"m_eff", f->m_eff, K, 0, erg},
-      {"m_err", f->m_err, K, 0, erg}, {"Z", f->Z, K, 0, erg}, {"m_hat", f->m_hat, K, 0, erg},
-      {"zeta", f->zeta, K, 0, erg}, {"zmax", f->zmax, K, 0, erg},
-      {"g2", f->g2, K * ns, 0, erg}, {"g2_err", f->g2_err, K * ns, 0, erg},
-      {"g2_ref", f->g2_ref, K * ns, 0, erg}, {"gq", f->gq, K * ns, 0, erg},
-      {"gq_err", f->gq_err, K * ns, 0, erg}, {"gq_ref", f->gq_ref, K * ns, 0, erg}};
+  bf_sizes sz;
+  bf_flow_sizes(p, job, f, &sz);
   int n = 0;
   char name[48];
-  for (size_t j = 0; j < sizeof t / sizeof t[0]; j++) {
-    snprintf(name, sizeof name, "/flow%d/%s", i, t[j].name);
-    n = add(a, n, t[j].keep, name, t[j].data, t[j].len, t[j].cols);
+  for (int j = 0; j < bf_flow_nfields; j++) {
+    const bf_field *t = &bf_flow_fields[j];
+    if (!t->ckpt || !bf_field_on(t, &sz)) continue;
+    BF_ASSERT(t->place != BF_RANK0); /* a checkpoint holds what every rank has */
+    snprintf(name, sizeof name, "/flow%d/%s", i, t->ckpt);
+    int64_t cols = bf_field_cols(t, &sz);
+    n = add(a, n, 1, name, *bf_field_data((void *)f, t), t->place == BF_MEMBER_ROWS ? 0 : cols,
+            t->place == BF_MEMBER_ROWS ? cols : 0);
   }
   return n;
 }
@@ -156,16 +149,16 @@ static void load_arrays(bf_ckpt *c, const bf_ensemble *ens, const ckpt_array *a,
       bf_ckpt_read_rows(c, a[i].name, a[i].cols, ens->first, ens->count, a[i].data);
 }
 
-static void pack_resolved(const bf_train_job *job, double *r)
+static void pack_resolved(const bf_ctx *job, double *r)
 {
   memcpy(r, job->resolved, sizeof(double) * 24);
   r[24] = job->scale;
 }
 
-void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
-                           const bf_train_job *job, int stage, int64_t train_step,
-                           const bf_flow_result *flows, int nflows, int flow_index,
-                           int flow_step)
+/* The whole state so far, one generation. */
+static void checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
+                       const bf_ctx *job, int stage, int64_t train_step,
+                       const bf_flow_result *flows, int nflows, int flow_index, int flow_step)
 {
   double t = bf_elapsed(), r[25];
   const bf_ensemble *ens = job->ens;
@@ -173,7 +166,7 @@ void bf_session_checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *
   pack_resolved(job, r);
   int n = job_arrays(job, stage, r, a);
   for (int i = 0; stage == 2 && i <= flow_index && i < nflows; i++)
-    n += flow_arrays(job, &flows[i], i, a + n);
+    n += flow_arrays(p, job, &flows[i], i, a + n);
   int64_t values = 0;
   for (int i = 0; i < n; i++) values += a[i].len ? a[i].len : ens->members * a[i].cols;
   bf_ckpt *c = bf_ckpt_begin(comm, p->output, values, n);
@@ -235,7 +228,7 @@ static int check_steps(const bf_params *p, bf_session *s, bf_ckpt *c, char *why,
 
 /* Every array the restore will read, present, shaped for this input and
  * matching its checksum: the job's, and flows 0..flow_index. */
-static int check_restore(const bf_params *p, const bf_session *s, const bf_train_job *job,
+static int check_restore(const bf_params *p, const bf_session *s, const bf_ctx *job,
                          bf_ckpt *c, char *why, size_t n)
 {
   ckpt_array a[MAX_ARRAYS];
@@ -245,13 +238,13 @@ static int check_restore(const bf_params *p, const bf_session *s, const bf_train
   for (int i = 0; s->stage == 2 && i <= s->flow_index; i++) {
     bf_flow_result f = {0};
     bf_flow_shape(p, job, &f);
-    na = flow_arrays(job, &f, i, a);
+    na = flow_arrays(p, job, &f, i, a);
     if (!check_arrays(c, job->ens, a, na, why, n)) return 0;
   }
   return 1;
 }
 
-static int check_generation(const bf_params *p, bf_session *s, const bf_train_job *job,
+static int check_generation(const bf_params *p, bf_session *s, const bf_ctx *job,
                             bf_ckpt *c, char *why, size_t n)
 {
   why[0] = '\0';
@@ -261,8 +254,8 @@ static int check_generation(const bf_params *p, bf_session *s, const bf_train_jo
   return check_restore(p, s, job, c, why, n);
 }
 
-void bf_session_resume(MPI_Comm comm, const bf_params *p, bf_session *s,
-                       const bf_train_job *job)
+static void open_generation(MPI_Comm comm, const bf_params *p, bf_session *s,
+                            const bf_ctx *job)
 {
   char path[2][1100], why[2][4600];
   snprintf(path[0], sizeof path[0], "%s", s->restart);
@@ -285,7 +278,7 @@ void bf_session_resume(MPI_Comm comm, const bf_params *p, bf_session *s,
 
 /* ---- resuming ----------------------------------------------------------- */
 
-void bf_session_load_training(bf_session *s, bf_train_job *job)
+static void load_training(bf_session *s, bf_ctx *job)
 {
   ckpt_array a[MAX_ARRAYS];
   const bf_ensemble *ens = job->ens;
@@ -296,7 +289,7 @@ void bf_session_load_training(bf_session *s, bf_train_job *job)
   job->n_diverged = (int64_t)n;
 }
 
-void bf_session_load_metric(bf_session *s, bf_train_job *job)
+static void load_metric(bf_session *s, bf_ctx *job)
 {
   ckpt_array a[MAX_ARRAYS];
   double r[25];
@@ -307,8 +300,64 @@ void bf_session_load_metric(bf_session *s, bf_train_job *job)
   job->scale = r[24];
 }
 
-void bf_session_load_flow(bf_session *s, const bf_train_job *job, bf_flow_result *f, int i)
+static void load_flow(bf_ctx *c, bf_flow_result *f, int i)
 {
+  bf_session *s = c->driver->session;
   ckpt_array a[MAX_ARRAYS];
-  load_arrays(s->resume, job->ens, a, flow_arrays(job, f, i, a));
+  load_arrays(s->resume, c->ens, a, flow_arrays(c->p, c, f, i, a));
+}
+
+void bf_session_resume(bf_ctx *c, bf_session *s)
+{
+  if (!s->restart || !s->restart[0]) return;
+  open_generation(c->comm, c->p, s, c);
+  load_training(s, c);
+  if (s->stage >= BF_AT_METRIC) load_metric(s, c);
+  c->resume.active = 1, c->resume.stage = s->stage, c->resume.train_step = s->train_step;
+  c->resume.flow_index = s->flow_index, c->resume.flow_step = s->flow_step;
+}
+
+/* ---- the stages' hooks -------------------------------------------------- */
+
+/* A step boundary: the checkpoint a stage is due (training: between chunks
+ * of checkpoint_every; the metric, when a flow follows; a flow: every
+ * checkpoint_flow_every steps and its last), then a stop if asked; without
+ * checkpoints, a signal stops the run there, without a result. */
+static int boundary(bf_ctx *c, int stage, int64_t train_step, const bf_flow_result *flows,
+                    int nflows, int flow_index, int flow_step)
+{
+  bf_session *s = c->driver->session;
+  const bf_params *p = c->p;
+  int every = stage == BF_AT_TRAIN ? p->checkpoint_every : p->checkpoint_flow_every;
+  int last = stage == BF_AT_TRAIN ? train_step >= bf_train_length(p)
+             : stage == BF_AT_FLOW ? flow_step >= flows[flow_index].K : 1;
+  if (stage != BF_AT_METRIC && every <= 0) return !last || stage == BF_AT_TRAIN
+                                                     ? poll_stop(c->comm) : 0;
+  int due = stage == BF_AT_METRIC ||
+            (stage == BF_AT_TRAIN ? !last : flow_step % every == 0 || last);
+  if (!due) return 0;
+  checkpoint(c->comm, p, s, c, stage, train_step, flows, nflows, flow_index, flow_step);
+  return stop_point(c->comm, p);
+}
+
+void bf_session_attach(bf_ctx *c, bf_session *s)
+{
+  s->driver = (bf_driver){.boundary = boundary, .load_flow = load_flow, .session = s};
+  c->driver = &s->driver;
+  /* only runs with step boundaries can stop cleanly: the others keep the
+   * default action of SIGTERM.  The flag lives in core (stop.c): stages
+   * without step boundaries poll it too. */
+  bf_stop_install();
+  bf_stop_watch_file(c->p->output);
+}
+
+void bf_session_finish(bf_ctx *c, bf_session *s)
+{
+  bf_ckpt_close(&s->resume);
+  int rank;
+  BF_MPI(MPI_Comm_rank(c->comm, &rank));
+  if (rank != 0) return; /* the result is complete: its checkpoints are spent */
+  char path[1100], prev[1100], tmp[1100];
+  bf_ckpt_names(c->p->output, path, prev, tmp, sizeof path);
+  unlink(path), unlink(prev), unlink(tmp);
 }

@@ -251,7 +251,7 @@ static void test_cosnet_eigen_alignment(void **state)
   ASSERT_LE(dev_large, 0.25);
 }
 
-static bf_train_job *fisher_job(const char *norm, bf_params *p)
+static bf_ctx *fisher_job(const char *norm, bf_params *p)
 {
   char text[1024], err[1024];
   snprintf(text, sizeof text,
@@ -264,14 +264,14 @@ static bf_train_job *fisher_job(const char *norm, bf_params *p)
            norm);
   assert_int_equal(bf_input_parse("t.ini", text, NULL, 0, BF_OUTPUT_IGNORE, p, err,
                                   sizeof err), 0);
-  return bf_train_job_run(MPI_COMM_WORLD, p, NULL);
+  return bf_chain(MPI_COMM_WORLD, p, "metric", 0);
 }
 
 static void test_separate_points_and_mean_normalization(void **state)
 {
   (void)state;
   bf_params ps, pm;
-  bf_train_job *js = fisher_job("sum", &ps), *jm = fisher_job("mean", &pm);
+  bf_ctx *js = fisher_job("sum", &ps), *jm = fisher_job("mean", &pm);
   double nF = 24, worst_l = 0, worst_d = 0, dx = 0;
   assert_true(js->fisher_own && js->fisher->n == 24 && js->k == 24);
   for (int64_t a = 0; a < 16 * 2; a++) dx = fmax(dx, fabs(js->fisher->x[a] - js->ds->x[a]));
@@ -298,7 +298,7 @@ static void test_separate_points_and_mean_normalization(void **state)
   ASSERT_LE(worst_d, 1e-13);
   assert_true(js->fisher_count == nF && jm->fisher_count == 1);
   free(dtrain);
-  bf_train_job_destroy(&js), bf_train_job_destroy(&jm);
+  bf_ctx_destroy(&js), bf_ctx_destroy(&jm);
   bf_params_free(&ps), bf_params_free(&pm);
 }
 

@@ -56,9 +56,9 @@ static void test_brg_equals_erg(void **state)
 {
   (void)state;
   bf_params p = erg_params(256, BF_BASES_DIAGONAL);
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
+  int nf = bf_flow_run(job, &p, &f);
   assert_int_equal(nf, 1);
   assert_true(f->erg);
   double prev_hat = 0;
@@ -83,7 +83,7 @@ static void test_brg_equals_erg(void **state)
   }
   assert_true(nfit >= 4); /* the test's grid is chosen so that four shells fit */
   bf_flow_results_destroy(&f, nf);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 /* Relative L2 deviation of the eigen-basis flow's G2 from the momentum-shell
@@ -92,9 +92,9 @@ static double eigen_deviation(int width)
 {
   bf_params p = erg_params(width, BF_BASES_EIGEN);
   p.members = 100;
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
+  int nf = bf_flow_run(job, &p, &f);
   int64_t ns = job->mod->free_field->lat.nsites;
   double dev = 0;
   for (int k = 0; k < f->K; k++) {
@@ -106,7 +106,7 @@ static double eigen_deviation(int width)
     dev += sqrt(num / den) / f->K;
   }
   bf_flow_results_destroy(&f, nf);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
   return dev;
 }
 
@@ -131,9 +131,9 @@ static void test_small_paper_relu(void **state)
                  .block = 16, .brg = 1, .lambda_min = 1e-6, .lambda_max = 1, .cutoffs = 13,
                  .relative = 1, .brg_basis = BF_BASES_EIGEN, .prescription = BF_PRESC_RESAMPLE,
                  .critical_tol = 0.1, .bootstrap = 200, .quadrature = BF_QUAD_AUTO, .order = 96};
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
+  int nf = bf_flow_run(job, &p, &f);
   double mse0 = 0;
   for (int m = 0; m < p.members; m++) mse0 += f->mse0[m] / p.members;
   for (int k = 0; k < f->K; k++) {
@@ -146,7 +146,7 @@ static void test_small_paper_relu(void **state)
   assert_true(f->crit > 0); /* detectable, after a flat stretch */
   assert_true(isfinite(f->lc_lo) && isfinite(f->lc_hi) && f->lc_lo <= f->lc_hi);
   bf_flow_results_destroy(&f, nf);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 /* The readout-linear ensemble with exact posterior training, resampled in
@@ -163,9 +163,9 @@ static void curve_deviation(int width, double *dmse, double *dvar)
                  .lambda_min = 1e-5, .lambda_max = 1, .cutoffs = 8, .relative = 1,
                  .brg_basis = BF_BASES_EIGEN, .prescription = BF_PRESC_RESAMPLE,
                  .critical_tol = 0.1, .quadrature = BF_QUAD_AUTO, .order = 96};
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *f;
-  int nf = bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
+  int nf = bf_flow_run(job, &p, &f);
   assert_non_null(f->mse_inf);
   *dmse = *dvar = 0;
   int nt = p.n_test;
@@ -177,7 +177,7 @@ static void curve_deviation(int width, double *dmse, double *dvar)
       *dvar += fabs(f->pred_var[k * nt + x] - f->var_inf[k * nt + x]) / (f->K * nt);
   }
   bf_flow_results_destroy(&f, nf);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 static void test_posterior_flow_approaches_infinite_width(void **state)
@@ -219,13 +219,13 @@ static void test_explicit_cutoffs_equal_grid(void **state)
 {
   (void)state;
   bf_params p = select_params();
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *g, *l;
-  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &g);
+  bf_flow_run(job, &p, &g);
   double cut[9];
   bf_flow_cutoffs(p.lambda_min, p.lambda_max, p.cutoffs, cut);
   p.ncut = 9, p.cut = cut, p.cutoffs = 16; /* the list replaces count */
-  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &l);
+  bf_flow_run(job, &p, &l);
   int64_t E = p.members, KE = 9 * E, KT = 9 * p.n_test;
   assert_int_equal(l->K, 9);
   double d = fmax(max_abs_diff(KE, g->mse, l->mse), max_abs_diff(KT, g->pred_mean, l->pred_mean));
@@ -240,7 +240,7 @@ static void test_explicit_cutoffs_equal_grid(void **state)
   assert_int_equal(g->crit, l->crit);
   bf_flow_results_destroy(&g, 1);
   bf_flow_results_destroy(&l, 1);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 /* The kept members' mean of each step's test MSE, and the probe moments,
@@ -284,9 +284,9 @@ static void test_keep_mse_below_and_probe(void **state)
   bf_params p = select_params();
   int probe[3] = {0, 3, 7};
   p.nprobe = 3, p.probe_idx = probe;
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *all, *f, *none;
-  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &all);
+  bf_flow_run(job, &p, &all);
   int E = p.members, keep[16], nkeep = 0, everyone[16];
   /* X: the median of test_mse0, so that about half are dropped */
   double sorted[16], hi = 0;
@@ -301,7 +301,7 @@ static void test_keep_mse_below_and_probe(void **state)
     keep[m] = all->mse0[m] < p.keep_mse_below, nkeep += keep[m];
     everyone[m] = 1, hi = fmax(hi, all->mse0[m]);
   }
-  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &f);
+  bf_flow_run(job, &p, &f);
   int agree = 0;
   for (int m = 0; m < E; m++) agree += f->kept[m] == keep[m];
   FIGURE("keep_mse_below = %.5g (median test_mse0): %lld kept by the flow, %d counted here "
@@ -316,7 +316,7 @@ static void test_keep_mse_below_and_probe(void **state)
   check_kept_statistics(&p, f, keep, nkeep);
   check_kept_statistics(&p, all, everyone, E);
   p.keep_mse_below = 2 * hi; /* above every test_mse0: drops none */
-  bf_flow_run(MPI_COMM_WORLD, &p, job, NULL, &none);
+  bf_flow_run(job, &p, &none);
   FIGURE("keep_mse_below = %.5g (2 x max test_mse0): %lld of %d kept; Lambda_C %.4g vs %.4g "
          "with keep_mse_below = 0 (tol: bitwise)", p.keep_mse_below, (long long)none->n_kept, E,
          none->lc, all->lc);
@@ -328,7 +328,7 @@ static void test_keep_mse_below_and_probe(void **state)
   bf_flow_results_destroy(&all, 1);
   bf_flow_results_destroy(&f, 1);
   bf_flow_results_destroy(&none, 1);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 static const struct CMUnitTest group[] = {

@@ -23,6 +23,7 @@
 #include "testutil.h"
 
 #include "brgflow/nnft.h"
+#include "brgflow/metric.h"
 #include "brgflow/run.h"
 
 #include <math.h>
@@ -56,7 +57,7 @@ static bf_params params(int width, int trainable, int basis)
 }
 
 typedef struct run {
-  bf_train_job *job;
+  bf_ctx *job;
   bf_flow_result *f;
   int nf;
 } run;
@@ -64,8 +65,8 @@ typedef struct run {
 static run flow(const bf_params *p)
 {
   run r;
-  r.job = bf_train_job_run(MPI_COMM_WORLD, p, NULL);
-  r.nf = bf_flow_run(MPI_COMM_WORLD, p, r.job, NULL, &r.f);
+  r.job = bf_chain(MPI_COMM_WORLD, p, "metric", 0);
+  r.nf = bf_flow_run(r.job, p, &r.f);
   assert_int_equal(r.nf, 1);
   assert_int_equal(r.f->nq, 3);
   return r;
@@ -74,7 +75,7 @@ static run flow(const bf_params *p)
 static void run_free(run *r)
 {
   bf_flow_results_destroy(&r->f, r->nf);
-  bf_train_job_destroy(&r->job);
+  bf_ctx_destroy(&r->job);
 }
 
 /* (15/4) sw^4 k^2 / N at point x: the depth-1 ReLU G4c(x,x,x,x). */
@@ -89,7 +90,9 @@ static double exact_g4c(const bf_params *p, double x)
 static void last_step_is_prior(const char *label, const bf_params *p)
 {
   run r = flow(p);
-  bf_mlp_job *prior = bf_mlp_job_run(MPI_COMM_WORLD, p, 0);
+  bf_params q = *p; /* the same members' prior: nothing trained */
+  q.method = BF_TRAIN_NONE, q.solver = BF_SOLVER_NONE, q.brg = 0;
+  bf_ctx *prior = bf_chain(MPI_COMM_WORLD, &q, "reference", 0);
   const double *g = r.f->g4c + (NCUT - 1) * 3, *e = r.f->g4c_err + (NCUT - 1) * 3;
   double sloppy = 0, N = p->width;
   for (int m = 0; m < p->members; m++) sloppy += r.f->n_sloppy[(NCUT - 1) * p->members + m];
@@ -108,7 +111,7 @@ static void last_step_is_prior(const char *label, const bf_params *p)
            "(tol %.0f)", XS[q], N * g[q], N * e[q], N * ex, z, Z_TOL);
     ASSERT_LE(fabs(z), Z_TOL);
   }
-  bf_mlp_job_destroy(&prior);
+  bf_ctx_destroy(&prior);
   run_free(&r);
 }
 
@@ -149,7 +152,7 @@ static void test_first_step_is_trained(void **state)
  * whose kurtosis is not O(1/N); in a gap the sloppy set is the same for
  * every member once N is large.  Geometric midpoints of the gaps, then
  * above all. */
-static int gap_cutoffs(const bf_train_job *job, double *cut)
+static int gap_cutoffs(const bf_ctx *job, double *cut)
 {
   int n = (int)job->ds->n, nc = 0;
   double kern[16 * 16], w[16];
@@ -173,14 +176,14 @@ static void test_g4c_falls_as_one_over_width(void **state)
   p2.width = 256;
   p1.n_train = p2.n_train = 4, p1.data_points = p2.data_points = BF_DATA_GRID;
   p1.members = p2.members = 3 * MEMBERS; /* N = 256's errors resolve N G4c ~ 10 */
-  bf_train_job *j1 = bf_train_job_run(MPI_COMM_WORLD, &p1, NULL);
-  bf_train_job *j2 = bf_train_job_run(MPI_COMM_WORLD, &p2, NULL);
+  bf_ctx *j1 = bf_chain(MPI_COMM_WORLD, &p1, "metric", 0);
+  bf_ctx *j2 = bf_chain(MPI_COMM_WORLD, &p2, "metric", 0);
   double cut[17];
   p1.ncut = p2.ncut = gap_cutoffs(j1, cut);
   p1.cut = p2.cut = cut;
   bf_flow_result *f1, *f2;
-  bf_flow_run(MPI_COMM_WORLD, &p1, j1, NULL, &f1);
-  bf_flow_run(MPI_COMM_WORLD, &p2, j2, NULL, &f2);
+  bf_flow_run(j1, &p1, &f1);
+  bf_flow_run(j2, &p2, &f2);
   for (int k = 0; k < p1.ncut; k++) { /* the same sloppy set at both widths */
     double s1 = 0, s2 = 0;
     for (int m = 0; m < p1.members; m++)
@@ -206,8 +209,8 @@ static void test_g4c_falls_as_one_over_width(void **state)
   assert_true(apart > Z_TOL);
   bf_flow_results_destroy(&f1, 1);
   bf_flow_results_destroy(&f2, 1);
-  bf_train_job_destroy(&j1);
-  bf_train_job_destroy(&j2);
+  bf_ctx_destroy(&j1);
+  bf_ctx_destroy(&j2);
 }
 
 static const struct CMUnitTest group[] = {

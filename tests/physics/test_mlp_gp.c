@@ -43,14 +43,14 @@ static void test_g2_matches_nngp(void **state)
     for (int param = 0; param < 2; param++)
       for (int depth = 1; depth <= 4; depth++) {
         bf_params p = mlp(acts[a], depth, param);
-        bf_mlp_job *job = bf_mlp_job_run(MPI_COMM_WORLD, &p, 0);
+        bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
         FIGURE("%-5s %-8s depth %d: max |G2 - K_nngp|/stderr = %.2f (tol %.0f); "
                "G2(0,0) = %.4f +- %.4f, K = %.4f", bf_activation_get(acts[a])->name,
                param ? "standard" : "ntk", depth, job->zscore_max, Z_TOL, job->g2[0],
                job->g2_err[0], job->k_nngp[0]);
         ASSERT_LE(job->zscore_max, Z_TOL);
         worst = fmax(worst, job->zscore_max);
-        bf_mlp_job_destroy(&job);
+        bf_ctx_destroy(&job);
       }
   FIGURE("worst over 32 ensembles: %.2f", worst);
 }
@@ -59,7 +59,7 @@ static void test_wrong_kernel_is_rejected(void **state)
 {
   (void)state;
   bf_params p = mlp(1, 2, BF_PARAM_NTK);
-  bf_mlp_job *job = bf_mlp_job_run(MPI_COMM_WORLD, &p, 0);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
   p.sigma_w *= 1.2;
   bf_mlp *wrong = bf_mlp_create(&p);
   double K[25], T[25], zmax = 0;
@@ -69,7 +69,7 @@ static void test_wrong_kernel_is_rejected(void **state)
          zmax, Z_TOL);
   assert_true(zmax > Z_TOL);
   bf_mlp_destroy(&wrong);
-  bf_mlp_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 static void test_g4c_scales_as_one_over_width(void **state)
@@ -84,7 +84,7 @@ static void test_g4c_scales_as_one_over_width(void **state)
     p.x = xs;
     int quads[2][4] = {{0, 0, 0, 0}, {1, 1, 1, 1}};
     memcpy(p.quad, quads, sizeof quads);
-    bf_mlp_job *job = bf_mlp_job_run(MPI_COMM_WORLD, &p, 0);
+    bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
     for (int q = 0; q < 2; q++) {
       double x = p.x[q], sw2 = p.sigma_w * p.sigma_w;
       double k = sw2 * x * x + p.sigma_b * p.sigma_b;
@@ -97,7 +97,7 @@ static void test_g4c_scales_as_one_over_width(void **state)
       if (p.width == 4) assert_true(job->g4c[q] / job->g4c_err[q] > Z_TOL);
       if (p.width == 1024) ASSERT_LE(fabs(job->g4c[q]) / job->g4c_err[q], Z_TOL);
     }
-    bf_mlp_job_destroy(&job);
+    bf_ctx_destroy(&job);
   }
 }
 
@@ -154,7 +154,7 @@ static bf_params mixed(const mix_case *c, int *w, int *a)
 }
 
 /* max |G2 - K| / err over the pairs i <= j (diagonal: i = j only). */
-static double zmax_of(const bf_mlp_job *job, const double *K, int diagonal)
+static double zmax_of(const bf_ctx *job, const double *K, int diagonal)
 {
   int n = job->n;
   double z = 0;
@@ -172,7 +172,7 @@ static void test_mixed_stacks_g2_matches_nngp(void **state)
     int w[4], a[4];
     bf_params p = mixed(&MIXED[c], w, a);
     double t0 = MPI_Wtime();
-    bf_mlp_job *job = bf_mlp_job_run(MPI_COMM_WORLD, &p, 0);
+    bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
     int n = job->n, i = job->z_i, j = job->z_j;
     double zdiag = zmax_of(job, job->k_nngp, 1), rel = 0;
     for (int k = 0; k < n; k++)
@@ -188,7 +188,7 @@ static void test_mixed_stacks_g2_matches_nngp(void **state)
     double z = MIXED[c].diagonal_only ? zdiag : job->zscore_max;
     ASSERT_LE(z, Z_TOL);
     worst = fmax(worst, z);
-    bf_mlp_job_destroy(&job);
+    bf_ctx_destroy(&job);
   }
   FIGURE("worst asserted max z over %d mixed stacks: %.2f (tol %.0f)", NMIXED, worst, Z_TOL);
 }
@@ -208,7 +208,7 @@ static void test_mixed_wrong_kernels_are_rejected(void **state)
     const mix_case *mc = &MIXED[cases[ci]];
     int w[4], a[4];
     bf_params p = mixed(mc, w, a);
-    bf_mlp_job *job = bf_mlp_job_run(MPI_COMM_WORLD, &p, 0);
+    bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
     FIGURE("%s, %s: the right kernel, max z%s = %.2f", mc->label, job->mod->describe,
            mc->diagonal_only ? " on the diagonal" : "", zmax_of(job, job->k_nngp,
                                                                  mc->diagonal_only));
@@ -257,7 +257,7 @@ static void test_mixed_wrong_kernels_are_rejected(void **state)
       assert_true(z > Z_TOL);
       weakest = fmin(weakest, z);
     }
-    bf_mlp_job_destroy(&job);
+    bf_ctx_destroy(&job);
   }
   FIGURE("weakest rejection: max z = %.1f (must exceed %.0f)", weakest, Z_TOL);
 }

@@ -232,14 +232,14 @@ static void test_gd_mse_is_half_mse_at_twice_lr(void **state)
   a.width = b.width = 16, a.target = b.target = BF_TARGET_SIN;
   a.data_points = b.data_points = BF_DATA_RANDOM;
   b.loss = BF_LOSS_HALF_MSE, b.lr = 2 * a.lr;
-  bf_train_job *ja = bf_train_job_run(MPI_COMM_WORLD, &a, NULL);
-  bf_train_job *jb = bf_train_job_run(MPI_COMM_WORLD, &b, NULL);
+  bf_ctx *ja = bf_chain(MPI_COMM_WORLD, &a, "metric", 0);
+  bf_ctx *jb = bf_chain(MPI_COMM_WORLD, &b, "metric", 0);
   assert_non_null(ja->ref_mean);
   double dev = max_diff(ja->ref_mean, jb->ref_mean, ja->ds->ntest);
   FIGURE("NTK reference, mse at lr vs half_mse at 2 lr: max |diff| = %.1e (tol 0)", dev);
   assert_memory_equal(ja->ref_mean, jb->ref_mean, sizeof(double) * ja->ds->ntest);
-  bf_train_job_destroy(&ja);
-  bf_train_job_destroy(&jb);
+  bf_ctx_destroy(&ja);
+  bf_ctx_destroy(&jb);
 }
 
 /* SGD has no closed-form infinite-width limit: a job writes no reference
@@ -250,7 +250,7 @@ static void test_sgd_job_skips_reference(void **state)
   bf_params p = params(BF_TRAIN_READOUT, BF_LOSS_MSE, 2);
   p.target = BF_TARGET_SIN, p.data_points = BF_DATA_RANDOM, p.epochs = 30;
   p.record_every = 10, p.width = 16, p.lr = 0.05;
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   double first = job->loss[0], last = job->loss[job->log.nrec - 1];
   FIGURE("sgd job: reference %s (want none); %d records at epochs 0..%d; member 0 "
          "MSE %.4f -> %.4f (must fall)", job->ref_mean ? "present" : "none", job->log.nrec,
@@ -259,7 +259,7 @@ static void test_sgd_job_skips_reference(void **state)
   assert_int_equal(job->log.nrec, 4);
   assert_int_equal(job->log.steps[3], 30);
   ASSERT_LE(last, first);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 static const struct CMUnitTest group[] = {

@@ -22,7 +22,7 @@ static bf_params base(int arch, int method, int width)
 }
 
 /* max over test points of |ensemble mean - reference| / (standard error) */
-static double worst_z(const bf_train_job *job)
+static double worst_z(const bf_ctx *job)
 {
   double z = 0;
   for (int64_t x = 0; x < job->ds->ntest; x++) {
@@ -34,8 +34,8 @@ static double worst_z(const bf_train_job *job)
 
 static void check_shrinks(bf_params narrow, bf_params wide, const char *what)
 {
-  bf_train_job *a = bf_train_job_run(MPI_COMM_WORLD, &narrow, NULL);
-  bf_train_job *b = bf_train_job_run(MPI_COMM_WORLD, &wide, NULL);
+  bf_ctx *a = bf_chain(MPI_COMM_WORLD, &narrow, "metric", 0);
+  bf_ctx *b = bf_chain(MPI_COMM_WORLD, &wide, "metric", 0);
   assert_non_null(a->ref_mean);
   FIGURE("%s: max |mean - ref| = %.4f at N = %d, %.4f at N = %d; wide max z = %.2f (tol 4)",
          what, a->dev_mean, narrow.width, b->dev_mean, wide.width, worst_z(b));
@@ -45,8 +45,8 @@ static void check_shrinks(bf_params narrow, bf_params wide, const char *what)
   ASSERT_LE(b->dev_mean, 0.5 * a->dev_mean);
   if (a->ref_var) ASSERT_LE(b->dev_var, 0.5 * a->dev_var);
   ASSERT_LE(worst_z(b), 4.0);
-  bf_train_job_destroy(&a);
-  bf_train_job_destroy(&b);
+  bf_ctx_destroy(&a);
+  bf_ctx_destroy(&b);
 }
 
 static void test_gd_mean_approaches_ntk(void **state)
@@ -86,7 +86,7 @@ static void test_cosnet_resolved_momentum(void **state)
   p.mass = 0.5, p.cutoff = 1.5, p.sigma_a = 1.0, p.momenta = BF_MOMENTA_LATTICE;
   p.d = 2, p.sites = 12, p.spacing = 1.0, p.data_points = BF_DATA_LATTICE;
   p.noise = 0.2, p.members = 8, p.solver = BF_SOLVER_AUTO;
-  bf_train_job *job = bf_train_job_run(MPI_COMM_WORLD, &p, NULL);
+  bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   double ptheory = job->resolved[7][1], want = 0, unit = 2 * M_PI / 12;
   for (int a = -6; a <= 6; a++)
     for (int b = -6; b <= 6; b++) {
@@ -98,7 +98,7 @@ static void test_cosnet_resolved_momentum(void **state)
          job->resolved[7][0], ptheory, want, job->resolved[7][2], job->resolved[3][0],
          job->resolved[3][1], job->resolved[3][2]);
   ASSERT_LE(fabs(job->resolved[7][2] - want), 1e-12);
-  bf_train_job_destroy(&job);
+  bf_ctx_destroy(&job);
 }
 
 static const struct CMUnitTest group[] = {

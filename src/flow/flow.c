@@ -1,17 +1,20 @@
-/* flow_job.c — the coarse-graining flow of a trained ensemble (docs/physics.md 3)
+/* flow.c — the coarse-graining flow of a trained ensemble (docs/physics.md 3)
  * and, for the cos-net on the full lattice, the ERG checks (docs/physics.md 4).
  *
+ *   bf_stage_flow           the flow stage: bf_flow_run for the run's input
  *   bf_flow_run             every (basis, prescription) asked for, step by step
  *   bf_flow_results_destroy free them
  *   bf_flow_count, _shape   how many flows, and each one's array sizes (for
  *                           checking a checkpoint before a restore)
+ *   bf_flow_sizes           the axes and conditions of a flow's result table
+ *                           (src/flow/table.c) in this run
  *
  * Steps run outermost: at step k every rank coarse-grains its own members at
  * Lambda_k, and the ensemble observables of the step are reduced before the
  * next begins. */
 #include "brgflow/flow.h"
 #include "brgflow/nnft.h"
-#include "brgflow/run.h"
+#include "brgflow/pipeline.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +22,7 @@
 
 enum { BOOTSTRAP_DRAW = 41 };
 
-static double member_lambda_max(const bf_train_job *job, int basis, int64_t m)
+static double member_lambda_max(const bf_ctx *job, int basis, int64_t m)
 {
   if (basis == BF_BASIS_EIGEN) return job->lambda[m * job->k];
   double mx = 0;
@@ -27,10 +30,10 @@ static double member_lambda_max(const bf_train_job *job, int basis, int64_t m)
   return mx;
 }
 
-/* Per-member rows (count x K x w, member-major) gathered on rank 0 as
- * K x E x w: by step, then member. */
-static double *gather_steps_w(MPI_Comm comm, const bf_ensemble *ens, int K, int w,
-                              const double *local)
+/* Per-member rows (count x K x w, member-major) gathered on rank 0 into
+ * out (K x E x w: by step, then member; NULL elsewhere). */
+static void gather_steps_w(MPI_Comm comm, const bf_ensemble *ens, int K, int w,
+                           const double *local, double *out)
 {
   int rank, size;
   BF_MPI(MPI_Comm_rank(comm, &rank));
@@ -40,7 +43,6 @@ static double *gather_steps_w(MPI_Comm comm, const bf_ensemble *ens, int K, int 
   BF_MPI(MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
   for (int r = 0, off = 0; r < size; r++) displs[r] = off, off += rank == 0 ? counts[r] : 0;
   double *all = rank == 0 ? BF_ALLOC(ens->members * K * w + 1, double) : NULL;
-  double *out = rank == 0 ? BF_ALLOC(ens->members * K * w + 1, double) : NULL;
   BF_MPI(MPI_Gatherv(local, mine, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, 0, comm));
   if (rank == 0) /* member-major (E x K x w) -> step-major (K x E x w) */
     for (int64_t m = 0; m < ens->members; m++)
@@ -48,14 +50,13 @@ static double *gather_steps_w(MPI_Comm comm, const bf_ensemble *ens, int K, int 
         for (int j = 0; j < w; j++)
           out[(k * ens->members + m) * w + j] = all[(m * K + k) * w + j];
   free(all), free(counts), free(displs);
-  return out;
 }
 
-/* Per-member rows (count x K) gathered on rank 0 as K x E. */
-static double *gather_steps(MPI_Comm comm, const bf_ensemble *ens, int K,
-                            const double *local)
+/* Per-member rows (count x K) gathered on rank 0 into out (K x E). */
+static void gather_steps(MPI_Comm comm, const bf_ensemble *ens, int K, const double *local,
+                         double *out)
 {
-  return gather_steps_w(comm, ens, K, 1, local);
+  gather_steps_w(comm, ens, K, 1, local, out);
 }
 
 /* Lambda_C and its bootstrap interval over the kept members (rank 0): the
@@ -94,20 +95,8 @@ static void critical_cutoff(const bf_params *p, bf_flow_result *f, int64_t E)
   free(lcs), free(use), free(kidx);
 }
 
-static void erg_alloc(bf_flow_result *f, int64_t nsites)
-{
-  int K = f->K;
-  f->pcut = BF_ALLOC(K, double), f->m_eff = BF_ALLOC(K, double);
-  f->m_err = BF_ALLOC(K, double), f->Z = BF_ALLOC(K, double);
-  f->m_hat = BF_ALLOC(K, double), f->zeta = BF_ALLOC(K, double);
-  f->zmax = BF_ALLOC(K, double);
-  f->g2 = BF_ALLOC(K * nsites, double), f->g2_err = BF_ALLOC(K * nsites, double);
-  f->g2_ref = BF_ALLOC(K * nsites, double), f->gq = BF_ALLOC(K * nsites, double);
-  f->gq_err = BF_ALLOC(K * nsites, double), f->gq_ref = BF_ALLOC(K * nsites, double);
-}
-
 /* The ERG observables of step k from its G2 accumulator. */
-static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+static void erg_step(MPI_Comm comm, const bf_params *p, const bf_ctx *job,
                      bf_flow_result *f, int k, bf_g2 *g2)
 {
   const bf_cosnet *net = job->mod->free_field;
@@ -138,24 +127,6 @@ static void erg_step(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   (void)p;
 }
 
-/* Every array of one flow, allocated before a resume fills it. */
-static void flow_alloc(const bf_train_job *job, bf_flow_result *f)
-{
-  int64_t K = f->K, nt = job->ds->ntest, count = job->ens->count;
-  f->mse_loc = BF_CALLOC(count * K + 1, double);
-  f->nsl_loc = BF_CALLOC(count * K + 1, double);
-  f->nz_loc = BF_CALLOC(count * K + 1, double);
-  f->pred_mean = BF_CALLOC(K * nt, double);
-  f->pred_var = BF_CALLOC(K * nt, double);
-  if (f->erg) erg_alloc(f, job->mod->free_field->lat.nsites);
-  if (f->npts) {
-    f->g2pts = BF_CALLOC(K * f->npts * f->npts, double);
-    f->g2pts_err = BF_CALLOC(K * f->npts * f->npts, double);
-    f->g4c = BF_CALLOC(K * f->nq + 1, double), f->g4c_err = BF_CALLOC(K * f->nq + 1, double);
-  }
-  if (f->nprobe) f->probe_loc = BF_CALLOC(count * K * f->nprobe + 1, double);
-}
-
 /* What one flow keeps per local member from step to step: the current
  * coarse-grained theta, and in the eigen basis the shell coefficients and
  * how far down the spectrum the shells have been added. */
@@ -166,7 +137,7 @@ typedef struct flow_state {
   int64_t *lo, *resolved; /* count each, eigen basis */
 } flow_state;
 
-static void flow_state_init(const bf_params *p, const bf_train_job *job,
+static void flow_state_init(const bf_params *p, const bf_ctx *job,
                             const bf_flow_result *f, flow_state *st)
 {
   const bf_ensemble *ens = job->ens;
@@ -203,7 +174,7 @@ static void flow_state_free(flow_state *st)
 }
 
 /* Member m's coarse-grained theta at Lambda; returns the sloppy count. */
-static int64_t coarse_grain(const bf_train_job *job, const bf_flow_result *f,
+static int64_t coarse_grain(const bf_ctx *job, const bf_flow_result *f,
                             flow_state *st, int64_t m, double Lambda, int64_t *zero)
 {
   const bf_model *mod = job->mod;
@@ -224,9 +195,8 @@ static int64_t coarse_grain(const bf_train_job *job, const bf_flow_result *f,
  * and one measure plan every step's correlators at the points (the same
  * measurement as the trained ensemble's): no workspace is made per step
  * (the reductions keep their small buffers). */
-static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                     bf_flow_result *flows, int nflows, int index, int start,
-                     const bf_session *sess)
+static void run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
+                     bf_flow_result *flows, int nflows, int index, int start)
 {
   bf_flow_result *f = &flows[index];
   const bf_ensemble *ens = job->ens;
@@ -289,19 +259,15 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
            "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->relative ? " lambda_max" : "",
            sums[1] / ens->members, sums[0] / f->n_kept, spent,
            spent / (k + 1 - start) * (K - k - 1));
-    int every = p->checkpoint_flow_every;
-    if (sess && every > 0 && ((k + 1) % every == 0 || k + 1 == K)) {
-      bf_session_checkpoint(comm, p, sess, job, 2, bf_train_length(p), flows, nflows, index,
-                            k + 1);
-      if (bf_session_stop_point(comm, p)) break;
-    } else if (sess && every == 0 && k + 1 < K && bf_session_poll_stop(comm)) {
-      break; /* checkpoints off: a stop ends the flow here, without a result */
-    }
+    /* a checkpoint where one is due (src/run/session.c), and a stop if asked */
+    if (bf_ctx_boundary(job, BF_AT_FLOW, bf_train_length(p), flows, nflows, index, k + 1))
+      break;
   }
-  f->mse = gather_steps(comm, ens, K, mse);
-  f->n_sloppy = gather_steps(comm, ens, K, nsl);
-  f->n_zero = gather_steps(comm, ens, K, nz);
-  if (npr) f->probe_pred = gather_steps_w(comm, ens, K, npr, f->probe_loc);
+  gather_steps(comm, ens, K, mse, f->mse);
+  gather_steps(comm, ens, K, nsl, f->n_sloppy);
+  if (f->basis == BF_BASIS_DIAGONAL) gather_steps(comm, ens, K, nz, f->n_zero);
+  if (npr) gather_steps_w(comm, ens, K, npr, f->probe_loc, f->probe_pred);
+  for (int64_t i = 0; ms && i < (int64_t)K * f->nq; i++) f->ng4c[i] = mod->width * f->g4c[i];
   flow_state_free(&st);
   bf_g2_destroy(&g2);
   bf_measure_destroy(&ms);
@@ -311,8 +277,10 @@ static void run_flow(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
 }
 
 /* Uncoarsened test MSE of every member, on rank 0 (E). */
-static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
+static double *baseline_mse(MPI_Comm comm, const bf_ctx *job)
 {
+  int rank;
+  BF_MPI(MPI_Comm_rank(comm, &rank));
   const bf_ensemble *ens = job->ens;
   int nt = (int)job->ds->ntest;
   double *pred = BF_ALLOC(nt, double), *mine = BF_ALLOC(ens->count + 1, double);
@@ -323,7 +291,8 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
     for (int x = 0; x < nt; x++)
       mine[m] += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
   }
-  double *all = gather_steps(comm, ens, 1, mine);
+  double *all = rank == 0 ? BF_ALLOC(ens->members, double) : NULL;
+  gather_steps(comm, ens, 1, mine, all);
   bf_model_plan_destroy(&plan);
   free(pred), free(mine);
   return all;
@@ -333,7 +302,7 @@ static double *baseline_mse(MPI_Comm comm, const bf_train_job *job)
  * in the units of the cutoffs (relative: each member's own maximum).
  * Values at or below 1e-12 of a member's maximum are its null space, which
  * no cutoff coarse-grains. */
-static void spectrum_range(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+static void spectrum_range(MPI_Comm comm, const bf_params *p, const bf_ctx *job,
                            int basis, double *lo, double *hi)
 {
   int64_t w = basis == BF_BASIS_EIGEN ? job->k : job->mod->Pt;
@@ -351,7 +320,7 @@ static void spectrum_range(MPI_Comm comm, const bf_params *p, const bf_train_job
 
 /* A cutoff grid that misses the spectrum runs, but its flow is empty:
  * nothing sloppy at any cutoff, or everything sloppy from the first. */
-static void warn_grid_outside(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
+static void warn_grid_outside(MPI_Comm comm, const bf_params *p, const bf_ctx *job,
                               int basis, const double *cut, int K)
 {
   double lo, hi;
@@ -393,7 +362,6 @@ static double *kept_members(MPI_Comm comm, const bf_params *p, int64_t E, const 
  * (rank 0: the gathered K x E test_mse). */
 static void mean_mse(bf_flow_result *f, int64_t E)
 {
-  f->mse_mean = BF_ALLOC(f->K, double);
   for (int k = 0; k < f->K; k++) {
     double s = 0;
     for (int64_t m = 0; m < E; m++)
@@ -409,7 +377,7 @@ int bf_flow_count(const bf_params *p)
 
 /* ERG checks need the cos-net's own lattice: lattice momenta, data on the
  * lattice, absolute cutoffs. */
-void bf_flow_shape(const bf_params *p, const bf_train_job *job, bf_flow_result *f)
+void bf_flow_shape(const bf_params *p, const bf_ctx *job, bf_flow_result *f)
 {
   const bf_cosnet *field = job->mod->free_field;
   f->K = p->ncut ? p->ncut : p->cutoffs;
@@ -420,9 +388,29 @@ void bf_flow_shape(const bf_params *p, const bf_train_job *job, bf_flow_result *
   f->nprobe = p->nprobe;
 }
 
-int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
-                bf_session *sess, bf_flow_result **out)
+/* The axes, conditions and units of f's table (src/flow/table.c) in this run. */
+void bf_flow_sizes(const bf_params *p, const bf_ctx *job, const bf_flow_result *f,
+                   bf_sizes *s)
 {
+  const bf_lattice *lat = f->erg ? &job->mod->free_field->lat : NULL;
+  *s = (bf_sizes){.members = job->ens->members, .first = job->ens->first,
+                  .count = job->ens->count, .d = lat ? lat->d : 0};
+  s->n['K' - 'A'] = f->K, s->n['E' - 'A'] = job->ens->members;
+  s->n['T' - 'A'] = job->ds->ntest, s->n['N' - 'A'] = f->npts, s->n['Q' - 'A'] = f->nq;
+  s->n['B' - 'A'] = f->nprobe;
+  s->n['S' - 'A'] = lat ? lat->nsites : 0, s->n['L' - 'A'] = lat ? lat->L : 0;
+  s->have = (f->erg ? BF_FLOW_ERG : 0) | (f->npts ? BF_FLOW_PTS : 0) |
+            (f->nprobe ? BF_FLOW_PROBE : 0) | (f->basis == BF_BASIS_DIAGONAL ? BF_FLOW_DIAG : 0) |
+            (f->mse_inf ? BF_FLOW_INF : 0);
+  s->units['C' - 'A'] = p->relative ? "lambda_max" : "1/parameter^2";
+  /* G2 ~ int d^dp/(2pi)^d 1/(p^2+m^2): length^(2-d) */
+  s->units['G' - 'A'] = !lat ? "-" : lat->d == 1 ? "length" : lat->d == 2 ? "1 (dimensionless)"
+                                                                         : "1/length";
+}
+
+int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
+{
+  MPI_Comm comm = job->comm;
   int rank;
   BF_MPI(MPI_Comm_rank(comm, &rank));
   int bases[2], nb = 0, presc[2], np = 0;
@@ -433,41 +421,41 @@ int bf_flow_run(MPI_Comm comm, const bf_params *p, const bf_train_job *job,
   bf_flow_result *res = BF_CALLOC(nb * np, bf_flow_result);
   double *mse0 = baseline_mse(comm, job);
   int64_t n_kept;
-  double *diverged = gather_steps(comm, job->ens, 1, job->diverged); /* rank 0: E */
+  double *diverged = rank == 0 ? BF_ALLOC(job->ens->members, double) : NULL; /* rank 0: E */
+  gather_steps(comm, job->ens, 1, job->diverged, diverged);
   double *kept = kept_members(comm, p, job->ens->members, mse0, diverged, &n_kept);
   free(diverged);
-  int nres = nb * np, resumed = sess && sess->resume && sess->stage == 2;
+  int nres = nb * np, resumed = job->resume.active && job->resume.stage == BF_AT_FLOW;
   for (int i = 0; i < nres; i++) {
     bf_flow_result *f = &res[i];
     f->basis = bases[i / np], f->prune = presc[i % np];
     bf_flow_shape(p, job, f);
     snprintf(f->name, sizeof f->name, "%s_%s", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal",
              f->prune ? "prune" : "resample");
-    f->cut = BF_ALLOC(f->K, double);
+    bf_sizes sz;
+    bf_flow_sizes(p, job, f, &sz);
+    bf_fields_alloc(f, bf_flow_fields, bf_flow_nfields, &sz, rank); /* before a resume fills them */
     if (p->ncut) memcpy(f->cut, p->cut, sizeof(double) * f->K);
     else bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
     f->n_kept = n_kept;
-    f->kept = BF_ALLOC(job->ens->members, double);
     memcpy(f->kept, kept, sizeof(double) * job->ens->members);
-    flow_alloc(job, f);
   }
   for (int b = 0; b < nb; b++) warn_grid_outside(comm, p, job, bases[b], res[0].cut, res[0].K);
   for (int i = 0; i < nres; i++) {
     bf_flow_result *f = &res[i];
     int start = 0;
-    if (resumed && i <= sess->flow_index) { /* restored, then continued */
-      bf_session_load_flow(sess, job, f, i);
-      start = i < sess->flow_index ? f->K : sess->flow_step;
+    if (resumed && i <= job->resume.flow_index) { /* restored, then continued */
+      job->driver->load_flow(job, f, i);
+      start = i < job->resume.flow_index ? f->K : job->resume.flow_step;
       bf_log(comm, "flow %s: restored %d of %d steps from the checkpoint", f->name, start, f->K);
     }
-    run_flow(comm, p, job, res, nres, i, start, sess);
+    run_flow(comm, p, job, res, nres, i, start);
     if (bf_stopped()) break; /* at a checkpoint: the restart redoes the rest */
     if (p->method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
       bf_infinite_curves(comm, p, job->mod, job->ds, job->sigma, f->K, f->cut, &f->mse_inf,
                          &f->var_inf); /* src/train/infinite.c */
     if (bf_stopped()) break; /* during the curves' kernels: no result */
     if (rank == 0) {
-      f->mse0 = BF_ALLOC(job->ens->members, double);
       memcpy(f->mse0, mse0, sizeof(double) * job->ens->members);
       critical_cutoff(p, f, job->ens->members);
       mean_mse(f, job->ens->members);
@@ -486,15 +474,14 @@ void bf_flow_results_destroy(bf_flow_result **rp, int n)
 {
   bf_flow_result *r = *rp;
   if (!r) return;
-  for (int i = 0; i < n; i++) {
-    bf_flow_result *f = &r[i];
-    free(f->cut), free(f->n_sloppy), free(f->mse), free(f->n_zero), free(f->mse0);
-    free(f->pred_mean), free(f->pred_var), free(f->pcut), free(f->g2), free(f->g2_err);
-    free(f->g2_ref), free(f->gq), free(f->gq_err), free(f->gq_ref), free(f->m_eff);
-    free(f->m_err), free(f->Z), free(f->m_hat), free(f->zeta), free(f->zmax);
-    free(f->mse_inf), free(f->var_inf), free(f->mse_loc), free(f->nsl_loc), free(f->nz_loc);
-    free(f->g2pts), free(f->g2pts_err), free(f->g4c), free(f->g4c_err), free(f->mse_mean), free(f->kept), free(f->probe_loc), free(f->probe_pred);
-  }
+  for (int i = 0; i < n; i++) bf_fields_free(&r[i], bf_flow_fields, bf_flow_nfields);
   free(r);
   *rp = NULL;
+}
+
+int bf_stage_flow(bf_ctx *c)
+{
+  if (!c->p->brg) return 0;
+  c->nflows = bf_flow_run(c, c->p, &c->flows);
+  return bf_stopped() ? BF_STOPPED : 0;
 }

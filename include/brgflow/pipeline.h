@@ -1,0 +1,118 @@
+/* pipeline.h — one run: one chain of stages over one run context.
+ *
+ *   data -> sample -> train -> measure -> reference -> metric -> flow -> report -> write
+ *
+ * A bf_ctx owns the communicator, the validated parameters and every
+ * stage's products.  Each stage is `int bf_stage_NAME(bf_ctx *c)` in the
+ * folder of its name, declared in that folder's header; it does nothing
+ * where the input does not ask for it and returns 0, or BF_STOPPED when a
+ * stop request came at one of its step boundaries.  The same chain runs a
+ * prior ensemble (no data, no training), a trained one and its flows
+ * (docs/theory.md o).
+ *
+ * The driver (src/run) owns checkpoints: a stage with step boundaries calls
+ * bf_ctx_boundary there, and the driver writes a checkpoint when one is due
+ * and says whether to stop; a restart's arrays are loaded by the driver
+ * before the stages run, and c->resume tells the stages where to go on. */
+#ifndef BRGFLOW_PIPELINE_H
+#define BRGFLOW_PIPELINE_H
+
+#include "brgflow/flow.h"
+#include "brgflow/train.h"
+
+/* Checkpoint stages: where a restart goes on. */
+enum { BF_AT_TRAIN = 0, BF_AT_METRIC = 1, BF_AT_FLOW = 2 };
+
+typedef struct bf_ctx bf_ctx;
+
+/* The driver's part (src/run/session.c), NULL in tests run in-process. */
+typedef struct bf_driver {
+  /* At a step boundary (stage BF_AT_*, the training step done; the flows
+   * so far, flow `flow_index` with `flow_step` steps done): checkpoint if
+   * due; 1 if a stop was asked (the stage returns BF_STOPPED). */
+  int (*boundary)(bf_ctx *c, int stage, int64_t train_step, const bf_flow_result *flows,
+                  int nflows, int flow_index, int flow_step);
+  /* Restore flow i's arrays so far from the checkpoint. */
+  void (*load_flow)(bf_ctx *c, bf_flow_result *f, int i);
+  void *session;
+} bf_driver;
+
+struct bf_ctx {
+  MPI_Comm comm;
+  const bf_params *p;
+  const bf_input *in; /* the input file (its text goes into the result); NULL in tests */
+  int kernels_only;   /* `brgflow kernel`: the kernels at the points alone */
+  bf_driver *driver;  /* NULL: no checkpoints, no stops */
+  struct {            /* set by the driver from a checkpoint; active 0: none */
+    int active, stage;
+    int64_t train_step;        /* BF_AT_TRAIN: the next GD step or SGD epoch */
+    int flow_index, flow_step; /* BF_AT_FLOW: the flow and step to run next */
+  } resume;
+
+  /* sample (src/nn) */
+  bf_model *mod;
+  bf_ensemble *ens;   /* NULL for kernels only */
+
+  /* data (src/train): trained runs */
+  bf_dataset *ds;
+  const bf_dataset *fisher; /* the metric's points: ds, or fisher_own */
+  bf_dataset *fisher_own;   /* [fisher] points = separate (x only), or NULL */
+  double sigma;             /* likelihood sigma of the metric */
+  double metric_sigma;      /* I = J^T J / metric_sigma^2: sigma (sum) or sigma sqrt(n_F) (mean) */
+  double fisher_count;      /* n of p(Lambda): n_F (sum) or 1 (mean) */
+
+  /* train (src/train) */
+  bf_train_log log;
+  double *loss;                 /* count x nrec */
+  double *diverged;             /* count: 1 if dropped by on_divergence = drop */
+  int64_t n_diverged;           /* over the ensemble */
+  double *snap;                 /* count x nrec x P: theta along GD/SGD, or NULL */
+  double *test_mean, *test_var; /* ensemble predictive, on test points */
+
+  /* measure (src/nnft) at the [correlator] points: the prior or trained
+   * ensemble, every rank */
+  int n, nq;                         /* points, G4c quadruples */
+  double *g2, *g2_err;               /* n x n */
+  double *g4c, *g4c_err;             /* nq */
+  /* ... and a prior cos-net on its lattice, by displacement (L^d) */
+  bf_lattice lat;
+  double *lat_g2, *lat_g2_err, *lat_g2_ref;
+
+  /* reference (src/nnft, src/train): infinite-width limits */
+  double *k_nngp, *k_ntk;       /* prior at the points: n x n kernels */
+  const char *lat_reference;    /* prior cos-net: which reference lat_g2_ref is */
+  double zscore_max;            /* prior: max |G2 - reference| / stderr */
+  int64_t zscore_at;            /* lattice: its displacement index */
+  int z_i, z_j;                 /* points: its pair */
+  double *ref_mean, *ref_var;   /* trained: the infinite-width predictions, or NULL */
+  double dev_mean, dev_var;     /* max deviations from them */
+
+  /* metric (src/metric) */
+  int solver;                   /* BF_SOLVER_PRIMAL or _DUAL */
+  int64_t k;                    /* eigenvalues per member */
+  double *lambda;               /* count x k, descending */
+  double *diag;                 /* count x Pt, or NULL */
+  double *evec;                 /* count x k x Pt eigenvectors (flow), or NULL */
+  double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
+  double resolved[8][3];        /* cos-net: n, p(Lambda) theory, ensemble */
+  double scale;                 /* Lambda of resolved[] (0: not computed) */
+
+  /* flow (src/flow) */
+  bf_flow_result *flows;
+  int nflows;
+
+  double seconds_sample, seconds_measure, seconds_reference;
+};
+
+/* An empty context for p on comm (nothing computed yet). */
+bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p);
+/* Free every product. */
+void bf_ctx_destroy(bf_ctx **c);
+/* A stage's step boundary: 1 if the stage must stop now (the driver
+ * checkpointed first where one was due); 0 without a driver. */
+int bf_ctx_boundary(bf_ctx *c, int stage, int64_t train_step, const bf_flow_result *flows,
+                    int nflows, int flow_index, int flow_step);
+/* Does this run train, or measure a prior ensemble? */
+int bf_ctx_trained(const bf_params *p);
+
+#endif

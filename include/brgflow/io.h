@@ -56,6 +56,13 @@ void bf_h5_write_block(bf_h5 *h, const char *name, int rank, const hsize_t *dims
                        hsize_t first, hsize_t count, const double *data,
                        const char *units, const char *what);
 
+/* A global m x n dataset from a block-cyclic matrix on grid g (src/metric),
+ * each rank writing its own blocks by hyperslabs: no rank holds it whole. */
+struct bf_grid;
+struct bf_dmat;
+void bf_h5_write_dmat(bf_h5 *h, const char *name, const struct bf_grid *g,
+                      const struct bf_dmat *A, const char *units, const char *what);
+
 /* `brgflow info FILE`: print what a result file holds (rank-local). */
 int bf_info(const char *path, FILE *out);
 

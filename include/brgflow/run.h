@@ -6,6 +6,7 @@
 #define BRGFLOW_RUN_H
 
 #include "brgflow/input.h"
+#include "brgflow/metric.h"
 #include "brgflow/nn.h"
 #include "brgflow/train.h"
 
@@ -29,7 +30,13 @@ typedef struct bf_mlp_job {
   bf_model *mod;
   bf_ensemble *ens;  /* NULL for kernels only */
   int n, nq;         /* points, G4c quadruples */
-  double *g2, *g2_err, *k_nngp, *k_ntk; /* n x n */
+  double *g2, *g2_err, *k_nngp, *k_ntk; /* n x n (k_*: NULL for kernels only) */
+  /* kernels only: K_nngp and K_ntk block-cyclic on grid g (no rank holds
+   * n x n), and the entries the table prints, on every rank: K_nngp(i, i),
+   * K_nngp(0, i), K_ntk(i, i), K_ntk(0, i), n each */
+  bf_grid *g;
+  bf_dmat K_nngp, K_ntk;
+  double *k_table;
   double *g4c, *g4c_err;                /* nq */
   double zscore_max; /* max over i <= j of |G2 - K_nngp| / G2_err */
   int z_i, z_j;

@@ -2,7 +2,8 @@
  * infinite-width limit (docs/theory.md f-h), for any model with a prior
  * kernel (every layer stack).
  *
- *   bf_mlp_job_run      sample -> forward -> G2, G4c -> NNGP/NTK -> z-scores
+ *   bf_mlp_job_run      sample -> forward -> G2, G4c -> NNGP/NTK -> z-scores;
+ *                       kernels only: NNGP/NTK block-cyclic over the ranks
  *   bf_mlp_job_destroy  free it */
 #include "brgflow/nnft.h"
 #include "brgflow/run.h"
@@ -58,6 +59,53 @@ static void zscores(bf_mlp_job *job)
     }
 }
 
+/* Prior ensembles compare G2 with K_nngp entry by entry on every rank, so
+ * the kernels stay replicated here: the [correlator] points are few. */
+static void replicated_kernels(MPI_Comm comm, const bf_params *p, bf_mlp_job *job)
+{
+  int64_t n2 = (int64_t)job->n * job->n;
+  job->k_nngp = BF_ALLOC(n2, double);
+  job->k_ntk = BF_ALLOC(n2, double);
+  bf_fail_if(comm, !bf_model_kernel(comm, job->mod, BF_KERNEL_PRIOR, p->x, job->n, p->x,
+                                    job->n, job->k_nngp),
+             "[network] arch: this model has no infinite-width prior kernel at points");
+  if (!bf_model_kernel(comm, job->mod, BF_KERNEL_NTK, p->x, job->n, p->x, job->n, job->k_ntk))
+    for (int64_t k = 0; k < n2; k++) job->k_ntk[k] = NAN; /* documented: none */
+}
+
+/* K(i, i) and K(0, i) of both kernels: what the printed table shows. */
+static void kernel_table(bf_mlp_job *job)
+{
+  int n = job->n;
+  int64_t *rows = BF_ALLOC(2 * n, int64_t), *cols = BF_ALLOC(2 * n, int64_t);
+  for (int i = 0; i < n; i++) rows[i] = cols[i] = cols[n + i] = i, rows[n + i] = 0;
+  job->k_table = BF_ALLOC(4 * (int64_t)n, double);
+  bf_dmat_entries(job->g, &job->K_nngp, 2 * n, rows, cols, job->k_table);
+  bf_dmat_entries(job->g, &job->K_ntk, 2 * n, rows, cols, job->k_table + 2 * n);
+  free(rows), free(cols);
+}
+
+/* `brgflow kernel`: both kernels block-cyclic over all ranks, each rank
+ * computing the entries of its own blocks, so none holds n x n
+ * (docs/theory.md n); the result writes them by blocks. */
+static void distributed_kernels(MPI_Comm comm, const bf_params *p, bf_mlp_job *job)
+{
+  int n = job->n;
+  job->g = bf_grid_create(comm, 1);
+  int nb = bf_block_for(job->g, n, p->block);
+  job->K_nngp = bf_dmat_make(job->g, n, n, nb);
+  job->K_ntk = bf_dmat_make(job->g, n, n, nb);
+  int st = bf_dmat_fill_kernel(job->g, job->mod, BF_KERNEL_PRIOR, p->x, p->x, 0, &job->K_nngp);
+  bf_fail_if(comm, st == 0,
+             "[network] arch: this model has no infinite-width prior kernel at points");
+  if (st == 1)
+    st = bf_dmat_fill_kernel(job->g, job->mod, BF_KERNEL_NTK, p->x, p->x, 0, &job->K_ntk);
+  bf_fail_if(comm, st == BF_STOPPED, "stopped on request during the kernels: no result");
+  for (int64_t k = 0; st == 0 && k < job->K_ntk.count; k++)
+    job->K_ntk.a[k] = NAN; /* documented: none */
+  kernel_table(job);
+}
+
 bf_mlp_job *bf_mlp_job_run(MPI_Comm comm, const bf_params *p, int kernels_only)
 {
   bf_mlp_job *job = BF_CALLOC(1, bf_mlp_job);
@@ -65,15 +113,12 @@ bf_mlp_job *bf_mlp_job_run(MPI_Comm comm, const bf_params *p, int kernels_only)
   job->n = p->npoints;
   job->nq = p->nquads;
   int64_t n2 = (int64_t)job->n * job->n;
-  job->k_nngp = BF_ALLOC(n2, double);
-  job->k_ntk = BF_ALLOC(n2, double);
 
   double t = bf_elapsed();
-  bf_fail_if(comm, !bf_model_kernel(comm, job->mod, BF_KERNEL_PRIOR, p->x, job->n, p->x,
-                                    job->n, job->k_nngp),
-             "[network] arch: this model has no infinite-width prior kernel at points");
-  if (!bf_model_kernel(comm, job->mod, BF_KERNEL_NTK, p->x, job->n, p->x, job->n, job->k_ntk))
-    for (int64_t k = 0; k < n2; k++) job->k_ntk[k] = NAN; /* documented: none */
+  if (kernels_only)
+    distributed_kernels(comm, p, job);
+  else
+    replicated_kernels(comm, p, job);
   job->seconds_kernels = bf_elapsed() - t;
   bf_log(comm, "kernels: NNGP and NTK at %d points (%s), %.2f s", job->n,
          job->mod->describe, job->seconds_kernels);
@@ -110,6 +155,10 @@ void bf_mlp_job_destroy(bf_mlp_job **jp)
   free(job->k_ntk);
   free(job->g4c);
   free(job->g4c_err);
+  bf_dmat_free(&job->K_nngp);
+  bf_dmat_free(&job->K_ntk);
+  bf_grid_destroy(&job->g);
+  free(job->k_table);
   free(job);
   *jp = NULL;
 }

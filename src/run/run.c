@@ -131,8 +131,8 @@ static void print_kernel_table(MPI_Comm comm, const bf_params *p,
     for (int j = 0; j < p->d; j++)
       len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "",
                       p->x[(int64_t)i * p->d + j]);
-    printf("%4d %-22s %14.8e %14.8e %14.8e %14.8e\n", i, xs, job->k_nngp[i * n + i],
-           job->k_nngp[i], job->k_ntk[i * n + i], job->k_ntk[i]);
+    printf("%4d %-22s %14.8e %14.8e %14.8e %14.8e\n", i, xs, job->k_table[i],
+           job->k_table[n + i], job->k_table[2 * n + i], job->k_table[3 * n + i]);
   }
   printf("\n");
 }
@@ -174,17 +174,28 @@ static void print_mlp_table(MPI_Comm comm, const bf_params *p,
   printf("\n");
 }
 
+/* A kernel replicated (prior ensembles) or block-cyclic (kernels only). */
+static void write_kernel(bf_h5 *h, const bf_mlp_job *job, const char *name,
+                         const double *k, const bf_dmat *K, const char *what)
+{
+  hsize_t nn[2] = {(hsize_t)job->n, (hsize_t)job->n};
+  if (job->g)
+    bf_h5_write_dmat(h, name, job->g, K, "output^2", what);
+  else
+    bf_h5_write_root(h, name, 2, nn, k, "output^2", what);
+}
+
 static void write_kernels(bf_h5 *h, const bf_params *p, const bf_mlp_job *job)
 {
   int n = job->n;
-  hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->d}, nn[2] = {(hsize_t)n, (hsize_t)n};
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->d};
   bf_h5_write_root(h, "/nnft/x", 2, dims, p->x, "length", "correlator points x_i");
-  bf_h5_write_root(h, "/nnft/K_nngp", 2, nn, job->k_nngp, "output^2",
-                   "infinite-width NNGP kernel K(x_i, x_j)");
-  bf_h5_write_root(h, "/nnft/K_ntk", 2, nn, job->k_ntk, "output^2",
-                   "tangent kernel Theta(x_i, x_j) of theta as stored: the infinite-width "
-                   "NTK in the ntk parameterization; at the network's own widths (it grows "
-                   "with them) in the others");
+  write_kernel(h, job, "/nnft/K_nngp", job->k_nngp, &job->K_nngp,
+               "infinite-width NNGP kernel K(x_i, x_j)");
+  write_kernel(h, job, "/nnft/K_ntk", job->k_ntk, &job->K_ntk,
+               "tangent kernel Theta(x_i, x_j) of theta as stored: the infinite-width "
+               "NTK in the ntk parameterization; at the network's own widths (it grows "
+               "with them) in the others");
   bf_h5_attr_string(h, "/nnft", "kernel_method", job->mod->kernel_method);
 }
 

@@ -113,12 +113,16 @@ static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   bf_grid *g = bf_grid_create(comm, 1);
   int nb = bf_block_for(g, nn, p->block);
   bf_dmat K = bf_dmat_make(g, nn, nn, nb), z = bf_dmat_make(g, nn, 1, nb);
+  double t0 = bf_elapsed();
   int st = bf_dmat_fill_kernel(g, mod, BF_KERNEL_PRIOR, pts, pts, 1, &K);
   BF_ASSERT(st != 0); /* validation admits target = gp only where there is one */
   if (st == 1) { /* else stopped during the kernels: the run ends before using targets */
+    double t1 = bf_elapsed();
     add_jitter(g, &K);
     pdpotrf_("U", &nn, K.a, &one, &one, K.desc, &info);
     BF_ASSERT(info == 0);
+    bf_log(comm, "data: target = gp, n = %d kernel in its blocks %.2f s, PDPOTRF on %d x %d "
+           "%.2f s", nn, t1 - t0, g->nprow, g->npcol, bf_elapsed() - t1);
     bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_GP);
     bf_rng_normals(&s, 0, n, y);
     bf_dmat_vector_set(g, &z, y);

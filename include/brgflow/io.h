@@ -101,6 +101,12 @@ void bf_fields_free(void *owner, const bf_field *t, int n);
  * (a NULL group is skipped). */
 void bf_fields_write(bf_h5 *h, const char *const groups[2], const void *owner,
                      const bf_field *t, int n, const bf_sizes *s);
+/* A global m x n dataset from a block-cyclic matrix on grid g (src/metric),
+ * each rank writing its own blocks by hyperslabs: no rank holds it whole. */
+struct bf_grid;
+struct bf_dmat;
+void bf_h5_write_dmat(bf_h5 *h, const char *name, const struct bf_grid *g,
+                      const struct bf_dmat *A, const char *units, const char *what);
 
 /* `brgflow info FILE`: print what a result file holds (rank-local). */
 int bf_info(const char *path, FILE *out);

@@ -40,6 +40,22 @@ void bf_dmat_free(bf_dmat *d);
 int64_t bf_global_index(int64_t i, int nb, int me, int nprocs);
 /* The block size for a size-n matrix: at most nb, and every process owns one. */
 int bf_block_for(const bf_grid *g, int size, int nb);
+/* A distributed n x 1 vector's local entries from a replicated y (n), and
+ * back: y (n, every rank) from the owners' entries. */
+void bf_dmat_vector_set(const bf_grid *g, bf_dmat *v, const double *y);
+void bf_dmat_vector_get(const bf_grid *g, const bf_dmat *v, double *y);
+/* Collective over the grid: out[k] = A(rows[k], cols[k]), k < count, on
+ * every rank (a few entries of a matrix no rank holds whole). */
+void bf_dmat_entries(const bf_grid *g, const bf_dmat *A, int64_t count, const int64_t *rows,
+                     const int64_t *cols, double *out);
+/* Collective over the grid (src/train/infinite.c): A's local blocks = the
+ * model's kernel of `kind` between the points of A's rows (xa, A->m x d)
+ * and columns (xb, A->n x d), each rank computing its own entries
+ * (bf_model_kernel_entries); with upper, only the upper triangle.  Polls
+ * for a stop request.  1, 0 where the model has no such kernel (the same
+ * on every rank), or BF_STOPPED. */
+int bf_dmat_fill_kernel(const bf_grid *g, const bf_model *mod, int kind, const double *xa,
+                        const double *xb, int upper, bf_dmat *A);
 /* Collective over the grid: all eigenvalues of symmetric A (upper triangle
  * read, A destroyed), ascending, into w (n, every rank); with Z (same
  * layout as A), the eigenvectors as its columns. */

@@ -18,6 +18,7 @@
 #define BRGFLOW_PIPELINE_H
 
 #include "brgflow/flow.h"
+#include "brgflow/metric.h"
 #include "brgflow/train.h"
 
 /* Checkpoint stages: where a restart goes on. */
@@ -80,6 +81,12 @@ struct bf_ctx {
 
   /* reference (src/nnft, src/train): infinite-width limits */
   double *k_nngp, *k_ntk;       /* prior at the points: n x n kernels */
+  /* kernels only: K_nngp and K_ntk block-cyclic on grid g (no rank holds
+   * n x n), and the entries the table prints, on every rank: K_nngp(i, i),
+   * K_nngp(0, i), K_ntk(i, i), K_ntk(0, i), n each */
+  bf_grid *g;
+  bf_dmat K_nngp, K_ntk;
+  double *k_table;
   const char *lat_reference;    /* prior cos-net: which reference lat_g2_ref is */
   double zscore_max;            /* prior: max |G2 - reference| / stderr */
   int64_t zscore_at;            /* lattice: its displacement index */

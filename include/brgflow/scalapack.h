@@ -48,5 +48,10 @@ void pdgemv_(const char *trans, const int *m, const int *n, const double *alpha,
              const double *x, const int *ix, const int *jx, const int *descx,
              const int *incx, const double *beta, double *y, const int *iy,
              const int *jy, const int *descy, const int *incy);
+void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja,
+              const int *desca, int *info);
+void pdtrmv_(const char *uplo, const char *trans, const char *diag, const int *n,
+             const double *a, const int *ia, const int *ja, const int *desca, double *x,
+             const int *ix, const int *jx, const int *descx, const int *incx);
 
 #endif

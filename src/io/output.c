@@ -6,8 +6,10 @@
  *   bf_h5_errors_off/restore  HDF5's error printing off, and back
  *   bf_h5_attr_*       string / double / integer attributes, a string array
  *   bf_h5_write_root   a dataset held whole by rank 0
- *   bf_h5_write_rows   a row-distributed dataset, one hyperslab per rank */
+ *   bf_h5_write_rows   a row-distributed dataset, one hyperslab per rank
+ *   bf_h5_write_dmat   a block-cyclic matrix, each rank its own blocks */
 #include "brgflow/io.h"
+#include "brgflow/metric.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -291,6 +293,77 @@ void bf_h5_write_block(bf_h5 *h, const char *name, int rank, const hsize_t *dims
   }
   collective_write(h, name, ds, mem, file, data);
   H5Sclose(mem);
+  H5Sclose(file);
+  H5Dclose(ds);
+}
+
+/* ---- block-cyclic matrices ------------------------------------------------
+ * A rank's local rows [l0, l1) (l0 a multiple of nb) are, in the file, a
+ * regular hyperslab of whole blocks nprocs nb apart, then at most one
+ * partial block (the matrix's last): one or two pieces per dimension. */
+typedef struct slab { hsize_t start, stride, count, block; } slab;
+
+static int dim_slabs(int64_t l0, int64_t l1, int nb, int me, int nprocs, slab s[2])
+{
+  int k = 0;
+  int64_t full = (l1 - l0) / nb, rest = (l1 - l0) % nb;
+  if (full > 0)
+    s[k++] = (slab){(hsize_t)bf_global_index(l0, nb, me, nprocs), (hsize_t)nprocs * nb,
+                    (hsize_t)full, (hsize_t)nb};
+  if (rest > 0)
+    s[k++] = (slab){(hsize_t)bf_global_index(l0 + full * nb, nb, me, nprocs), (hsize_t)rest,
+                    1, (hsize_t)rest};
+  return k;
+}
+
+/* Select local columns [c0, c1) of A in the file (every local row). */
+static void select_blocks(const bf_grid *g, const bf_dmat *A, int64_t c0, int64_t c1,
+                          hid_t file)
+{
+  slab r[2], c[2];
+  int nr = dim_slabs(0, A->mloc, A->nb, g->myrow, g->nprow, r);
+  int nc = dim_slabs(c0, c1, A->nb, g->mycol, g->npcol, c);
+  BF_H5(H5Sselect_none(file));
+  for (int i = 0; i < nr; i++)
+    for (int j = 0; j < nc; j++) {
+      hsize_t start[2] = {r[i].start, c[j].start}, stride[2] = {r[i].stride, c[j].stride};
+      hsize_t count[2] = {r[i].count, c[j].count}, block[2] = {r[i].block, c[j].block};
+      BF_H5(H5Sselect_hyperslab(file, H5S_SELECT_OR, start, stride, count, block));
+    }
+}
+
+/* The file is row-major and the local blocks column-major: each collective
+ * write takes a slice of local columns, transposed into a buffer of at most
+ * DMAT_SLICE doubles (a few blocks wide), so the write holds no second copy
+ * of the local matrix.  Every rank makes the same number of writes. */
+enum { DMAT_SLICE = 1 << 20 };
+
+void bf_h5_write_dmat(bf_h5 *h, const char *name, const bf_grid *g, const bf_dmat *A,
+                      const char *units, const char *what)
+{
+  hsize_t dims[2] = {(hsize_t)A->m, (hsize_t)A->n};
+  hid_t ds = create_dataset(h, name, 2, dims, units, what);
+  if (ds < 0) return;
+  int64_t lld = A->mloc > 1 ? A->mloc : 1, rows = A->mloc > 0 ? A->mloc : 1;
+  int64_t width = (DMAT_SLICE / rows / A->nb) * A->nb, writes;
+  width = width > A->nb ? width : A->nb;
+  writes = A->mloc > 0 ? (A->nloc + width - 1) / width : 0;
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &writes, 1, MPI_INT64_T, MPI_MAX, h->comm));
+  double *buf = BF_ALLOC(rows * width, double);
+  hid_t file = H5Dget_space(ds);
+  for (int64_t w = 0; w < writes; w++) {
+    int64_t c0 = w * width, c1 = c0 + width < A->nloc ? c0 + width : A->nloc;
+    c1 = A->mloc > 0 && c1 > c0 ? c1 : c0; /* nothing of this slice here */
+    for (int64_t i = 0; i < A->mloc; i++)
+      for (int64_t j = c0; j < c1; j++) buf[i * (c1 - c0) + (j - c0)] = A->a[j * lld + i];
+    hsize_t mdims[2] = {(hsize_t)rows, (hsize_t)(c1 > c0 ? c1 - c0 : 1)};
+    hid_t mem = H5Screate_simple(2, mdims, NULL);
+    select_blocks(g, A, c0, c1, file);
+    if (c1 == c0) BF_H5(H5Sselect_none(mem));
+    collective_write(h, name, ds, mem, file, buf);
+    H5Sclose(mem);
+  }
+  free(buf);
   H5Sclose(file);
   H5Dclose(ds);
 }

@@ -78,17 +78,28 @@ static void write_result(MPI_Comm comm, const bf_input *in,
   bf_h5_commit(&h);
 }
 
+/* A kernel replicated (prior ensembles) or block-cyclic (kernels only). */
+static void write_kernel(bf_h5 *h, const bf_ctx *job, const char *name, const double *k,
+                         const bf_dmat *K, const char *what)
+{
+  hsize_t nn[2] = {(hsize_t)job->n, (hsize_t)job->n};
+  if (job->g)
+    bf_h5_write_dmat(h, name, job->g, K, "output^2", what);
+  else
+    bf_h5_write_root(h, name, 2, nn, k, "output^2", what);
+}
+
 static void write_kernels(bf_h5 *h, const bf_params *p, const bf_ctx *job)
 {
   int n = job->n;
-  hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->d}, nn[2] = {(hsize_t)n, (hsize_t)n};
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->d};
   bf_h5_write_root(h, "/nnft/x", 2, dims, p->x, "length", "correlator points x_i");
-  bf_h5_write_root(h, "/nnft/K_nngp", 2, nn, job->k_nngp, "output^2",
-                   "infinite-width NNGP kernel K(x_i, x_j)");
-  bf_h5_write_root(h, "/nnft/K_ntk", 2, nn, job->k_ntk, "output^2",
-                   "tangent kernel Theta(x_i, x_j) of theta as stored: the infinite-width "
-                   "NTK in the ntk parameterization; at the network's own widths (it grows "
-                   "with them) in the others");
+  write_kernel(h, job, "/nnft/K_nngp", job->k_nngp, &job->K_nngp,
+               "infinite-width NNGP kernel K(x_i, x_j)");
+  write_kernel(h, job, "/nnft/K_ntk", job->k_ntk, &job->K_ntk,
+               "tangent kernel Theta(x_i, x_j) of theta as stored: the infinite-width "
+               "NTK in the ntk parameterization; at the network's own widths (it grows "
+               "with them) in the others");
   bf_h5_attr_string(h, "/nnft", "kernel_method", job->mod->kernel_method);
 }
 

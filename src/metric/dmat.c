@@ -6,6 +6,8 @@
  *   bf_global_index  global row or column of a local one
  *   bf_block_for     the block size to use for a size-n problem on a grid
  *   bf_dmat_eigen    all eigenvalues (and vectors) of a symmetric matrix
+ *   bf_dmat_vector_set/get  a distributed vector from a replicated one, and back
+ *   bf_dmat_entries  a few entries, on every rank
  *
  * Every allocation here is counted by bf_mem_track: the run's estimate of
  * its peak memory is built from these local blocks (docs/theory.md f). */
@@ -93,4 +95,39 @@ void bf_dmat_eigen(const bf_grid *g, bf_dmat *A, double *w, bf_dmat *Z)
   }
   BF_ASSERT(info == 0 && m == A->n);
   bf_dmat_free(&scratch);
+}
+
+void bf_dmat_vector_set(const bf_grid *g, bf_dmat *v, const double *y)
+{
+  for (int64_t i = 0; i < v->mloc && v->nloc > 0; i++)
+    v->a[i] = y[bf_global_index(i, v->nb, g->myrow, g->nprow)];
+}
+
+/* The owners' entries, zeros elsewhere, summed over the grid: each entry
+ * has one owner, so the sum is exact and the same at any grid. */
+void bf_dmat_vector_get(const bf_grid *g, const bf_dmat *v, double *y)
+{
+  for (int64_t i = 0; i < v->m; i++) y[i] = 0;
+  for (int64_t i = 0; i < v->mloc && v->nloc > 0; i++)
+    y[bf_global_index(i, v->nb, g->myrow, g->nprow)] = v->a[i];
+  bf_allreduce_sum_doubles(g->comm, MPI_IN_PLACE, y, v->m);
+}
+
+/* The local index of global index k on process me of nprocs, or -1. */
+static int64_t local_index(int64_t k, int nb, int me, int nprocs)
+{
+  int64_t block = k / nb;
+  return block % nprocs == me ? (block / nprocs) * nb + k % nb : -1;
+}
+
+void bf_dmat_entries(const bf_grid *g, const bf_dmat *A, int64_t count, const int64_t *rows,
+                     const int64_t *cols, double *out)
+{
+  int64_t lld = A->mloc > 1 ? A->mloc : 1;
+  for (int64_t k = 0; k < count; k++) { /* as bf_dmat_vector_get: one owner each */
+    int64_t i = local_index(rows[k], A->nb, g->myrow, g->nprow);
+    int64_t j = local_index(cols[k], A->nb, g->mycol, g->npcol);
+    out[k] = i >= 0 && j >= 0 ? A->a[j * lld + i] : 0;
+  }
+  bf_allreduce_sum_doubles(g->comm, MPI_IN_PLACE, out, count);
 }

@@ -168,13 +168,12 @@ static void reference_lattice(bf_ctx *c)
   c->zscore_max = bf_zscore_max(n, c->lat_g2, c->lat_g2_err, c->lat_g2_ref, &c->zscore_at);
 }
 
-/* A prior at the points: the NNGP and tangent kernels (NaN where the model
- * has no tangent kernel, as documented), and the z-scores of G2. */
-static void reference_points(bf_ctx *c)
+/* A prior ensemble compares G2 with K_nngp entry by entry on every rank,
+ * so its kernels stay replicated: the [correlator] points are few.  NaN
+ * where the model has no tangent kernel, as documented. */
+static void replicated_kernels(bf_ctx *c)
 {
   const bf_params *p = c->p;
-  double t = bf_elapsed();
-  c->n = p->npoints, c->nq = p->nquads;
   int64_t n2 = (int64_t)c->n * c->n;
   c->k_nngp = BF_ALLOC(n2 + 1, double), c->k_ntk = BF_ALLOC(n2 + 1, double);
   bf_fail_if(c->comm, !bf_model_kernel(c->comm, c->mod, BF_KERNEL_PRIOR, p->x, c->n, p->x,
@@ -182,9 +181,59 @@ static void reference_points(bf_ctx *c)
              "[network] arch: this model has no infinite-width prior kernel at points");
   if (!bf_model_kernel(c->comm, c->mod, BF_KERNEL_NTK, p->x, c->n, p->x, c->n, c->k_ntk))
     for (int64_t k = 0; k < n2; k++) c->k_ntk[k] = NAN; /* documented: none */
+}
+
+/* K(i, i) and K(0, i) of both kernels: what the printed table shows. */
+static void kernel_table(bf_ctx *c)
+{
+  int n = c->n;
+  int64_t *rows = BF_ALLOC(2 * n, int64_t), *cols = BF_ALLOC(2 * n, int64_t);
+  for (int i = 0; i < n; i++) rows[i] = cols[i] = cols[n + i] = i, rows[n + i] = 0;
+  c->k_table = BF_ALLOC(4 * (int64_t)n, double);
+  bf_dmat_entries(c->g, &c->K_nngp, 2 * n, rows, cols, c->k_table);
+  bf_dmat_entries(c->g, &c->K_ntk, 2 * n, rows, cols, c->k_table + 2 * n);
+  free(rows), free(cols);
+}
+
+/* `brgflow kernel`: both kernels block-cyclic over all ranks, each rank
+ * computing the entries of its own blocks, so none holds n x n
+ * (docs/theory.md n); the result writes them by blocks.  BF_STOPPED if a
+ * stop request came during the kernels. */
+static int distributed_kernels(bf_ctx *c)
+{
+  const bf_params *p = c->p;
+  c->g = bf_grid_create(c->comm, 1);
+  int nb = bf_block_for(c->g, c->n, p->block);
+  c->K_nngp = bf_dmat_make(c->g, c->n, c->n, nb);
+  c->K_ntk = bf_dmat_make(c->g, c->n, c->n, nb);
+  int st = bf_dmat_fill_kernel(c->g, c->mod, BF_KERNEL_PRIOR, p->x, p->x, 0, &c->K_nngp);
+  if (st == BF_STOPPED) return BF_STOPPED;
+  bf_fail_if(c->comm, st == 0,
+             "[network] arch: this model has no infinite-width prior kernel at points");
+  st = bf_dmat_fill_kernel(c->g, c->mod, BF_KERNEL_NTK, p->x, p->x, 0, &c->K_ntk);
+  if (st == BF_STOPPED) return BF_STOPPED;
+  for (int64_t k = 0; st == 0 && k < c->K_ntk.count; k++)
+    c->K_ntk.a[k] = NAN; /* documented: none */
+  kernel_table(c);
+  return 0;
+}
+
+/* A prior at the points: the NNGP and tangent kernels, and the z-scores
+ * of G2. */
+static int reference_points(bf_ctx *c)
+{
+  const bf_params *p = c->p;
+  double t = bf_elapsed();
+  c->n = p->npoints, c->nq = p->nquads;
+  if (c->kernels_only) {
+    if (distributed_kernels(c)) return BF_STOPPED;
+  } else {
+    replicated_kernels(c);
+  }
   bf_log(c->comm, "kernels: NNGP and NTK at %d points (%s), %.2f s", c->n, c->mod->describe,
          bf_elapsed() - t);
   if (c->ens) zscores(c);
+  return 0;
 }
 
 int bf_stage_reference(bf_ctx *c)
@@ -193,8 +242,8 @@ int bf_stage_reference(bf_ctx *c)
   double t = bf_elapsed();
   if (c->mod->free_field)
     reference_lattice(c);
-  else
-    reference_points(c);
+  else if (reference_points(c))
+    return BF_STOPPED; /* during the kernels: no result */
   c->seconds_reference = bf_elapsed() - t;
   if (c->mod->free_field)
     bf_log(c->comm, "reference: %.2f s; max |G2 - ref|/err = %.2f", c->seconds_reference,

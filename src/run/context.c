@@ -30,6 +30,8 @@ void bf_ctx_destroy(bf_ctx **cp)
   free(c->g2), free(c->g2_err), free(c->g4c), free(c->g4c_err);
   free(c->lat_g2), free(c->lat_g2_err), free(c->lat_g2_ref), free(c->k_nngp), free(c->k_ntk);
   free(c->lambda), free(c->diag), free(c->evec), free(c->flow_lambda);
+  bf_dmat_free(&c->K_nngp), bf_dmat_free(&c->K_ntk), free(c->k_table);
+  bf_grid_destroy(&c->g);
   free(c);
   *cp = NULL;
 }

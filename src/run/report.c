@@ -50,8 +50,8 @@ static void print_kernel_table(MPI_Comm comm, const bf_params *p,
     for (int j = 0; j < p->d; j++)
       len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "",
                       p->x[(int64_t)i * p->d + j]);
-    printf("%4d %-22s %14.8e %14.8e %14.8e %14.8e\n", i, xs, job->k_nngp[i * n + i],
-           job->k_nngp[i], job->k_ntk[i * n + i], job->k_ntk[i]);
+    printf("%4d %-22s %14.8e %14.8e %14.8e %14.8e\n", i, xs, job->k_table[i],
+           job->k_table[n + i], job->k_table[2 * n + i], job->k_table[3 * n + i]);
   }
   printf("\n");
 }

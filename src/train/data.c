@@ -2,13 +2,14 @@
  *
  *   bf_dataset_create        inputs (grid, random, lattice, gaussian) and
  *                            targets (sin, poly, gp, file, expression),
- *                            identical on every rank
+ *                            identical on every rank (the gp draw's kernel
+ *                            block-cyclic over them)
  *   bf_fisher_points_create  separate Fisher points, from the same input law
  *   bf_dataset_destroy       free it
  *   bf_expr_*                target formulas (muparser) */
 #include "brgflow/io.h"
-#include "brgflow/nnft.h"
-#include "brgflow/train.h"
+#include "brgflow/metric.h"
+#include "brgflow/scalapack.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -83,34 +84,56 @@ static double formula(const bf_params *p, const double *x)
   return p->target == BF_TARGET_SIN ? sin(M_PI * u) : u * u * u - u;
 }
 
-/* target = gp: one draw of N(0, K) on train and test points together,
- * with K the model's prior kernel (the NNGP for a layer stack). */
+/* The jitter that keeps K + jitter positive definite in floating point,
+ * on the diagonal entries among A's local ones. */
+static void add_jitter(const bf_grid *g, bf_dmat *A)
+{
+  int64_t lld = A->mloc > 1 ? A->mloc : 1;
+  for (int64_t j = 0; j < A->nloc; j++) {
+    int64_t gj = bf_global_index(j, A->nb, g->mycol, g->npcol);
+    for (int64_t i = 0; i < A->mloc; i++)
+      if (bf_global_index(i, A->nb, g->myrow, g->nprow) == gj)
+        A->a[j * lld + i] += 1e-10 * (1 + A->a[j * lld + i]);
+  }
+}
+
+/* target = gp: one draw y = U^T z of N(0, K) on train and test points
+ * together, with K = U^T U the model's prior kernel (the NNGP for a layer
+ * stack) plus jitter, block-cyclic over all ranks so that no rank holds an
+ * n x n array (docs/theory.md n): each rank fills the upper triangle of its
+ * own blocks, PDPOTRF factors, PDTRMV multiplies, and every rank gets y. */
 static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
                        bf_dataset *ds)
 {
   int64_t n = ds->n + ds->ntest, d = p->d;
-  double *pts = BF_ALLOC(n * d, double);
+  int nn = (int)n, one = 1, info = 0;
+  double *pts = BF_ALLOC(n * d, double), *y = BF_ALLOC(n, double);
   memcpy(pts, ds->x, sizeof(double) * ds->n * d);
   memcpy(pts + ds->n * d, ds->xt, sizeof(double) * ds->ntest * d);
-  double *K = BF_ALLOC(n * n, double);
-  int ok = bf_model_kernel(comm, mod, BF_KERNEL_PRIOR, pts, n, pts, n, K);
-  BF_ASSERT(ok || bf_stopped());
-  if (!ok) { /* stopped during the kernels: the run ends before using targets */
-    free(K), free(pts);
-    return;
+  bf_grid *g = bf_grid_create(comm, 1);
+  int nb = bf_block_for(g, nn, p->block);
+  bf_dmat K = bf_dmat_make(g, nn, nn, nb), z = bf_dmat_make(g, nn, 1, nb);
+  double t0 = bf_elapsed();
+  int st = bf_dmat_fill_kernel(g, mod, BF_KERNEL_PRIOR, pts, pts, 1, &K);
+  BF_ASSERT(st != 0); /* validation admits target = gp only where there is one */
+  if (st == 1) { /* else stopped during the kernels: the run ends before using targets */
+    double t1 = bf_elapsed();
+    add_jitter(g, &K);
+    pdpotrf_("U", &nn, K.a, &one, &one, K.desc, &info);
+    BF_ASSERT(info == 0);
+    bf_log(comm, "data: target = gp, n = %d kernel in its blocks %.2f s, PDPOTRF on %d x %d "
+           "%.2f s", nn, t1 - t0, g->nprow, g->npcol, bf_elapsed() - t1);
+    bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_GP);
+    bf_rng_normals(&s, 0, n, y);
+    bf_dmat_vector_set(g, &z, y);
+    pdtrmv_("U", "T", "N", &nn, K.a, &one, &one, K.desc, z.a, &one, &one, z.desc, &one);
+    bf_dmat_vector_get(g, &z, y);
+    memcpy(ds->y, y, sizeof(double) * ds->n);
+    memcpy(ds->yt, y + ds->n, sizeof(double) * ds->ntest);
   }
-  for (int64_t k = 0; k < n; k++) K[k * n + k] += 1e-10 * (1 + K[k * n + k]);
-  int nn = (int)n, info;
-  dpotrf_("L", &nn, K, &nn, &info); /* column-major L = row-major upper */
-  BF_ASSERT(info == 0);
-  double *z = BF_ALLOC(n, double), *g = BF_CALLOC(n, double);
-  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_GP);
-  bf_rng_normals(&s, 0, n, z);
-  for (int64_t i = 0; i < n; i++) /* g = L z */
-    for (int64_t j = 0; j <= i; j++) g[i] += K[j * n + i] * z[j];
-  memcpy(ds->y, g, sizeof(double) * ds->n);
-  memcpy(ds->yt, g + ds->n, sizeof(double) * ds->ntest);
-  free(z), free(g), free(K), free(pts);
+  bf_dmat_free(&K), bf_dmat_free(&z);
+  bf_grid_destroy(&g);
+  free(y), free(pts);
 }
 
 /* target = file: rank 0 reads /x and /y, then broadcasts. */

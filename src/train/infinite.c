@@ -4,6 +4,9 @@
  *
  *   bf_infinite_predict  gd: the NTK prediction; posterior: the GP posterior
  *   bf_infinite_curves   the flow's infinite-width curves (posterior, eigen)
+ *   bf_dmat_fill_kernel  a kernel's entries in a rank's own blocks (also
+ *                        the GP targets', src/train/data.c, and `brgflow
+ *                        kernel`'s, src/run/mlp_job.c)
  *
  * Both rest on K(X, X) = Z diag(w) Z^T (PDSYEVD) and need of it only
  *   c = Z^T Y (n),  B = K(x, X) Z (n_test x n, by PDGEMM),  K(x, x) (n_test),
@@ -54,10 +57,10 @@ static int fill_stop(MPI_Comm comm, int chunk, int chunks, double t0, double *la
 }
 
 /* A (rows xa, columns xb) = the kernel of `kind`, each rank its own blocks;
- * with upper, only the upper triangle (what PDSYEVD reads).  The ranks make
- * the same number of stop polls.  1, 0 without a kernel, BF_STOPPED. */
-static int fill_kernel(const bf_grid *g, const bf_model *mod, int kind, const double *xa,
-                       const double *xb, int upper, bf_dmat *A)
+ * with upper, only the upper triangle (what PDSYEVD and PDPOTRF read).  The
+ * ranks make the same number of stop polls.  1, 0 without a kernel, BF_STOPPED. */
+int bf_dmat_fill_kernel(const bf_grid *g, const bf_model *mod, int kind, const double *xa,
+                        const double *xb, int upper, bf_dmat *A)
 {
   double *xr = local_points(xa, mod->d, A->mloc, A->nb, g->myrow, g->nprow);
   double *xc = local_points(xb, mod->d, A->nloc, A->nb, g->mycol, g->npcol);
@@ -138,7 +141,7 @@ static int test_projection(const bf_grid *g, const bf_model *mod, int kind,
 {
   int nt = (int)ds->ntest, n = Z->n, one = 1;
   bf_dmat Kx = bf_dmat_make(g, nt, n, Z->nb);
-  int st = fill_kernel(g, mod, kind, ds->xt, ds->x, 0, &Kx);
+  int st = bf_dmat_fill_kernel(g, mod, kind, ds->xt, ds->x, 0, &Kx);
   if (st == 1) {
     double alpha = 1.0, beta = 0.0;
     *B = bf_dmat_make(g, nt, n, Z->nb);
@@ -159,7 +162,7 @@ static int solve(MPI_Comm comm, const bf_params *p, const bf_model *mod, int kin
   s->g = bf_grid_create(comm, 1);
   int nb = bf_block_for(s->g, s->n, p->block);
   bf_dmat A = bf_dmat_make(s->g, s->n, s->n, nb), Z = {0};
-  int st = fill_kernel(s->g, mod, kind, ds->x, ds->x, 1, &A);
+  int st = bf_dmat_fill_kernel(s->g, mod, kind, ds->x, ds->x, 1, &A);
   double t0 = bf_elapsed(), t1 = t0;
   if (st == 1) {
     s->w = BF_ALLOC(s->n, double);
@@ -206,13 +209,6 @@ static void sum_directions(const kernel_solve *s, const double *g, const double 
   free(acc);
 }
 
-/* The local entries of a distributed vector (n x 1), from a replicated one. */
-static void vector_set(const bf_grid *g, bf_dmat *v, const double *y)
-{
-  for (int64_t i = 0; i < v->mloc && v->nloc > 0; i++)
-    v->a[i] = y[bf_global_index(i, v->nb, g->myrow, g->nprow)];
-}
-
 /* gd: v = (eta/n) sum_{s<t} (I - eta Theta/n)^s Y = Theta^-1 (I - (I - eta
  * Theta/n)^t) Y by t PDSYMV (r <- r - (eta/n) Theta r, v accumulates r),
  * then mean = Theta(x, X) v by PDGEMV (docs/theory.md f). */
@@ -225,8 +221,8 @@ static int gd_by_steps(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   int nb = bf_block_for(g, n, p->block);
   bf_dmat A = bf_dmat_make(g, n, n, nb), r = bf_dmat_make(g, n, 1, nb);
   bf_dmat v = bf_dmat_make(g, n, 1, nb), y = bf_dmat_make(g, n, 1, nb);
-  st = fill_kernel(g, mod, BF_KERNEL_TANGENT, ds->x, ds->x, 1, &A);
-  vector_set(g, &r, ds->y);
+  st = bf_dmat_fill_kernel(g, mod, BF_KERNEL_TANGENT, ds->x, ds->x, 1, &A);
+  bf_dmat_vector_set(g, &r, ds->y);
   for (int s = 0; st == 1 && s < p->steps; s++) {
     pdsymv_("U", &n, &unit, A.a, &one, &one, A.desc, r.a, &one, &one, r.desc, &one, &zero,
             y.a, &one, &one, y.desc, &one);
@@ -235,14 +231,11 @@ static int gd_by_steps(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   }
   bf_dmat_free(&A);
   bf_dmat Kx = bf_dmat_make(g, nt, n, nb), m = bf_dmat_make(g, nt, 1, nb);
-  if (st == 1) st = fill_kernel(g, mod, BF_KERNEL_TANGENT, ds->xt, ds->x, 0, &Kx);
+  if (st == 1) st = bf_dmat_fill_kernel(g, mod, BF_KERNEL_TANGENT, ds->xt, ds->x, 0, &Kx);
   if (st == 1) {
     pdgemv_("N", &nt, &n, &unit, Kx.a, &one, &one, Kx.desc, v.a, &one, &one, v.desc, &one,
             &zero, m.a, &one, &one, m.desc, &one);
-    memset(mean, 0, sizeof(double) * nt); /* the owners' entries, summed to every rank */
-    for (int64_t i = 0; i < m.mloc && m.nloc > 0; i++)
-      mean[bf_global_index(i, nb, g->myrow, g->nprow)] = m.a[i];
-    bf_allreduce_sum_doubles(g->comm, MPI_IN_PLACE, mean, nt);
+    bf_dmat_vector_get(g, &m, mean);
   }
   bf_dmat_free(&Kx), bf_dmat_free(&m), bf_dmat_free(&r), bf_dmat_free(&v), bf_dmat_free(&y);
   bf_grid_destroy(&g);

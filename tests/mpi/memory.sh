@@ -9,11 +9,17 @@
 # references do not depend on the number of ranks: at 1, 2 and 3 ranks they
 # agree to 1e-10 relative (the eigensolver's rounding on different grids;
 # seen: 8e-13), for gd by PDSYMV steps and by PDSYEVD, the GP posterior,
-# and the flow's infinite-width curves.
+# and the flow's infinite-width curves.  The same for a `target = gp` draw
+# (its kernel block-cyclic, PDPOTRF, PDTRMV): n = 6000 on 2 ranks below
+# the estimate, and the draw the same at 1, 2, 3 ranks to 1e-12 of its
+# largest value (seen: 1e-15).  And `brgflow kernel`, whose NNGP and NTK
+# are block-cyclic and written by blocks: bitwise the same at 1, 2, 3
+# ranks (each entry is computed alone), and equal to the replicated
+# kernels of a prior run (bitwise, seen), with the same printed table.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-plan 17
+plan 32
 
 n=6000 np=2 nt=16
 out="$OUT/memory_n$n"
@@ -48,7 +54,30 @@ print(c['peak_rss_mb'], c['estimate_mb'], c['peak_rss_mb.units'].decode() if isi
 check "/config peak_rss_mb, estimate_mb (with units) in the result: $attr" \
   /usr/bin/python3 -c "import sys; a = sys.argv[1].split(); sys.exit(not (len(a) == 3 and float(a[0]) < $est and a[2] == 'MB'))" "$attr"
 
-# Rank independence of the references: name, input, datasets, --set args.
+# target = gp at n = 6000 on 2 ranks: the draw's kernel of N = n + n_test
+# points, N^2/np doubles per rank, then the gd reference's n^2/np: the
+# estimate as above, with N.
+N=$((n + nt)) out="$OUT/memory_gp_n$n"
+s=$(date +%s.%N)
+if mpi $np "$BIN" run inputs/mlp_train.ini --force --set run.output="$out.h5" \
+    --set network.depth=2 --set network.width=8 --set network.activation=erf \
+    --set data.target=gp --set data.n_train=$n --set data.n_test=$nt \
+    --set ensemble.members=2 --set train.steps=20 --set train.record_every=0 \
+    --set fisher.solver=none > "$out.log" 2>&1; then
+  ok "target = gp, n = $n + $nt, depth-2 erf MLP on $np ranks ($(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN{printf "%.0f", b-a}') s)"
+else
+  notok "target = gp n = $n run on $np ranks (see $out.log)"
+fi
+est=$(awk -v n=$N -v p=$np -v t=$nt -v b=$BASE_MB 'BEGIN{printf "%.0f", b + 8 * (n * n / p + 4 * n + t * n) / 1e6}')
+replicated=$(awk -v n=$N 'BEGIN{printf "%.0f", 8 * n * n / 1e6}')
+peak=$(grep -m1 'peak memory per rank:' "$out.log" | sed -n 's/.*max \([0-9.]*\) MB.*/\1/p')
+check "target = gp: peak memory per rank ${peak:-?} MB < ${est} MB, the estimate from the block sizes" \
+  awk -v a="${peak:-1e9}" -v b="$est" 'BEGIN{exit !(a < b)}'
+check "target = gp: the estimate ${est} MB < ${replicated} MB, one replicated N x N kernel" \
+  awk -v a="$est" -v b="$replicated" 'BEGIN{exit !(a < b)}'
+
+# Rank independence of the references: name, input, datasets, --set args;
+# RANKS_TOL the h5cmp tolerance (and mode).
 ranks_case() {
   local name=$1 input=$2 datasets=$3; shift 3
   for np in 1 2 3; do
@@ -59,8 +88,8 @@ ranks_case() {
   done
   for np in 2 3; do
     for ds in $datasets; do
-      check "$name: $ds at 1 vs $np ranks, 1e-10 relative" \
-        "$H5CMP" "$OUT/mem_$name.np1.h5" "$OUT/mem_$name.np$np.h5" "$ds" 1e-10
+      check "$name: $ds at 1 vs $np ranks, ${RANKS_TOL:-1e-10} relative" \
+        "$H5CMP" "$OUT/mem_$name.np1.h5" "$OUT/mem_$name.np$np.h5" "$ds" ${RANKS_TOL:-1e-10}
     done
   done
 }
@@ -71,4 +100,37 @@ ranks_case gd_eigen inputs/mlp_train.ini /train/reference_mean --set ensemble.me
 ranks_case posterior_flow inputs/cosnet_posterior.ini "/train/reference_mean \
   /train/reference_var /brg/eigen_resample/mse_infinite_width \
   /brg/eigen_resample/var_infinite_width" --set brg.flow=yes --set ensemble.members=12
+RANKS_TOL="1e-12 rowmax" ranks_case gp_draw inputs/mlp_train.ini "/data/y_train /data/y_test" \
+  --set network.depth=2 --set network.activation=erf --set data.target=gp \
+  --set data.n_train=1000 --set ensemble.members=2 --set train.steps=20 \
+  --set train.record_every=0 --set fisher.solver=none
+
+# brgflow kernel at 40 points (blocks of 32 on 1 rank; of 20 and 14, the
+# last partial, on 2 and 3) against itself and a prior run's replicated
+# kernels at the same points.
+kin="inputs/mlp_relu.ini" kset="--set correlator.count=40"
+kfail=
+for np in 1 2 3; do
+  mpi $np "$BIN" kernel "$kin" --force --set run.output="$OUT/mem_kernel.np$np.h5" $kset \
+    > "$OUT/mem_kernel.np$np.log" 2>&1 || kfail="$kfail kernel on $np ranks;"
+done
+mpi 1 "$BIN" run "$kin" --force --set run.output="$OUT/mem_kernel.prior.h5" $kset \
+  --set ensemble.members=20 > "$OUT/mem_kernel.prior.log" 2>&1 || kfail="$kfail prior run;"
+if [ -z "$kfail" ]; then ok "brgflow kernel at 1, 2, 3 ranks and a prior run, 40 points"
+else notok "brgflow kernel:$kfail (see $OUT/mem_kernel.*.log)"; fi
+for ds in /nnft/K_nngp /nnft/K_ntk; do
+  for np in 2 3; do
+    check "kernel: $ds at 1 vs $np ranks, bitwise" \
+      "$H5CMP" "$OUT/mem_kernel.np1.h5" "$OUT/mem_kernel.np$np.h5" "$ds" 0
+  done
+  check "kernel: $ds block-cyclic (3 ranks) vs the prior run's replicated, 1e-12 relative" \
+    "$H5CMP" "$OUT/mem_kernel.prior.h5" "$OUT/mem_kernel.np3.h5" "$ds" 1e-12
+done
+same_table() { # the table of kernel values, present and equal in two logs
+  local a b
+  a=$(sed -n '/^infinite-width kernels/,/^$/p' "$1") b=$(sed -n '/^infinite-width kernels/,/^$/p' "$2")
+  [ "$(echo "$a" | wc -l)" -gt 40 ] && [ "$a" = "$b" ]
+}
+check "kernel: the printed table at 3 ranks is the one at 1 rank" \
+  same_table "$OUT/mem_kernel.np1.log" "$OUT/mem_kernel.np3.log"
 finish

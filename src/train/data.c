@@ -102,6 +102,11 @@ static void add_jitter(const bf_grid *g, bf_dmat *A)
  * stack) plus jitter, block-cyclic over all ranks so that no rank holds an
  * n x n array (docs/theory.md n): each rank fills the upper triangle of its
  * own blocks, PDPOTRF factors, PDTRMV multiplies, and every rank gets y. */
+/* The draw's block size: fixed, not [fisher] block, which a restart may
+ * change (it "changes no results") while the Cholesky factor of a kernel
+ * near its jitter's condition 1e10 moves by ~1e-9 with the block size. */
+enum { GP_BLOCK = 64 };
+
 static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
                        bf_dataset *ds)
 {
@@ -111,7 +116,7 @@ static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   memcpy(pts, ds->x, sizeof(double) * ds->n * d);
   memcpy(pts + ds->n * d, ds->xt, sizeof(double) * ds->ntest * d);
   bf_grid *g = bf_grid_create(comm, 1);
-  int nb = bf_block_for(g, nn, p->block);
+  int nb = bf_block_for(g, nn, GP_BLOCK);
   bf_dmat K = bf_dmat_make(g, nn, nn, nb), z = bf_dmat_make(g, nn, 1, nb);
   double t0 = bf_elapsed();
   int st = bf_dmat_fill_kernel(g, mod, BF_KERNEL_PRIOR, pts, pts, 1, &K);

@@ -62,7 +62,11 @@ typedef struct bf_train_job {
   int64_t k;                    /* eigenvalues per member */
   double *lambda;               /* count x k, descending */
   double *diag;                 /* count x Pt, or NULL */
-  double *evec;                 /* count x k x Pt eigenvectors (flow), or NULL */
+  struct bf_grid *grid;         /* the metric's rank groups ([fisher] groups), or NULL */
+  struct bf_evec_map *evec_map; /* the layout of evec, or NULL */
+  double *evec;                 /* eigenvectors (flow), or NULL: this rank's parameter
+                                   rows of its group's members, count x rows x k
+                                   (bf_evec_map, metric.h) */
   double *snap;                 /* count x nrec x P: theta along GD/SGD, or NULL */
   double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
   double resolved[8][3];        /* cos-net: n, p(Lambda) theory, ensemble */

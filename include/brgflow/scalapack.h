@@ -48,5 +48,8 @@ void pdgemv_(const char *trans, const int *m, const int *n, const double *alpha,
              const double *x, const int *ix, const int *jx, const int *descx,
              const int *incx, const double *beta, double *y, const int *iy,
              const int *jy, const int *descy, const int *incy);
+void pdgemr2d_(const int *m, const int *n, const double *a, const int *ia, const int *ja,
+               const int *desca, double *b, const int *ib, const int *jb, const int *descb,
+               const int *ictxt);
 
 #endif

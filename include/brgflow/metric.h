@@ -5,7 +5,9 @@
  * process grid and the members its ranks hold, which it treats one at a
  * time: the owner broadcasts theta to the group, and the member's matrix is
  * distributed block-cyclically over the group's grid.  A rank only ever
- * holds its local blocks (plus one block row of J while filling them). */
+ * holds its local blocks (plus one block row of J while filling them); the
+ * eigenvectors the flow needs stay with the group, by parameter rows
+ * (bf_evec_map). */
 #ifndef BRGFLOW_METRIC_H
 #define BRGFLOW_METRIC_H
 

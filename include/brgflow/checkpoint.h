@@ -46,6 +46,12 @@ void bf_ckpt_prev_name(const char *path, char *prev, size_t n);
 bf_ckpt *bf_ckpt_begin(MPI_Comm comm, const char *output, int64_t values, int64_t datasets);
 void bf_ckpt_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
                   int64_t first, int64_t count, const double *data);
+/* A rank's rows in nb blocks (rows first[b] .. first[b] + count[b] - 1,
+ * ascending and disjoint), data their rows in order: a layout other than
+ * member rows (the eigenvectors' parameter rows); the checksum, over global
+ * element indices, does not depend on who held which block. */
+void bf_ckpt_blocks(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols, int64_t nb,
+                    const int64_t *first, const int64_t *count, const double *data);
 void bf_ckpt_whole(bf_ckpt *c, const char *name, int64_t n, const double *data);
 void bf_ckpt_attr_int(bf_ckpt *c, const char *name, int64_t v);
 void bf_ckpt_attr_string(bf_ckpt *c, const char *name, const char *v);
@@ -59,6 +65,8 @@ void bf_ckpt_commit(bf_ckpt **c);
 bf_ckpt *bf_ckpt_open(MPI_Comm comm, const char *path, char *why, size_t n);
 int bf_ckpt_check_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
                        int64_t first, int64_t count, char *why, size_t n);
+int bf_ckpt_check_blocks(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols, int64_t nb,
+                         const int64_t *first, const int64_t *count, char *why, size_t n);
 int bf_ckpt_check_whole(bf_ckpt *c, const char *name, int64_t n, char *why, size_t nwhy);
 /* Collective: 1 if any rank has bad set; every rank then holds the lowest
  * such rank's reason in why. */
@@ -69,6 +77,8 @@ char *bf_ckpt_get_string(bf_ckpt *c, const char *name); /* malloc'd, or NULL */
 /* Reads of checked datasets: a rank's rows, or a whole array. */
 void bf_ckpt_read_rows(bf_ckpt *c, const char *name, int64_t ncols, int64_t first,
                        int64_t count, double *data);
+void bf_ckpt_read_blocks(bf_ckpt *c, const char *name, int64_t ncols, int64_t nb,
+                         const int64_t *first, const int64_t *count, double *data);
 void bf_ckpt_read_whole(bf_ckpt *c, const char *name, int64_t n, double *data);
 void bf_ckpt_close(bf_ckpt **c);
 

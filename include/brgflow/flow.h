@@ -10,6 +10,7 @@
 #define BRGFLOW_FLOW_H
 
 #include "brgflow/io.h"
+#include "brgflow/metric.h"
 #include "brgflow/nn.h"
 
 /* One (basis, prescription) coarse-graining flow's results. */
@@ -55,6 +56,9 @@ extern const int bf_flow_nfields;
  * parameters move continuously along the flow (docs/theory.md j). */
 void bf_flow_prior_draw(const bf_model *mod, const double *sd, uint64_t seed,
                         int64_t member, double *draw);
+/* Rows a0 .. a0+n-1 of that draw (counter-based: the same numbers). */
+void bf_flow_prior_rows(const double *sd, uint64_t seed, int64_t member, int64_t a0,
+                        int64_t n, double *draw);
 
 /* Diagonal basis: returns the number of sloppy coordinates; *n_zero counts
  * those with I_AA = 0 exactly (units dead on all data). theta_out = full P. */
@@ -62,7 +66,8 @@ int64_t bf_coarse_diagonal(const bf_model *mod, const double *theta_star,
                            const double *diag, double Lambda, int prune,
                            const double *draw, double *theta_out,
                            int64_t *n_zero);
-/* Eigen basis: lambda (k, descending) and V (k x Pt) of the member's metric;
+/* Eigen basis: lambda (k, descending) and V (Pt x k, by parameter row) of
+ * the member's metric;
  * directions with 0 < lambda < Lambda (lambda below 1e-12 lambda_max count
  * as the null space) are coarse-grained.  Returns their number. */
 int64_t bf_coarse_eigen(const bf_model *mod, const double *theta_star,
@@ -73,16 +78,40 @@ int64_t bf_coarse_eigen(const bf_model *mod, const double *theta_star,
 /* The incremental eigen-basis flow.  resolved: the number of eigenvalues
  * above the null floor 1e-12 lambda_max (lambda descending, k of them). */
 int64_t bf_shells_resolved(int64_t k, const double *lambda);
+/* part[j] = sum_a V[a k + j] x[a] over a block of rows (V: rows x k). */
+void bf_shells_partial(int64_t rows, int64_t k, const double *V, const double *x, double *part);
 /* coef[j] = v_j . (draw - theta*_t), or -v_j . theta*_t without a draw
- * (prune): computed once per member and flow. */
+ * (prune), V Pt x k: per chunk of bf_evec_chunk(Pt) rows, then over the
+ * chunks in order, the numbers a group computes on any number of ranks. */
 void bf_shells_coefficients(const bf_model *mod, const double *theta_star, int64_t k,
                             const double *V, const double *draw, double *coef);
-/* Start with *lo = resolved and theta = theta*; each call adds c_j v_j to
- * theta for the shells with lambda_j < Lambda not yet added (Lambda must
- * not decrease).  Returns the number of sloppy directions. */
-int64_t bf_shells_advance(const bf_model *mod, int64_t resolved, const double *lambda,
+/* Start with *lo = resolved and t = the rows' theta*; each call adds
+ * c_j v_j to the rows t (rows x k vectors V) for the shells with lambda_j
+ * < Lambda not yet added (Lambda must not decrease).  Returns the number
+ * of sloppy directions. */
+int64_t bf_shells_advance(int64_t rows, int64_t k, int64_t resolved, const double *lambda,
                           const double *V, const double *coef, double Lambda, int64_t *lo,
-                          double *theta);
+                          double *t);
+
+/* The eigen-basis flow of a group's members (src/flow/group.c): their
+ * eigenvectors stay distributed by parameter rows (bf_evec_map); each rank
+ * assembles its rows of every member's coarse-grained theta, which are then
+ * gathered, unchanged, onto the member's own rank. */
+typedef struct bf_shells_group bf_shells_group;
+/* Collective over the group: the coefficients of every member of the
+ * group.  lambda (count x k), theta (count x P): this rank's members;
+ * evec: the group's, in map's layout; sd the prior's scales (resample), or
+ * NULL (prune). */
+bf_shells_group *bf_shells_group_create(const bf_grid *g, const bf_evec_map *map,
+                                        const bf_model *mod, const double *lambda,
+                                        const double *evec, const double *theta,
+                                        const double *sd, uint64_t seed);
+/* Collective over the group: every member coarse-grained at cut (relative:
+ * x its lambda_max), its theta's trained block onto its rank (theta: this
+ * rank's members, count x P) and the number of its sloppy directions. */
+void bf_shells_group_step(bf_shells_group *s, double cut, int relative, double *theta,
+                          int64_t *sloppy);
+void bf_shells_group_destroy(bf_shells_group **s);
 
 /* Log-spaced grid of K cutoffs between lo and hi. */
 void bf_flow_cutoffs(double lo, double hi, int K, double *cut);

@@ -5,7 +5,9 @@
  * process grid and the members its ranks hold, which it treats one at a
  * time: the owner broadcasts theta to the group, and the member's matrix is
  * distributed block-cyclically over the group's grid.  A rank only ever
- * holds its local blocks (plus one block row of J while filling them). */
+ * holds its local blocks (plus one block row of J while filling them); the
+ * eigenvectors the flow needs stay with the group, by parameter rows
+ * (bf_evec_map). */
 #ifndef BRGFLOW_METRIC_H
 #define BRGFLOW_METRIC_H
 
@@ -20,6 +22,10 @@ typedef struct bf_grid {
   MPI_Comm comm; /* the group's ranks */
   int group, ngroups, rank, size;
   int ctxt, nprow, npcol, myrow, mycol;
+  /* the same ranks as a column (size x 1) and a row (1 x size), process
+   * (r, 0) and (0, r) being group rank r: targets that spread the
+   * eigenvectors by parameter rows, or by vector (bf_fisher_eigenvectors) */
+  int ctxt_col, ctxt_row;
 } bf_grid;
 
 /* Collective over comm: split into `groups` groups, a grid in each. */
@@ -68,11 +74,39 @@ int bf_fisher_choose(int solver, int64_t n, int64_t Pt);
 void bf_fisher_eigenvalues(const bf_grid *g, const bf_model *mod,
                            const double *theta, const bf_dataset *ds,
                            double sigma, int solver, int nb, double *lambda);
-/* Collective over the group: the top nvec eigenpairs, lambda (nvec) and
- * V (nvec x Pt, row j the unit eigenvector of lambda[j]) on every rank. */
+/* A group's eigenvectors, distributed by parameter rows (docs/theory.md f):
+ * rows in chunks of bf_evec_chunk(Pt) (a function of Pt alone, so that
+ * per-chunk sums do not depend on the rank count), chunk c on group rank
+ * c mod size.  For each of the group's members (first .. first+count-1, in
+ * order) a rank holds its chunks' rows, ascending, as rows x k: row a is
+ * v_0a .. v_{k-1}a, j = 0 the top eigenvector.  No rank holds k x Pt. */
+typedef struct bf_evec_map {
+  int64_t Pt, k, chunk, nchunks;
+  int64_t rows;           /* this rank's rows per member */
+  int64_t first, count;   /* the group's members (global indices) */
+  int64_t *counts;        /* members per group rank (size): whose is which */
+  int64_t nblocks;        /* this rank's rows of the (members Pt) x k table: */
+  int64_t *bfirst, *bcount; /* blocks of rows, ascending (the checkpoint) */
+  int rank, size;         /* in the group */
+} bf_evec_map;
+int64_t bf_evec_chunk(int64_t Pt);
+/* Collective over the group: the layout for its members' top-k vectors,
+ * each rank contributing its `count` members (contiguous, in rank order). */
+bf_evec_map *bf_evec_map_create(const bf_grid *g, int64_t Pt, int64_t k, int64_t first,
+                                int64_t count);
+void bf_evec_map_destroy(bf_evec_map **m);
+/* Rows of chunk c: its first parameter and length. */
+int64_t bf_evec_chunk_rows(const bf_evec_map *m, int64_t c, int64_t *a0);
+/* Collective over the group: this rank's rows (ncols each) onto rank root
+ * in parameter order, copied, no arithmetic (out: Pt x ncols, root only). */
+void bf_evec_gather(const bf_grid *g, const bf_evec_map *m, int64_t ncols, const double *rows,
+                    int root, double *out);
+/* Collective over the group: the top nvec eigenpairs, lambda (nvec, every
+ * rank) and this rank's rows of their vectors (m->rows x nvec, layout
+ * bf_evec_map; m->k = nvec). */
 void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
                             const double *theta, const bf_dataset *ds,
-                            double sigma, int solver, int nb, int nvec,
+                            double sigma, int solver, int nb, const bf_evec_map *m,
                             double *lambda, double *V);
 /* Rank-local: I_AA for the trained parameters (Pt entries). */
 void bf_fisher_diagonal(const bf_model *mod, const double *theta,

@@ -81,10 +81,10 @@ struct bf_ctx {
 
   /* reference (src/nnft, src/train): infinite-width limits */
   double *k_nngp, *k_ntk;       /* prior at the points: n x n kernels */
-  /* kernels only: K_nngp and K_ntk block-cyclic on grid g (no rank holds
+  /* kernels only: K_nngp and K_ntk block-cyclic on kernel_grid (no rank holds
    * n x n), and the entries the table prints, on every rank: K_nngp(i, i),
    * K_nngp(0, i), K_ntk(i, i), K_ntk(0, i), n each */
-  bf_grid *g;
+  bf_grid *kernel_grid;
   bf_dmat K_nngp, K_ntk;
   double *k_table;
   const char *lat_reference;    /* prior cos-net: which reference lat_g2_ref is */
@@ -99,7 +99,11 @@ struct bf_ctx {
   int64_t k;                    /* eigenvalues per member */
   double *lambda;               /* count x k, descending */
   double *diag;                 /* count x Pt, or NULL */
-  double *evec;                 /* count x k x Pt eigenvectors (flow), or NULL */
+  bf_grid *grid;                /* the metric's rank groups ([fisher] groups), or NULL */
+  bf_evec_map *evec_map;        /* the layout of evec, or NULL */
+  double *evec;                 /* eigenvectors (flow), or NULL: this rank's parameter
+                                   rows of its group's members, count x rows x k
+                                   (bf_evec_map, metric.h) */
   double *flow_lambda;          /* count x nrec x k: spectra along GD, or NULL */
   double resolved[8][3];        /* cos-net: n, p(Lambda) theory, ensemble */
   double scale;                 /* Lambda of resolved[] (0: not computed) */

@@ -53,5 +53,8 @@ void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const in
 void pdtrmv_(const char *uplo, const char *trans, const char *diag, const int *n,
              const double *a, const int *ia, const int *ja, const int *desca, double *x,
              const int *ix, const int *jx, const int *descx, const int *incx);
+void pdgemr2d_(const int *m, const int *n, const double *a, const int *ia, const int *ja,
+               const int *desca, double *b, const int *ib, const int *jb, const int *descb,
+               const int *ictxt);
 
 #endif

@@ -128,13 +128,14 @@ static void erg_step(MPI_Comm comm, const bf_params *p, const bf_ctx *job,
 }
 
 /* What one flow keeps per local member from step to step: the current
- * coarse-grained theta, and in the eigen basis the shell coefficients and
- * how far down the spectrum the shells have been added. */
+ * coarse-grained theta; in the eigen basis the group's shells (their
+ * coefficients, and how far down each spectrum they have been added) and
+ * each member's sloppy count at the step. */
 typedef struct flow_state {
   double *theta;      /* count x P */
-  double *draw;       /* Pt: one member's prior draw (scratch) */
-  double *coef;       /* count x k, eigen basis */
-  int64_t *lo, *resolved; /* count each, eigen basis */
+  double *draw;       /* diagonal basis: count x Pt prior draws */
+  bf_shells_group *shells; /* eigen basis */
+  int64_t *sloppy;    /* count, eigen basis */
 } flow_state;
 
 static void flow_state_init(const bf_params *p, const bf_ctx *job,
@@ -142,25 +143,17 @@ static void flow_state_init(const bf_params *p, const bf_ctx *job,
 {
   const bf_ensemble *ens = job->ens;
   const bf_model *mod = job->mod;
-  int64_t P = ens->nparams, k = job->k;
+  int64_t P = ens->nparams;
+  *st = (flow_state){0};
   st->theta = BF_ALLOC(ens->count * P + 1, double);
   memcpy(st->theta, ens->theta, sizeof(double) * ens->count * P);
-  st->draw = BF_ALLOC(mod->Pt, double);
   double *sd = BF_ALLOC(mod->Pt, double);
   bf_model_prior_sd(mod, sd);
-  int eigen = f->basis == BF_BASIS_EIGEN;
-  st->coef = eigen ? BF_ALLOC(ens->count * k + 1, double) : NULL;
-  st->lo = eigen ? BF_ALLOC(ens->count + 1, int64_t) : NULL;
-  st->resolved = eigen ? BF_ALLOC(ens->count + 1, int64_t) : NULL;
-  for (int64_t m = 0; eigen && m < ens->count; m++) {
-    if (!f->prune) bf_flow_prior_draw(mod, sd, p->seed, ens->first + m, st->draw);
-    const double *V = job->evec + m * k * mod->Pt;
-    bf_shells_coefficients(mod, ens->theta + m * P, k, V, f->prune ? NULL : st->draw,
-                           st->coef + m * k);
-    st->resolved[m] = st->lo[m] = bf_shells_resolved(k, job->lambda + m * k);
-  }
-  if (!eigen && !f->prune) { /* the diagonal basis keeps each member's draw */
-    free(st->draw);
+  if (f->basis == BF_BASIS_EIGEN) { /* collective over the metric's groups */
+    st->shells = bf_shells_group_create(job->grid, job->evec_map, mod, job->lambda, job->evec,
+                                        ens->theta, f->prune ? NULL : sd, p->seed);
+    st->sloppy = BF_ALLOC(ens->count + 1, int64_t);
+  } else if (!f->prune) { /* the diagonal basis keeps each member's draw */
     st->draw = BF_ALLOC(ens->count * mod->Pt + 1, double);
     for (int64_t m = 0; m < ens->count; m++)
       bf_flow_prior_draw(mod, sd, p->seed, ens->first + m, st->draw + m * mod->Pt);
@@ -170,23 +163,21 @@ static void flow_state_init(const bf_params *p, const bf_ctx *job,
 
 static void flow_state_free(flow_state *st)
 {
-  free(st->theta), free(st->draw), free(st->coef), free(st->lo), free(st->resolved);
+  free(st->theta), free(st->draw), free(st->sloppy);
+  bf_shells_group_destroy(&st->shells);
 }
 
-/* Member m's coarse-grained theta at Lambda; returns the sloppy count. */
+/* Member m's coarse-grained theta at Lambda; returns the sloppy count.
+ * The eigen basis was coarse-grained by its group for the step already. */
 static int64_t coarse_grain(const bf_ctx *job, const bf_flow_result *f,
                             flow_state *st, int64_t m, double Lambda, int64_t *zero)
 {
   const bf_model *mod = job->mod;
-  int64_t P = job->ens->nparams, k = job->k;
-  double *theta = st->theta + m * P;
-  if (f->basis == BF_BASIS_DIAGONAL)
-    return bf_coarse_diagonal(mod, job->ens->theta + m * P, job->diag + m * mod->Pt, Lambda,
-                              f->prune, f->prune ? NULL : st->draw + m * mod->Pt, theta,
-                              zero);
-  return bf_shells_advance(mod, st->resolved[m], job->lambda + m * k,
-                           job->evec + m * k * mod->Pt, st->coef + m * k, Lambda, &st->lo[m],
-                           theta);
+  int64_t P = job->ens->nparams;
+  if (f->basis == BF_BASIS_EIGEN) return st->sloppy[m];
+  return bf_coarse_diagonal(mod, job->ens->theta + m * P, job->diag + m * mod->Pt, Lambda,
+                            f->prune, f->prune ? NULL : st->draw + m * mod->Pt, st->theta + m * P,
+                            zero);
 }
 
 /* One (basis, prescription) flow from step `start`; a checkpoint and a stop
@@ -220,6 +211,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
     if (g2) bf_g2_reset(g2);
+    if (st.shells) bf_shells_group_step(st.shells, f->cut[k], p->relative, st.theta, st.sloppy);
     double step_mse = 0, step_sloppy = 0;
     for (int64_t m = 0; m < ens->count; m++) {
       double Lambda = p->relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];

@@ -1,12 +1,16 @@
 /* shells.c — sloppy/stiff splits and the two prescriptions (docs/physics.md 3).
  *
  *   bf_flow_prior_draw  a member's prior draw of the trained block (one per flow)
+ *   bf_flow_prior_rows  the same draw's rows a0 .. a0+n-1 (any rank, any rows)
  *   bf_coarse_diagonal  coordinates with I_AA < Lambda
  *   bf_coarse_eigen     Fisher eigenvectors with 0 < lambda < Lambda, from
  *                       scratch (the reference kernel of the two below)
  *   bf_shells_resolved  how many eigenvalues lie above the null floor
- *   bf_shells_coefficients  each eigenvector's component of the move, once
- *   bf_shells_advance   add the shells a larger cutoff makes sloppy
+ *   bf_shells_partial   a block of rows' share of each component of the move
+ *   bf_shells_coefficients  each eigenvector's component of the move, once,
+ *                       chunk by chunk (as a group computes it: group.c)
+ *   bf_shells_advance   add, to a block of rows, the shells a larger cutoff
+ *                       makes sloppy
  *   bf_flow_cutoffs     the log-spaced cutoff grid
  *   bf_flow_critical    the critical step (Lambda_C) of an MSE curve
  *
@@ -17,7 +21,9 @@
  * computes the coefficients c_j = v_j . (target - theta*) once per member
  * and adds c_j v_j for each shell as the cutoff passes it (docs/theory.md
  * j).  Shells are added in ascending lambda, a fixed order, so a flow
- * restarted at any step adds the same terms in the same order. */
+ * restarted at any step adds the same terms in the same order.  Vectors are
+ * stored by parameter row (V: rows x k, row a holding v_0a .. v_{k-1}a),
+ * the layout the group distributes (bf_evec_map). */
 #include "brgflow/flow.h"
 #include "brgflow/metric.h"
 
@@ -27,12 +33,18 @@
 
 enum { RESAMPLE_DRAW = 40 };
 
+void bf_flow_prior_rows(const double *sd, uint64_t seed, int64_t member, int64_t a0,
+                        int64_t n, double *draw)
+{
+  bf_rng s = bf_rng_stream(seed, (uint64_t)member, RESAMPLE_DRAW);
+  bf_rng_normals(&s, (uint64_t)a0, n, draw);
+  for (int64_t a = 0; a < n; a++) draw[a] *= sd[a0 + a];
+}
+
 void bf_flow_prior_draw(const bf_model *mod, const double *sd, uint64_t seed,
                         int64_t member, double *draw)
 {
-  bf_rng s = bf_rng_stream(seed, (uint64_t)member, RESAMPLE_DRAW);
-  bf_rng_normals(&s, 0, mod->Pt, draw);
-  for (int64_t a = 0; a < mod->Pt; a++) draw[a] *= sd[a];
+  bf_flow_prior_rows(sd, seed, member, 0, mod->Pt, draw);
 }
 
 int64_t bf_coarse_diagonal(const bf_model *mod, const double *theta_star,
@@ -64,10 +76,9 @@ int64_t bf_coarse_eigen(const bf_model *mod, const double *theta_star,
   int64_t sloppy = 0;
   for (int64_t j = 0; j < k; j++) {
     if (!(lambda[j] < Lambda) || !(lambda[j] > floor_)) continue;
-    const double *v = V + j * mod->Pt;
-    double c = 0; /* component of the move along v */
-    for (int64_t a = 0; a < mod->Pt; a++) c += v[a] * ((prune ? 0.0 : draw[a]) - ts[a]);
-    for (int64_t a = 0; a < mod->Pt; a++) t[a] += c * v[a];
+    double c = 0; /* component of the move along v_j */
+    for (int64_t a = 0; a < mod->Pt; a++) c += V[a * k + j] * ((prune ? 0.0 : draw[a]) - ts[a]);
+    for (int64_t a = 0; a < mod->Pt; a++) t[a] += c * V[a * k + j];
     sloppy++;
   }
   return sloppy;
@@ -81,28 +92,39 @@ int64_t bf_shells_resolved(int64_t k, const double *lambda)
   return j;
 }
 
+void bf_shells_partial(int64_t rows, int64_t k, const double *V, const double *x, double *part)
+{
+  memset(part, 0, sizeof(double) * k);
+  for (int64_t a = 0; a < rows; a++)
+    for (int64_t j = 0; j < k; j++) part[j] += V[a * k + j] * x[a];
+}
+
 void bf_shells_coefficients(const bf_model *mod, const double *theta_star, int64_t k,
                             const double *V, const double *draw, double *coef)
 {
   const double *ts = theta_star + mod->t0;
-  for (int64_t j = 0; j < k; j++) {
-    const double *v = V + j * mod->Pt;
-    double c = 0;
-    for (int64_t a = 0; a < mod->Pt; a++) c += v[a] * ((draw ? draw[a] : 0.0) - ts[a]);
-    coef[j] = c;
+  int64_t chunk = bf_evec_chunk(mod->Pt);
+  double *x = BF_ALLOC(chunk, double), *part = BF_ALLOC(k, double);
+  memset(coef, 0, sizeof(double) * k);
+  for (int64_t a0 = 0; a0 < mod->Pt; a0 += chunk) { /* chunk by chunk, in order */
+    int64_t len = mod->Pt - a0 < chunk ? mod->Pt - a0 : chunk;
+    for (int64_t a = 0; a < len; a++) x[a] = (draw ? draw[a0 + a] : 0.0) - ts[a0 + a];
+    bf_shells_partial(len, k, V + a0 * k, x, part);
+    for (int64_t j = 0; j < k; j++) coef[j] += part[j];
   }
+  free(x), free(part);
 }
 
-int64_t bf_shells_advance(const bf_model *mod, int64_t resolved, const double *lambda,
+int64_t bf_shells_advance(int64_t rows, int64_t k, int64_t resolved, const double *lambda,
                           const double *V, const double *coef, double Lambda, int64_t *lo,
-                          double *theta)
+                          double *t)
 {
-  double *t = theta + mod->t0;
-  while (*lo > 0 && lambda[*lo - 1] < Lambda) {
-    int64_t j = --*lo;
-    const double *v = V + j * mod->Pt, c = coef[j];
-    for (int64_t a = 0; a < mod->Pt; a++) t[a] += c * v[a];
-  }
+  int64_t hi = *lo;
+  while (*lo > 0 && lambda[*lo - 1] < Lambda) --*lo;
+  /* each row adds its shells in ascending lambda: the order of the
+   * from-the-start sum, whatever the steps between */
+  for (int64_t a = 0; a < rows; a++)
+    for (int64_t j = hi - 1; j >= *lo; j--) t[a] += coef[j] * V[a * k + j];
   return resolved - *lo;
 }
 

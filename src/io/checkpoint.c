@@ -3,12 +3,15 @@
  *   bf_ckpt_names, _prev_name  OUTPUT.ckpt.h5, .ckpt.prev.h5, .ckpt.tmp.h5
  *   bf_ckpt_begin/commit       write a generation atomically (rename chain),
  *                              its disk space reserved first
- *   bf_ckpt_rows/whole/attr_*  datasets with checksums; checksummed attributes
+ *   bf_ckpt_rows/blocks/whole  datasets with checksums (a rank's rows: one
+ *                              block, or several: distributed eigenvectors)
+ *   bf_ckpt_attr_*             checksummed attributes
  *   bf_ckpt_open               open a generation, verify completeness and
  *                              the attribute checksum
- *   bf_ckpt_check_rows/whole   verify one dataset: type, shape, checksum
+ *   bf_ckpt_check_rows/blocks/whole  verify one dataset: type, shape, checksum
  *   bf_ckpt_agree              ranks agree on a verdict and its reason
  *   bf_ckpt_get_*, read_*      read verified attributes and datasets
+ *                              (rows, blocks, whole)
  *
  * The checksum of a dataset is sum_i mix(i, bits(x_i)) mod 2^64 over its
  * global element index i: order-free, so every rank adds its own rows and
@@ -42,14 +45,6 @@ static uint64_t mix(uint64_t i, double x)
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull; /* splitmix64 finalizer */
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
-}
-
-static uint64_t checksum(MPI_Comm comm, int64_t first_index, int64_t n, const double *x)
-{
-  uint64_t s = 0, all;
-  for (int64_t i = 0; i < n; i++) s += mix((uint64_t)(first_index + i), x[i]);
-  BF_MPI(MPI_Allreduce(&s, &all, 1, MPI_UINT64_T, MPI_SUM, comm));
-  return all;
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -188,35 +183,73 @@ static void put_checksum(bf_ckpt *c, hid_t ds, uint64_t sum)
   H5Sclose(sp);
 }
 
-/* Rows [first, first + count) of a dataset with ncols columns: the file
- * and memory selections (none for an empty block). */
-static void select_rows(hid_t fs, int64_t ncols, int64_t first, int64_t count, hid_t *ms)
+/* Blocks of rows of a dataset with ncols columns (block b: rows first[b] ..
+ * first[b] + count[b] - 1, ascending, disjoint): the file selection, and
+ * the memory one of their rows in order (none for no rows).  Runs of
+ * equally long, equally spaced blocks (a rank's chunks of the eigenvectors)
+ * are one strided hyperslab each, so the selection stays short. */
+static void select_blocks(hid_t fs, int64_t ncols, int64_t nb, const int64_t *first,
+                          const int64_t *count, hid_t *ms)
 {
-  hsize_t start[2] = {(hsize_t)first, 0}, block[2] = {(hsize_t)count, (hsize_t)ncols};
-  *ms = H5Screate_simple(2, block, NULL);
-  if (count > 0 && ncols > 0)
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, block, NULL);
-  else
+  int64_t total = 0;
+  for (int64_t b = 0; b < nb; b++) total += count[b];
+  hsize_t mdims[2] = {(hsize_t)total, (hsize_t)ncols};
+  *ms = H5Screate_simple(2, mdims, NULL);
+  if (total == 0 || ncols <= 0) {
     H5Sselect_none(fs), H5Sselect_none(*ms);
+    return;
+  }
+  H5S_seloper_t op = H5S_SELECT_SET; /* then OR */
+  for (int64_t b = 0, e; b < nb; b = e) {
+    int64_t step = b + 1 < nb ? first[b + 1] - first[b] : count[b];
+    for (e = b + 1; e < nb && count[e] == count[b] && first[e] - first[e - 1] == step; e++) {}
+    if (e == b + 1) step = count[b]; /* a lone block */
+    hsize_t start[2] = {(hsize_t)first[b], 0}, stride[2] = {(hsize_t)step, 1};
+    hsize_t n[2] = {(hsize_t)(e - b), 1}, block[2] = {(hsize_t)count[b], (hsize_t)ncols};
+    if (count[b] > 0) H5Sselect_hyperslab(fs, op, start, stride, n, block), op = H5S_SELECT_OR;
+  }
 }
 
-void bf_ckpt_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
-                  int64_t first, int64_t count, const double *data)
+/* Rows [first, first + count): one block. */
+static void select_rows(hid_t fs, int64_t ncols, int64_t first, int64_t count, hid_t *ms)
 {
-  uint64_t sum = checksum(c->comm, first * ncols, count * ncols, data);
+  select_blocks(fs, ncols, 1, &first, &count, ms);
+}
+
+static uint64_t blocks_checksum(MPI_Comm comm, int64_t ncols, int64_t nb, const int64_t *first,
+                                const int64_t *count, const double *data)
+{
+  uint64_t s = 0, all;
+  for (int64_t b = 0, off = 0; b < nb; off += count[b] * ncols, b++)
+    for (int64_t i = 0; i < count[b] * ncols; i++)
+      s += mix((uint64_t)(first[b] * ncols + i), data[off + i]);
+  BF_MPI(MPI_Allreduce(&s, &all, 1, MPI_UINT64_T, MPI_SUM, comm));
+  return all;
+}
+
+void bf_ckpt_blocks(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols, int64_t nb,
+                    const int64_t *first, const int64_t *count, const double *data)
+{
+  uint64_t sum = blocks_checksum(c->comm, ncols, nb, first, count, data);
   if (any_failed(c)) return;
   hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)(ncols > 0 ? ncols : 1)};
   hid_t fs = H5Screate_simple(2, dims, NULL), lc = H5Pcreate(H5P_LINK_CREATE), ms;
   H5Pset_create_intermediate_group(lc, 1);
   hid_t ds = H5Dcreate2(c->file, name, H5T_IEEE_F64LE, fs, lc, H5P_DEFAULT, H5P_DEFAULT);
   fail(c, ds < 0, "cannot create a dataset");
-  select_rows(fs, ncols, first, count, &ms);
+  select_blocks(fs, ncols, nb, first, count, &ms);
   hid_t xf = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(xf, H5FD_MPIO_COLLECTIVE);
   if (ds >= 0) fail(c, H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, fs, xf, data) < 0, "cannot write (disk full?)");
   if (ds >= 0) put_checksum(c, ds, sum), H5Dclose(ds);
   any_failed(c);
   H5Pclose(xf), H5Sclose(ms), H5Sclose(fs), H5Pclose(lc);
+}
+
+void bf_ckpt_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
+                  int64_t first, int64_t count, const double *data)
+{
+  bf_ckpt_blocks(c, name, nrows, ncols, 1, &first, &count, data);
 }
 
 void bf_ckpt_whole(bf_ckpt *c, const char *name, int64_t n, const double *data)
@@ -494,24 +527,26 @@ static herr_t read_block(hid_t ds, int64_t ncols, int64_t first, int64_t count, 
   return e;
 }
 
-/* This rank's part of a dataset's checksum, in blocks of about 8 MiB;
- * 0 if a read failed. */
-static int sum_rows(hid_t ds, int64_t ncols, int64_t first, int64_t count, uint64_t *sum)
+/* This rank's part of a dataset's checksum over its blocks of rows, read
+ * in pieces of about 8 MiB; 0 if a read failed. */
+static int sum_blocks(hid_t ds, int64_t ncols, int64_t nb, const int64_t *first,
+                      const int64_t *count, uint64_t *sum)
 {
-  int64_t block = ncols > 0 ? (1 << 20) / ncols + 1 : 1;
-  double *x = malloc(sizeof(double) * (size_t)(block * (ncols > 0 ? ncols : 1)));
+  int64_t piece = ncols > 0 ? (1 << 20) / ncols + 1 : 1;
+  double *x = malloc(sizeof(double) * (size_t)(piece * (ncols > 0 ? ncols : 1)));
   int ok = x != NULL;
-  for (int64_t r = 0; ok && ncols > 0 && r < count; r += block) {
-    int64_t b = count - r < block ? count - r : block;
-    ok = read_block(ds, ncols, first + r, b, x) >= 0;
-    for (int64_t i = 0; ok && i < b * ncols; i++) *sum += mix((uint64_t)((first + r) * ncols + i), x[i]);
-  }
+  for (int64_t b = 0; ok && b < nb; b++)
+    for (int64_t r = 0; ok && ncols > 0 && r < count[b]; r += piece) {
+      int64_t n = count[b] - r < piece ? count[b] - r : piece, row = first[b] + r;
+      ok = read_block(ds, ncols, row, n, x) >= 0;
+      for (int64_t i = 0; ok && i < n * ncols; i++) *sum += mix((uint64_t)(row * ncols + i), x[i]);
+    }
   free(x);
   return ok;
 }
 
-int bf_ckpt_check_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
-                       int64_t first, int64_t count, char *why, size_t n)
+int bf_ckpt_check_blocks(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols, int64_t nb,
+                         const int64_t *first, const int64_t *count, char *why, size_t n)
 {
   hsize_t want[2] = {(hsize_t)nrows, (hsize_t)(ncols > 0 ? ncols : 1)};
   uint64_t stored = 0, sum = 0, all;
@@ -521,7 +556,7 @@ int bf_ckpt_check_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncol
   if (ds >= 0 && (a < 0 || H5Aread(a, H5T_NATIVE_UINT64, &stored) < 0))
     snprintf(why, n, "dataset %s has no checksum", name);
   if (a >= 0) H5Aclose(a);
-  if (!agree(c->comm, why[0] != '\0', why, n) && !sum_rows(ds, ncols, first, count, &sum))
+  if (!agree(c->comm, why[0] != '\0', why, n) && !sum_blocks(ds, ncols, nb, first, count, &sum))
     snprintf(why, n, "dataset %s cannot be read", name);
   if (ds >= 0) H5Dclose(ds);
   if (agree(c->comm, why[0] != '\0', why, n)) return 0;
@@ -529,6 +564,12 @@ int bf_ckpt_check_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncol
   if (all == stored) return 1;
   snprintf(why, n, "dataset %s fails its checksum", name);
   return 0;
+}
+
+int bf_ckpt_check_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
+                       int64_t first, int64_t count, char *why, size_t n)
+{
+  return bf_ckpt_check_blocks(c, name, nrows, ncols, 1, &first, &count, why, n);
 }
 
 int bf_ckpt_check_whole(bf_ckpt *c, const char *name, int64_t n, char *why, size_t nwhy)
@@ -549,13 +590,21 @@ char *bf_ckpt_get_string(bf_ckpt *c, const char *name)
   return read_attr(c->file, name, NULL, &s) == 's' ? s : NULL;
 }
 
+void bf_ckpt_read_blocks(bf_ckpt *c, const char *name, int64_t ncols, int64_t nb,
+                         const int64_t *first, const int64_t *count, double *data)
+{
+  hid_t ds = H5Dopen2(c->file, name, H5P_DEFAULT);
+  BF_ASSERT(ds >= 0); /* checked by bf_ckpt_check_blocks */
+  hid_t fs = H5Dget_space(ds), ms;
+  select_blocks(fs, ncols, nb, first, count, &ms);
+  BF_ASSERT(H5Dread(ds, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, data) >= 0);
+  H5Sclose(ms), H5Sclose(fs), H5Dclose(ds);
+}
+
 void bf_ckpt_read_rows(bf_ckpt *c, const char *name, int64_t ncols, int64_t first,
                        int64_t count, double *data)
 {
-  hid_t ds = H5Dopen2(c->file, name, H5P_DEFAULT);
-  BF_ASSERT(ds >= 0); /* checked by bf_ckpt_check_rows */
-  BF_ASSERT(read_block(ds, ncols, first, count, data) >= 0);
-  H5Dclose(ds);
+  bf_ckpt_read_blocks(c, name, ncols, 1, &first, &count, data);
 }
 
 void bf_ckpt_read_whole(bf_ckpt *c, const char *name, int64_t n, double *data)

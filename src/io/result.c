@@ -83,8 +83,8 @@ static void write_kernel(bf_h5 *h, const bf_ctx *job, const char *name, const do
                          const bf_dmat *K, const char *what)
 {
   hsize_t nn[2] = {(hsize_t)job->n, (hsize_t)job->n};
-  if (job->g)
-    bf_h5_write_dmat(h, name, job->g, K, "output^2", what);
+  if (job->kernel_grid)
+    bf_h5_write_dmat(h, name, job->kernel_grid, K, "output^2", what);
   else
     bf_h5_write_root(h, name, 2, nn, k, "output^2", what);
 }

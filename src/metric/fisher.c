@@ -2,7 +2,9 @@
  *
  *   bf_fisher_choose       primal (P x P) or dual (n x n)
  *   bf_fisher_eigenvalues  the k = min(n, P) largest eigenvalues, ScaLAPACK
- *   bf_fisher_eigenvectors the top eigenpairs (dual: one backprop per vector)
+ *   bf_fisher_eigenvectors the top eigenpairs, the vectors by parameter rows
+ *                          over the group (dual: one backprop per vector,
+ *                          spread over the group's ranks)
  *   bf_fisher_diagonal     I_AA without forming J
  *
  * primal: J (n x P) is filled block row by block row into its block-cyclic
@@ -78,23 +80,6 @@ static void fill_gram(const bf_grid *g, const bf_model *mod, const double *theta
   free(ir), free(ic), free(xr), free(xc);
 }
 
-/* Columns size-nvec .. size-1 of distributed Z (the top eigenvectors),
- * replicated on every rank of the group as out[j][0..size), j = 0 the top. */
-static void gather_top(const bf_grid *g, const bf_dmat *Z, int nb, int nvec, double *out)
-{
-  int size = Z->n;
-  memset(out, 0, sizeof(double) * (int64_t)nvec * size);
-  for (int c = 0; c < Z->nloc; c++) {
-    int64_t col = bf_global_index(c, nb, g->mycol, g->npcol);
-    int j = size - 1 - (int)col;
-    if (j < 0 || j >= nvec) continue;
-    for (int r = 0; r < Z->mloc; r++)
-      out[(int64_t)j * size + bf_global_index(r, nb, g->myrow, g->nprow)] =
-          Z->a[(int64_t)c * Z->mloc + r];
-  }
-  bf_allreduce_sum_doubles(g->comm, MPI_IN_PLACE, out, (int64_t)nvec * size);
-}
-
 /* The metric's matrix (P x P primal or n x n dual), filled and scaled. */
 static bf_dmat metric_matrix(const bf_grid *g, const bf_model *mod, const double *theta,
                           const bf_dataset *ds, double sigma, int solver, int nb)
@@ -116,54 +101,129 @@ static bf_dmat metric_matrix(const bf_grid *g, const bf_model *mod, const double
   return A;
 }
 
-/* Dual eigenvectors: v = J^T u / (sigma sqrt(lambda)), the gradient of
- * u.f(X) / (sigma sqrt(lambda)): one VJP each on one recorded plan, J never
- * formed. */
-static void dual_vectors(const bf_model *mod, const double *theta, const bf_dataset *ds,
-                         double sigma, int nvec, const double *lambda, const double *U,
-                         double *V)
+/* A matrix on one of the group's 1-D grids, for PDGEMR2D to fill: m x n in
+ * blocks of mb x nb, local rows x cols (counted by bf_mem_track). */
+static double *line_matrix(int ctxt, int m, int n, int mb, int nb, int rows, int cols,
+                           int *desc, int *lld)
 {
-  int64_t n = ds->n;
-  double *r = BF_ALLOC(n, double);
+  int zero = 0, info;
+  *lld = rows > 1 ? rows : 1;
+  descinit_(desc, &m, &n, &mb, &nb, &zero, &zero, &ctxt, lld, &info);
+  BF_ASSERT(info == 0);
+  int64_t count = (int64_t)*lld * (cols > 0 ? cols : 1);
+  bf_mem_track(8.0 * count);
+  return BF_CALLOC(count, double);
+}
+
+/* Primal: the top nvec columns of Z (P x P, ascending eigenvalue) in the
+ * parameter-row layout.  That layout is block-cyclic on the group's column
+ * grid with row blocks of one chunk, so PDGEMR2D moves the columns there;
+ * each row is then reversed (j = 0 the top). */
+static void primal_rows(const bf_grid *g, const bf_dmat *Z, const bf_evec_map *m, double *V)
+{
+  int P = Z->n, nvec = (int)m->k, mb = (int)m->chunk, one = 1, ja = P - nvec + 1, desc[9], lld;
+  double *B = line_matrix(g->ctxt_col, P, nvec, mb, nvec, (int)m->rows, nvec, desc, &lld);
+  pdgemr2d_(&P, &nvec, Z->a, &one, &ja, Z->desc, B, &one, &one, desc, &g->ctxt);
+  for (int64_t a = 0; a < m->rows; a++)
+    for (int c = 0; c < nvec; c++) V[a * nvec + nvec - 1 - c] = B[(int64_t)c * lld + a];
+  free(B);
+  bf_mem_track(-8.0 * (double)lld * nvec);
+}
+
+/* Vector v (Pt) split by owner: send[sd[d] ..] the chunks of rank d, in order. */
+static void pack_chunks(const bf_evec_map *m, const double *v, double *send, int *sc, int *sd)
+{
+  int64_t off = 0, a0;
+  for (int d = 0; d < m->size; d++) {
+    sd[d] = (int)off;
+    for (int64_t c = d; c < m->nchunks; c += m->size) {
+      int64_t len = bf_evec_chunk_rows(m, c, &a0);
+      memcpy(send + off, v + a0, sizeof(double) * len);
+      off += len;
+    }
+    sc[d] = (int)off - sd[d];
+  }
+}
+
+/* v = J^T u / (sigma sqrt(lambda)): the gradient of u.f(X)/(sigma
+ * sqrt(lambda)), one VJP on the recorded plan, J never formed; 0 in the
+ * null space of J (no direction). */
+static void dual_vector(const bf_model *mod, bf_plan *plan, int64_t n, double sigma,
+                        double lambda, double lambda_max, const double *u, double *r,
+                        double *v)
+{
+  if (!(lambda > BF_NULL_FLOOR * lambda_max)) {
+    memset(v, 0, sizeof(double) * mod->Pt);
+    return;
+  }
+  double s = 1.0 / (sigma * sqrt(lambda));
+  for (int64_t i = 0; i < n; i++) r[i] = u[i] * s;
+  bf_model_vjp(mod, plan, r, v);
+}
+
+/* Dual: the vectors' VJPs spread over the group.  U's top columns go
+ * round-robin to the ranks (PDGEMR2D onto the row grid, blocks of one
+ * column); in round t rank s computes the vector of column t size + s and
+ * sends each chunk to its owner (MPI_Alltoallv).  A rank holds one Pt
+ * vector at a time, and no VJP is computed twice. */
+static void dual_rows(const bf_grid *g, const bf_model *mod, const double *theta,
+                      const bf_dataset *ds, double sigma, const bf_dmat *Z,
+                      const double *lambda, const bf_evec_map *m, double *V)
+{
+  int n = Z->n, nvec = (int)m->k, one = 1, zero = 0, ja = n - nvec + 1, desc[9], lld;
+  int ncol = numroc_(&nvec, &one, &g->rank, &zero, &g->size);
+  double *U = line_matrix(g->ctxt_row, n, nvec, n, 1, n, ncol, desc, &lld);
+  pdgemr2d_(&n, &nvec, Z->a, &one, &ja, Z->desc, U, &one, &one, desc, &g->ctxt);
   bf_plan *plan = bf_model_plan_create(mod, n);
   bf_model_record(mod, plan, theta, n, ds->x, NULL);
-  for (int j = 0; j < nvec; j++) {
-    if (!(lambda[j] > BF_NULL_FLOOR * lambda[0])) { /* the null space of J: no direction */
-      memset(V + (int64_t)j * mod->Pt, 0, sizeof(double) * mod->Pt);
-      continue;
+  int64_t Pt = mod->Pt;
+  double *v = BF_ALLOC(Pt, double), *send = BF_ALLOC(Pt, double), *r = BF_ALLOC(n, double);
+  double *recv = BF_ALLOC(m->rows * g->size + 1, double);
+  bf_mem_track(8.0 * (2 * Pt + m->rows * g->size));
+  int *sc = BF_CALLOC(g->size, int), *sd = BF_CALLOC(g->size, int);
+  int *rc = BF_ALLOC(g->size, int), *rd = BF_ALLOC(g->size, int);
+  for (int t = 0; t * g->size < nvec; t++) {
+    int mine = t * g->size + g->rank; /* column of U, j = nvec - 1 - mine */
+    if (mine < nvec) {
+      dual_vector(mod, plan, n, sigma, lambda[nvec - 1 - mine], lambda[0],
+                  U + (int64_t)t * lld, r, v);
+      pack_chunks(m, v, send, sc, sd);
+    } else {
+      memset(sc, 0, sizeof(int) * g->size);
     }
-    double s = 1.0 / (sigma * sqrt(lambda[j]));
-    for (int64_t k = 0; k < n; k++) r[k] = U[j * n + k] * s;
-    bf_model_vjp(mod, plan, r, V + (int64_t)j * mod->Pt);
+    for (int s = 0; s < g->size; s++)
+      rc[s] = t * g->size + s < nvec ? (int)m->rows : 0, rd[s] = (int)(s * m->rows);
+    BF_MPI(MPI_Alltoallv(send, sc, sd, MPI_DOUBLE, recv, rc, rd, MPI_DOUBLE, g->comm));
+    for (int s = 0; s < g->size; s++) {
+      int j = nvec - 1 - (t * g->size + s);
+      for (int64_t a = 0; rc[s] && a < m->rows; a++) V[a * nvec + j] = recv[rd[s] + a];
+    }
   }
+  bf_mem_track(-8.0 * (2 * Pt + m->rows * g->size + (double)lld * (ncol > 0 ? ncol : 1)));
   bf_model_plan_destroy(&plan);
-  free(r);
+  free(U), free(v), free(send), free(r), free(recv), free(sc), free(sd), free(rc), free(rd);
 }
 
 void bf_fisher_eigenvectors(const bf_grid *g, const bf_model *mod,
                             const double *theta, const bf_dataset *ds,
-                            double sigma, int solver, int nb, int nvec,
+                            double sigma, int solver, int nb, const bf_evec_map *m,
                             double *lambda, double *V)
 {
-  int n = (int)ds->n, P = (int)mod->Pt;
+  int n = (int)ds->n, P = (int)mod->Pt, nvec = (int)m->k;
   int size = solver == BF_SOLVER_PRIMAL ? P : n;
-  BF_ASSERT(nvec <= (n < P ? n : P));
+  BF_ASSERT(nvec <= (n < P ? n : P) && m->Pt == mod->Pt && m->size == g->size);
   nb = bf_block_for(g, n < P ? n : P, nb);
   bf_dmat A = metric_matrix(g, mod, theta, ds, sigma, solver, nb);
   bf_dmat Z = bf_dmat_make(g, size, size, nb);
   double *w = BF_ALLOC(size, double);
   bf_dmat_eigen(g, &A, w, &Z);
-  for (int j = 0; j < nvec; j++) lambda[j] = w[size - 1 - j];
-  if (solver == BF_SOLVER_PRIMAL) {
-    gather_top(g, &Z, nb, nvec, V);
-  } else {
-    double *U = BF_ALLOC((int64_t)nvec * n, double);
-    gather_top(g, &Z, nb, nvec, U);
-    dual_vectors(mod, theta, ds, sigma, nvec, lambda, U, V);
-    free(U);
-  }
-  free(w);
   bf_dmat_free(&A);
+  for (int j = 0; j < nvec; j++) lambda[j] = w[size - 1 - j];
+  if (solver == BF_SOLVER_PRIMAL)
+    primal_rows(g, &Z, m, V);
+  else
+    dual_rows(g, mod, theta, ds, sigma, &Z, lambda, m, V);
+  free(w);
   bf_dmat_free(&Z);
 }
 

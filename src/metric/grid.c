@@ -1,12 +1,23 @@
 /* grid.c — rank groups and their BLACS process grids.
  *
  *   bf_grid_create   split ranks into groups, a near-square grid per group
+ *                    (and a column and a row of the group's ranks)
  *   bf_grid_destroy  release the grid and the group communicator */
 #include "brgflow/metric.h"
 #include "brgflow/scalapack.h"
 
 #include <math.h>
 #include <stdlib.h>
+
+/* A BLACS grid over comm's ranks, row-major: with one row or one column,
+ * process r is comm rank r. */
+static int grid_init(MPI_Comm comm, int nprow, int npcol)
+{
+  int handle = Csys2blacs_handle(comm), ctxt = handle;
+  Cblacs_gridinit(&ctxt, "Row", nprow, npcol);
+  Cfree_blacs_system_handle(handle);
+  return ctxt;
+}
 
 bf_grid *bf_grid_create(MPI_Comm comm, int groups)
 {
@@ -27,12 +38,11 @@ bf_grid *bf_grid_create(MPI_Comm comm, int groups)
   g->nprow = (int)sqrt((double)g->size);
   while (g->size % g->nprow) g->nprow--;
   g->npcol = g->size / g->nprow;
-  int handle = Csys2blacs_handle(g->comm);
-  g->ctxt = handle;
-  Cblacs_gridinit(&g->ctxt, "Row", g->nprow, g->npcol);
-  Cfree_blacs_system_handle(handle);
+  g->ctxt = grid_init(g->comm, g->nprow, g->npcol);
   Cblacs_gridinfo(g->ctxt, &g->nprow, &g->npcol, &g->myrow, &g->mycol);
   BF_ASSERT(g->myrow >= 0 && g->mycol >= 0);
+  g->ctxt_col = grid_init(g->comm, g->size, 1);
+  g->ctxt_row = grid_init(g->comm, 1, g->size);
   return g;
 }
 
@@ -41,6 +51,8 @@ void bf_grid_destroy(bf_grid **gp)
   bf_grid *g = *gp;
   if (!g) return;
   Cblacs_gridexit(g->ctxt);
+  Cblacs_gridexit(g->ctxt_col);
+  Cblacs_gridexit(g->ctxt_row);
   BF_MPI(MPI_Comm_free(&g->comm));
   free(g);
   *gp = NULL;

@@ -33,33 +33,33 @@ void bf_sym_eigen(int n, double *A, double *w)
 
 /* Spectra of `count` parameter vectors per rank (stride P), group by group:
  * a group's ranks take turns broadcasting theta; the group computes each
- * spectrum; the owner keeps it (lambda: count x k). */
+ * spectrum; the owner keeps it (lambda: count x k).  Eigenvectors (vecs)
+ * stay with the group, each rank its parameter rows of every member
+ * (job->evec_map). */
 static void spectra(const bf_grid *g, const bf_params *p, bf_ctx *job,
                     int64_t count, const double *thetas, double *lambda, double *vecs)
 {
-  int64_t k = job->k, P = job->ens->nparams;
+  int64_t k = job->k, P = job->ens->nparams, e = 0;
   int64_t *counts = BF_ALLOC(g->size, int64_t);
   BF_MPI(MPI_Allgather(&count, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, g->comm));
   double *theta = BF_ALLOC(P, double), *lam = BF_ALLOC(k, double), t0 = bf_elapsed();
-  double *V = vecs ? BF_ALLOC(k * job->mod->Pt, double) : NULL;
   for (int r = 0; r < g->size; r++)
-    for (int64_t m = 0; m < counts[r]; m++) {
+    for (int64_t m = 0; m < counts[r]; m++, e++) {
       if (r == g->rank) memcpy(theta, thetas + m * P, sizeof(double) * P);
       bf_bcast_doubles(g->comm, theta, P, r);
-      if (vecs) {
+      if (vecs)
         bf_fisher_eigenvectors(g, job->mod, theta, job->fisher, job->metric_sigma, job->solver,
-                               p->block, (int)k, lam, V);
-        if (r == g->rank) memcpy(vecs + m * k * job->mod->Pt, V, sizeof(double) * k * job->mod->Pt);
-      } else {
+                               p->block, job->evec_map, lam,
+                               vecs + e * job->evec_map->rows * k);
+      else
         bf_fisher_eigenvalues(g, job->mod, theta, job->fisher, job->metric_sigma, job->solver,
                               p->block, lam);
-      }
       if (r == g->rank) memcpy(lambda + m * k, lam, sizeof(double) * k);
       if (g->rank == 0 && g->group == 0 && m == 0 && r == 0)
         bf_log(MPI_COMM_SELF, "metric: first spectrum in %.2f s on a %d x %d grid",
                bf_elapsed() - t0, g->nprow, g->npcol);
     }
-  free(counts), free(theta), free(lam), free(V);
+  free(counts), free(theta), free(lam);
 }
 
 /* Which metric arrays the run wants (the solver and k too); allocated
@@ -71,6 +71,7 @@ void bf_metric_alloc(bf_ctx *job)
   const bf_ensemble *ens = job->ens;
   job->solver = bf_fisher_choose(p->solver, job->fisher->n, job->mod->Pt);
   job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
+  job->grid = bf_grid_create(job->comm, p->groups); /* the metric's, and the flow's */
   int64_t k = job->k;
   int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
   int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
@@ -80,25 +81,39 @@ void bf_metric_alloc(bf_ctx *job)
    * basis (flow_eigen); the diagonal basis takes it from I_AA */
   if (!(p->basis == BF_BASIS_EIGEN || flow_eigen)) return;
   job->lambda = BF_ALLOC(ens->count * k + 1, double);
-  if (flow_eigen) job->evec = BF_ALLOC(ens->count * k * job->mod->Pt + 1, double);
-  if (flow_eigen) bf_mem_track(8.0 * ens->count * k * job->mod->Pt); /* the estimate */
+  if (flow_eigen) { /* this rank's rows of its group's members: no k x Pt */
+    job->evec_map = bf_evec_map_create(job->grid, job->mod->Pt, k, ens->first, ens->count);
+    int64_t n = job->evec_map->count * job->evec_map->rows * k;
+    job->evec = BF_ALLOC(n + 1, double);
+    bf_mem_track(8.0 * n); /* the estimate */
+  }
   if (job->snap) job->flow_lambda = BF_ALLOC(ens->count * job->log.nrec * k + 1, double);
+}
+
+/* The eigenvectors' share of a rank's memory, largest over the ranks. */
+static void log_evec_memory(MPI_Comm comm, const bf_ctx *job)
+{
+  const bf_evec_map *m = job->evec_map;
+  double mb = 8e-6 * (double)(m->count * m->rows * job->k);
+  BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &mb, 1, MPI_DOUBLE, MPI_MAX, comm));
+  bf_log(comm, "metric: eigenvectors by parameter rows over each group, chunks of %lld of "
+         "%lld: %.2f MB per rank (max)", (long long)m->chunk, (long long)m->Pt, mb);
 }
 
 /* The metric of every trained member, and along training (IR -> UV). */
 static void metric(MPI_Comm comm, const bf_params *p, bf_ctx *job)
 {
   bf_ensemble *ens = job->ens;
-  bf_grid *g = bf_grid_create(comm, p->groups);
+  const bf_grid *g = job->grid;
   for (int64_t m = 0; job->diag && m < ens->count; m++)
     bf_fisher_diagonal(job->mod, ens->theta + m * ens->nparams, job->fisher, job->metric_sigma,
                        job->diag + m * job->mod->Pt);
   if (job->lambda) spectra(g, p, job, ens->count, ens->theta, job->lambda, job->evec);
+  if (job->evec) log_evec_memory(comm, job);
   if (job->flow_lambda) { /* snapshots: member-major, nrec per member */
     spectra(g, p, job, ens->count * job->log.nrec, job->snap, job->flow_lambda, NULL);
     bf_log(comm, "metric along training: %d records per member", job->log.nrec);
   }
-  bf_grid_destroy(&g);
 }
 
 /* IR -> UV for the cos-net (docs/physics.md 2): at a fixed information scale

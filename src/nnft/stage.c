@@ -190,8 +190,8 @@ static void kernel_table(bf_ctx *c)
   int64_t *rows = BF_ALLOC(2 * n, int64_t), *cols = BF_ALLOC(2 * n, int64_t);
   for (int i = 0; i < n; i++) rows[i] = cols[i] = cols[n + i] = i, rows[n + i] = 0;
   c->k_table = BF_ALLOC(4 * (int64_t)n, double);
-  bf_dmat_entries(c->g, &c->K_nngp, 2 * n, rows, cols, c->k_table);
-  bf_dmat_entries(c->g, &c->K_ntk, 2 * n, rows, cols, c->k_table + 2 * n);
+  bf_dmat_entries(c->kernel_grid, &c->K_nngp, 2 * n, rows, cols, c->k_table);
+  bf_dmat_entries(c->kernel_grid, &c->K_ntk, 2 * n, rows, cols, c->k_table + 2 * n);
   free(rows), free(cols);
 }
 
@@ -202,15 +202,15 @@ static void kernel_table(bf_ctx *c)
 static int distributed_kernels(bf_ctx *c)
 {
   const bf_params *p = c->p;
-  c->g = bf_grid_create(c->comm, 1);
-  int nb = bf_block_for(c->g, c->n, p->block);
-  c->K_nngp = bf_dmat_make(c->g, c->n, c->n, nb);
-  c->K_ntk = bf_dmat_make(c->g, c->n, c->n, nb);
-  int st = bf_dmat_fill_kernel(c->g, c->mod, BF_KERNEL_PRIOR, p->x, p->x, 0, &c->K_nngp);
+  c->kernel_grid = bf_grid_create(c->comm, 1);
+  int nb = bf_block_for(c->kernel_grid, c->n, p->block);
+  c->K_nngp = bf_dmat_make(c->kernel_grid, c->n, c->n, nb);
+  c->K_ntk = bf_dmat_make(c->kernel_grid, c->n, c->n, nb);
+  int st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_PRIOR, p->x, p->x, 0, &c->K_nngp);
   if (st == BF_STOPPED) return BF_STOPPED;
   bf_fail_if(c->comm, st == 0,
              "[network] arch: this model has no infinite-width prior kernel at points");
-  st = bf_dmat_fill_kernel(c->g, c->mod, BF_KERNEL_NTK, p->x, p->x, 0, &c->K_ntk);
+  st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_NTK, p->x, p->x, 0, &c->K_ntk);
   if (st == BF_STOPPED) return BF_STOPPED;
   for (int64_t k = 0; st == 0 && k < c->K_ntk.count; k++)
     c->K_ntk.a[k] = NAN; /* documented: none */

@@ -31,7 +31,9 @@ void bf_ctx_destroy(bf_ctx **cp)
   free(c->lat_g2), free(c->lat_g2_err), free(c->lat_g2_ref), free(c->k_nngp), free(c->k_ntk);
   free(c->lambda), free(c->diag), free(c->evec), free(c->flow_lambda);
   bf_dmat_free(&c->K_nngp), bf_dmat_free(&c->K_ntk), free(c->k_table);
-  bf_grid_destroy(&c->g);
+  bf_grid_destroy(&c->kernel_grid);
+  bf_evec_map_destroy(&c->evec_map);
+  bf_grid_destroy(&c->grid);
   free(c);
   *cp = NULL;
 }

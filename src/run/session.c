@@ -18,6 +18,7 @@
  * exactly what was checked; a flow's rows come from its result table
  * (src/flow/table.c). */
 #include "brgflow/checkpoint.h"
+#include "brgflow/metric.h"
 #include "brgflow/run.h"
 
 #include <stdlib.h>
@@ -57,12 +58,14 @@ static int poll_stop(MPI_Comm comm)
 }
 
 /* A checkpointed array: per-member rows (members x cols, each rank its
- * own) or a whole array (len values, the same on every rank). */
+ * own), a whole array (len values, the same on every rank), or blocks of
+ * rows (nrows x cols; the eigenvectors, by parameter rows: bf_evec_map). */
 typedef struct ckpt_array {
   char name[48];
   double *data;
   int64_t len;  /* whole arrays: length; rows: 0 */
   int64_t cols; /* rows: columns per member */
+  const struct bf_evec_map *blocks; /* blocks: this rank's, else NULL */
 } ckpt_array;
 
 /* Enough for the training and metric arrays and four flows of 23. */
@@ -72,7 +75,7 @@ static int add(ckpt_array *a, int n, int keep, const char *name, double *data, i
                int64_t cols)
 {
   if (!keep || (len == 0 && cols <= 0)) return n; /* not kept by this run */
-  a[n] = (ckpt_array){"", data, len, cols};
+  a[n] = (ckpt_array){"", data, len, cols, NULL};
   snprintf(a[n].name, sizeof a[n].name, "%s", name);
   return n + 1;
 }
@@ -90,7 +93,10 @@ static int job_arrays(const bf_ctx *job, int stage, double *r, ckpt_array *a)
   if (stage < 1) return n;
   n = add(a, n, job->lambda != NULL, "/lambda", job->lambda, 0, k);
   n = add(a, n, job->diag != NULL, "/diag", job->diag, 0, Pt);
-  n = add(a, n, job->evec != NULL, "/evec", job->evec, 0, k * Pt);
+  /* (members Pt) x k: a member's vectors by parameter row, each rank its
+   * rows (docs/outputs.md) */
+  n = add(a, n, job->evec != NULL, "/evec", job->evec, 0, k);
+  if (job->evec) a[n - 1].blocks = job->evec_map;
   n = add(a, n, job->flow_lambda != NULL, "/flow_lambda", job->flow_lambda, 0, nrec * k);
   n = add(a, n, job->mod->free_field != NULL, "/resolved", r, 25, 0);
   return n;
@@ -120,11 +126,20 @@ static int flow_arrays(const bf_params *p, const bf_ctx *job, const bf_flow_resu
   return n;
 }
 
+/* Rows of a blocks array: (members Pt) x cols. */
+static int64_t block_rows(const bf_ensemble *ens, const ckpt_array *a)
+{
+  return ens->members * a->blocks->Pt;
+}
+
 static void put_arrays(bf_ckpt *c, const bf_ensemble *ens, const ckpt_array *a, int n)
 {
   for (int i = 0; i < n; i++)
     if (a[i].len)
       bf_ckpt_whole(c, a[i].name, a[i].len, a[i].data);
+    else if (a[i].blocks)
+      bf_ckpt_blocks(c, a[i].name, block_rows(ens, &a[i]), a[i].cols, a[i].blocks->nblocks,
+                     a[i].blocks->bfirst, a[i].blocks->bcount, a[i].data);
     else
       bf_ckpt_rows(c, a[i].name, ens->members, a[i].cols, ens->first, ens->count, a[i].data);
 }
@@ -135,8 +150,11 @@ static int check_arrays(bf_ckpt *c, const bf_ensemble *ens, const ckpt_array *a,
   int ok = 1;
   for (int i = 0; ok && i < n; i++)
     ok = a[i].len ? bf_ckpt_check_whole(c, a[i].name, a[i].len, why, nwhy)
-                  : bf_ckpt_check_rows(c, a[i].name, ens->members, a[i].cols, ens->first,
-                                       ens->count, why, nwhy);
+         : a[i].blocks ? bf_ckpt_check_blocks(c, a[i].name, block_rows(ens, &a[i]), a[i].cols,
+                                              a[i].blocks->nblocks, a[i].blocks->bfirst,
+                                              a[i].blocks->bcount, why, nwhy)
+                       : bf_ckpt_check_rows(c, a[i].name, ens->members, a[i].cols,
+                                            ens->first, ens->count, why, nwhy);
   return ok;
 }
 
@@ -145,6 +163,9 @@ static void load_arrays(bf_ckpt *c, const bf_ensemble *ens, const ckpt_array *a,
   for (int i = 0; i < n; i++)
     if (a[i].len)
       bf_ckpt_read_whole(c, a[i].name, a[i].len, a[i].data);
+    else if (a[i].blocks)
+      bf_ckpt_read_blocks(c, a[i].name, a[i].cols, a[i].blocks->nblocks, a[i].blocks->bfirst,
+                          a[i].blocks->bcount, a[i].data);
     else
       bf_ckpt_read_rows(c, a[i].name, a[i].cols, ens->first, ens->count, a[i].data);
 }
@@ -168,7 +189,8 @@ static void checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
   for (int i = 0; stage == 2 && i <= flow_index && i < nflows; i++)
     n += flow_arrays(p, job, &flows[i], i, a + n);
   int64_t values = 0;
-  for (int i = 0; i < n; i++) values += a[i].len ? a[i].len : ens->members * a[i].cols;
+  for (int i = 0; i < n; i++)
+    values += a[i].len ? a[i].len : (a[i].blocks ? block_rows(ens, &a[i]) : ens->members) * a[i].cols;
   bf_ckpt *c = bf_ckpt_begin(comm, p->output, values, n);
   bf_ckpt_attr_string(c, "input", s->input_text);
   bf_ckpt_attr_string(c, "version", BF_VERSION);

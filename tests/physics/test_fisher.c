@@ -170,23 +170,31 @@ static void test_eigenvectors(void **state)
     double *theta = malloc(mod->P * sizeof(double)), *J = malloc((size_t)n * P * sizeof(double));
     double *V = malloc((size_t)nv * P * sizeof(double)), lam[10], res = 0, orth = 0;
     bf_mlp_sample(net, p.seed, 0, theta);
-    bf_fisher_eigenvectors(g, mod, theta, ds, 0.1, solver, 4, nv, lam, V);
+    /* one member, rank 0's; each rank gets its parameter rows, gathered
+     * here (by parameter row, P x nv) to check them whole */
+    bf_evec_map *map = bf_evec_map_create(g, P, nv, 0, g->rank == 0);
+    double *rows = malloc((size_t)(map->rows * nv + 1) * sizeof(double));
+    bf_fisher_eigenvectors(g, mod, theta, ds, 0.1, solver, 4, map, lam, rows);
+    bf_evec_gather(g, map, nv, rows, 0, V);
+    bf_bcast_doubles(g->comm, V, (int64_t)nv * P, 0);
+    free(rows);
+    bf_evec_map_destroy(&map);
     bf_model_jacobian(mod, theta, n, ds->x, J);
     double *Jv = malloc(n * sizeof(double));
     for (int j = 0; j < nv; j++) {
-      const double *v = V + (int64_t)j * P;
+      const double *v = V + j; /* v[a nv] = v_ja */
       for (int k = 0; k < n; k++) {
         Jv[k] = 0;
-        for (int a = 0; a < P; a++) Jv[k] += J[k * P + a] * v[a];
+        for (int a = 0; a < P; a++) Jv[k] += J[k * P + a] * v[a * nv];
       }
       for (int a = 0; a < P; a++) { /* (I v)_a - lambda v_a */
         double iv = 0;
         for (int k = 0; k < n; k++) iv += J[k * P + a] * Jv[k] / 0.01;
-        res = fmax(res, fabs(iv - lam[j] * v[a]) / lam[0]);
+        res = fmax(res, fabs(iv - lam[j] * v[a * nv]) / lam[0]);
       }
       for (int i = 0; i <= j; i++) {
         double dot = 0;
-        for (int a = 0; a < P; a++) dot += V[(int64_t)i * P + a] * v[a];
+        for (int a = 0; a < P; a++) dot += V[(int64_t)a * nv + i] * v[a * nv];
         orth = fmax(orth, fabs(dot - (i == j)));
       }
     }

@@ -13,7 +13,7 @@
 enum { P = 40, T0 = 7, PT = P - T0, K = 12 };
 
 /* Orthonormal rows V (K x PT) by Gram-Schmidt on a fixed pseudo-random set. */
-static void orthonormal(double *V)
+static void gram_schmidt(double *V)
 {
   for (int j = 0; j < K; j++) {
     double *v = V + j * PT;
@@ -27,6 +27,15 @@ static void orthonormal(double *V)
     for (int a = 0; a < PT; a++) n += v[a] * v[a];
     for (int a = 0; a < PT; a++) v[a] /= sqrt(n);
   }
+}
+
+/* The same vectors by parameter row (PT x K): the flow's layout. */
+static void orthonormal(double *V)
+{
+  double W[K * PT];
+  gram_schmidt(W);
+  for (int j = 0; j < K; j++)
+    for (int a = 0; a < PT; a++) V[a * K + j] = W[j * PT + a];
 }
 
 static void test_incremental_equals_from_scratch(void **state)
@@ -48,7 +57,7 @@ static void test_incremental_equals_from_scratch(void **state)
     int64_t lo = bf_shells_resolved(K, lambda);
     for (int step = 0; step < 9; step++) {
       double Lambda = pow(10.0, -6 + step);
-      int64_t n = bf_shells_advance(&mod, K - 2, lambda, V, coef, Lambda, &lo, theta);
+      int64_t n = bf_shells_advance(PT, K, K - 2, lambda, V, coef, Lambda, &lo, theta + T0);
       int64_t nref = bf_coarse_eigen(&mod, ts, K, lambda, V, Lambda, prune, draw, ref);
       assert_int_equal(n, nref);
       double dev = 0, scale = 0;

@@ -79,6 +79,7 @@ typedef struct bf_field {
   const char *ckpt;   /* dataset name in the checkpoint; NULL: not kept */
   const char *units;  /* "@X": the run's units slot X (bf_sizes.units) */
   const char *what;
+  unsigned result_when; /* further bits the run needs to write it (0: none) */
 } bf_field;
 /* One run's sizes of a table's axes and conditions. */
 typedef struct bf_sizes {
@@ -94,11 +95,13 @@ int64_t bf_field_cols(const bf_field *f, const bf_sizes *s);
 /* doubles rank `rank` holds */
 int64_t bf_field_len(const bf_field *f, const bf_sizes *s, int rank);
 double **bf_field_data(void *owner, const bf_field *f);
-/* Every array the run has, zeroed, where it lives (rank: this rank's). */
+/* Every array the run has and that is not allocated yet, zeroed, where it
+ * lives (rank: this rank's), counted in the memory estimate. */
 void bf_fields_alloc(void *owner, const bf_field *t, int n, const bf_sizes *s, int rank);
 void bf_fields_free(void *owner, const bf_field *t, int n);
-/* Collective: every row with a result name, into groups[row.group]
- * (a NULL group is skipped). */
+/* Collective: every row with a result name that the run has (when and
+ * result_when), into groups[row.group] (a NULL group is skipped); member
+ * rows as a (members x shape) dataset. */
 void bf_fields_write(bf_h5 *h, const char *const groups[2], const void *owner,
                      const bf_field *t, int n, const bf_sizes *s);
 /* A global m x n dataset from a block-cyclic matrix on grid g (src/metric),

@@ -115,6 +115,20 @@ struct bf_ctx {
   double seconds_sample, seconds_measure, seconds_reference;
 };
 
+/* The context's table (src/run/context.c): the per-member arrays of the
+ * train and metric stages (records, snapshots, spectra, diagonal metric)
+ * with their shapes, result and checkpoint names, units and meaning; the
+ * stages allocate from it, the write stage and the checkpoint read it.
+ * Axes: R records, P parameters, A trained parameters, K eigenvalues, O one.
+ * (theta lives in the ensemble, the eigenvectors in their own layout.) */
+enum { BF_CTX_TRAINED = 1, BF_CTX_DESCENT = 2, BF_CTX_SNAP = 4, BF_CTX_METRIC = 8,
+       BF_CTX_LAMBDA = 16, BF_CTX_DIAG = 32 };
+extern const bf_field bf_ctx_fields[];
+extern const int bf_ctx_nfields;
+/* The axes and condition bits of c's table in this run (METRIC once the
+ * metric stage has set k). */
+void bf_ctx_sizes(const bf_ctx *c, bf_sizes *s);
+
 /* An empty context for p on comm (nothing computed yet). */
 bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p);
 /* Free every product. */

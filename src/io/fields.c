@@ -56,8 +56,10 @@ void bf_fields_alloc(void *owner, const bf_field *t, int n, const bf_sizes *s, i
   for (int i = 0; i < n; i++) {
     if (!bf_field_on(&t[i], s) || (t[i].place == BF_RANK0 && rank != 0)) continue;
     double **d = bf_field_data(owner, &t[i]);
-    BF_ASSERT(*d == NULL); /* each array has one row */
-    *d = BF_CALLOC(bf_field_len(&t[i], s, rank) + 1, double); /* + 1: never size 0 */
+    if (*d) continue; /* allocated by an earlier stage */
+    int64_t len = bf_field_len(&t[i], s, rank);
+    *d = BF_CALLOC(len + 1, double); /* + 1: never size 0 */
+    bf_mem_track(8.0 * len);
   }
 }
 
@@ -98,13 +100,16 @@ void bf_fields_write(bf_h5 *h, const char *const groups[2], const void *owner,
   for (int i = 0; i < n; i++) {
     const bf_field *f = &t[i];
     if (!f->result || !bf_field_on(f, s) || !groups[f->group]) continue;
+    if ((f->result_when & s->have) != f->result_when) continue;
     snprintf(name, sizeof name, "%s/%s", groups[f->group], f->result);
     const double *data = *bf_field_data((void *)owner, f);
+    hsize_t dims[16];
     if (f->place == BF_MEMBER_ROWS) {
-      bf_h5_write_rows(h, name, (hsize_t)s->members, (hsize_t)bf_field_cols(f, s),
-                       (hsize_t)s->first, (hsize_t)s->count, data, units_of(f, s), f->what);
+      dims[0] = (hsize_t)s->members;
+      int r = 1 + dims_of(f, s, dims + 1);
+      bf_h5_write_block(h, name, r, dims, (hsize_t)s->first, (hsize_t)s->count, data,
+                        units_of(f, s), f->what);
     } else {
-      hsize_t dims[16];
       int r = dims_of(f, s, dims);
       bf_h5_write_root(h, name, r, dims, data, units_of(f, s), f->what);
     }

@@ -281,11 +281,6 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     for (int r = 0; r < job->log.nrec; r++) steps[r] = job->log.steps[r];
     bf_h5_write_root(h, "/train/steps", 1, &nr, steps, "-",
                      sgd ? "SGD epochs of the loss records" : "GD steps of the loss records");
-    write_rows(h, job->ens, "/train/loss", job->log.nrec, job->loss, "output^2",
-               "training MSE per member at /train/steps");
-    write_rows(h, job->ens, "/train/diverged", 1, job->diverged, "-",
-               "1: the member diverged and was dropped ([train] on_divergence = drop; "
-               "its loss records are NaN from then on), 0: trained");
     bf_h5_attr_int(h, "/train", "n_diverged", job->n_diverged, "-",
                    "members whose training diverged (dropped, [train] on_divergence)");
     free(steps);
@@ -312,9 +307,6 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   if (p->save_theta)
     write_rows(h, job->ens, "/ensemble/theta", job->ens->nparams, job->ens->theta, "-",
                "trained parameters per member (flattening as in docs/outputs.md)");
-  if (job->lambda)
-    write_rows(h, job->ens, "/fisher/eigenvalues", job->k, job->lambda, "1/parameter^2",
-               "Fisher eigenvalues per member, descending, k = min(n, P_trained)");
   if (p->solver != BF_SOLVER_NONE) {
     bf_h5_attr_string(h, "/fisher", "solver",
                       !job->lambda ? "none (diagonal basis only)"
@@ -333,12 +325,6 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     bf_h5_write_root(h, "/fisher/x", 2, fd, job->fisher->x, "length",
                      "Fisher points (separate draws from the training input distribution)");
   }
-  if (job->flow_lambda) {
-    hsize_t dims[3] = {(hsize_t)job->ens->members, (hsize_t)job->log.nrec, (hsize_t)job->k};
-    bf_h5_write_block(h, "/train/fisher_eigenvalues", 3, dims, (hsize_t)job->ens->first,
-                      (hsize_t)job->ens->count, job->flow_lambda, "1/parameter^2",
-                      "Fisher eigenvalues per member at /train/steps, descending (IR -> UV)");
-  }
   if (job->scale > 0) {
     hsize_t dims[2] = {8, 3};
     bf_h5_write_root(h, "/train/resolved_momentum", 2, dims, &job->resolved[0][0],
@@ -348,9 +334,11 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
     bf_h5_attr_double(h, "/train", "information_scale", job->scale, "1/parameter^2",
                       "information scale Lambda of resolved_momentum");
   }
-  if (job->diag)
-    write_rows(h, job->ens, "/fisher/diag", job->mod->Pt, job->diag, "1/parameter^2",
-               "diagonal Fisher I_AA of the trained parameters, per member");
+  /* the per-member records and spectra: the context's table (src/run/context.c) */
+  const char *groups[2] = {"/train", "/fisher"};
+  bf_sizes sz;
+  bf_ctx_sizes(job, &sz);
+  bf_fields_write(h, groups, job, bf_ctx_fields, bf_ctx_nfields, &sz);
   if (job->g2) write_measure(h, p, job);
   if (nflows) write_flows(h, p, job, flows, nflows);
   bf_h5_commit(&h);

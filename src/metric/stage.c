@@ -73,21 +73,18 @@ void bf_metric_alloc(bf_ctx *job)
   job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
   job->grid = bf_grid_create(job->comm, p->groups); /* the metric's, and the flow's */
   int64_t k = job->k;
-  int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
+  int rank;
+  BF_MPI(MPI_Comm_rank(job->comm, &rank));
+  bf_sizes sz; /* lambda, diag, flow_lambda: the context's table */
+  bf_ctx_sizes(job, &sz);
+  bf_fields_alloc(job, bf_ctx_fields, bf_ctx_nfields, &sz, rank);
   int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
-  if (p->basis == BF_BASIS_DIAGONAL || flow_diag)
-    job->diag = BF_ALLOC(ens->count * job->mod->Pt + 1, double);
-  /* relative cutoffs read lambda_max from the spectrum only in the eigen
-   * basis (flow_eigen); the diagonal basis takes it from I_AA */
-  if (!(p->basis == BF_BASIS_EIGEN || flow_eigen)) return;
-  job->lambda = BF_ALLOC(ens->count * k + 1, double);
   if (flow_eigen) { /* this rank's rows of its group's members: no k x Pt */
     job->evec_map = bf_evec_map_create(job->grid, job->mod->Pt, k, ens->first, ens->count);
     int64_t n = job->evec_map->count * job->evec_map->rows * k;
     job->evec = BF_ALLOC(n + 1, double);
     bf_mem_track(8.0 * n); /* the estimate */
   }
-  if (job->snap) job->flow_lambda = BF_ALLOC(ens->count * job->log.nrec * k + 1, double);
 }
 
 /* The eigenvectors' share of a rank's memory, largest over the ranks. */

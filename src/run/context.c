@@ -1,12 +1,57 @@
 /* context.c — the run context that the stages pass along (pipeline.h).
  *
+ *   bf_ctx_fields    its table: the train and metric stages' per-member arrays
+ *   bf_ctx_sizes     the table's axes and conditions in this run
  *   bf_ctx_create    an empty context for a validated input
  *   bf_ctx_destroy   free every stage's products
  *   bf_ctx_boundary  a stage's step boundary: the driver's checkpoint and stop
  *   bf_ctx_trained   does the run train (or compute a metric), or sample a prior? */
 #include "brgflow/pipeline.h"
 
+#include <stddef.h>
 #include <stdlib.h>
+
+#define AT(member) offsetof(bf_ctx, member)
+
+enum { ROWS = BF_MEMBER_ROWS, TRAINED = BF_CTX_TRAINED, DESCENT = BF_CTX_DESCENT,
+       SNAP = BF_CTX_SNAP, METRIC = BF_CTX_METRIC, LAMBDA = BF_CTX_LAMBDA, DIAG = BF_CTX_DIAG };
+
+/* Result groups: 0 /train, 1 /fisher. */
+const bf_field bf_ctx_fields[] = {
+  /* offset, shape, place, when, group, result, checkpoint, units, meaning, result_when */
+  {AT(loss), "R", ROWS, TRAINED, 0, "loss", "loss", "output^2",
+   "training MSE per member at /train/steps", DESCENT},
+  {AT(diverged), "O", ROWS, TRAINED, 0, "diverged", "diverged", "-",
+   "1: the member diverged and was dropped ([train] on_divergence = drop; its loss records "
+   "are NaN from then on), 0: trained", DESCENT},
+  {AT(snap), "RP", ROWS, TRAINED | SNAP, 0, NULL, "snap", "-",
+   "theta per member at /train/steps (for the metric along training)", 0},
+  {AT(lambda), "K", ROWS, METRIC | LAMBDA, 1, "eigenvalues", "lambda", "1/parameter^2",
+   "Fisher eigenvalues per member, descending, k = min(n, P_trained)", 0},
+  {AT(diag), "A", ROWS, METRIC | DIAG, 1, "diag", "diag", "1/parameter^2",
+   "diagonal Fisher I_AA of the trained parameters, per member", 0},
+  {AT(flow_lambda), "RK", ROWS, METRIC | LAMBDA | SNAP, 0, "fisher_eigenvalues", "flow_lambda",
+   "1/parameter^2", "Fisher eigenvalues per member at /train/steps, descending (IR -> UV)", 0},
+};
+const int bf_ctx_nfields = (int)(sizeof bf_ctx_fields / sizeof bf_ctx_fields[0]);
+
+void bf_ctx_sizes(const bf_ctx *c, bf_sizes *s)
+{
+  const bf_params *p = c->p;
+  *s = (bf_sizes){.members = c->ens->members, .first = c->ens->first, .count = c->ens->count};
+  s->n['R' - 'A'] = c->log.nrec, s->n['P' - 'A'] = c->ens->nparams;
+  s->n['A' - 'A'] = c->mod->Pt, s->n['K' - 'A'] = c->k, s->n['O' - 'A'] = 1;
+  int descent = p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
+  int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
+  int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
+  /* relative cutoffs read lambda_max from the spectrum only in the eigen
+   * basis (flow_eigen); the diagonal basis takes it from I_AA */
+  s->have = (bf_ctx_trained(p) ? TRAINED : 0) | (descent ? DESCENT : 0) |
+            (descent && p->record_every > 0 && p->solver != BF_SOLVER_NONE ? SNAP : 0) |
+            (p->solver != BF_SOLVER_NONE && c->k > 0 ? METRIC : 0) |
+            (p->basis == BF_BASIS_EIGEN || flow_eigen ? LAMBDA : 0) |
+            (p->basis == BF_BASIS_DIAGONAL || flow_diag ? DIAG : 0);
+}
 
 bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p)
 {

@@ -80,24 +80,41 @@ static int add(ckpt_array *a, int n, int keep, const char *name, double *data, i
   return n + 1;
 }
 
-/* The training arrays, and from stage 1 on the metric's; r: 25 values of
- * the cos-net's resolved momenta and their scale. */
+/* The rows of a result table with a checkpoint name that the run has,
+ * under prefix (`/flowI/`, or `/`); the data pointers may be NULL when
+ * only the shapes are checked. */
+static int table_arrays(const bf_field *t, int nt, const void *owner, const bf_sizes *sz,
+                        const char *prefix, ckpt_array *a)
+{
+  int n = 0;
+  char name[48];
+  for (int j = 0; j < nt; j++) {
+    if (!t[j].ckpt || !bf_field_on(&t[j], sz)) continue;
+    BF_ASSERT(t[j].place != BF_RANK0); /* a checkpoint holds what every rank has */
+    snprintf(name, sizeof name, "%s%s", prefix, t[j].ckpt);
+    int64_t cols = bf_field_cols(&t[j], sz), rows = t[j].place == BF_MEMBER_ROWS;
+    n = add(a, n, 1, name, *bf_field_data((void *)owner, &t[j]), rows ? 0 : cols,
+            rows ? cols : 0);
+  }
+  return n;
+}
+
+/* theta, the training arrays of the context's table (src/run/context.c)
+ * and from stage 1 on the metric's; r: 25 values of the cos-net's resolved
+ * momenta and their scale. */
 static int job_arrays(const bf_ctx *job, int stage, double *r, ckpt_array *a)
 {
   const bf_ensemble *ens = job->ens;
-  int64_t nrec = job->log.nrec, k = job->k, Pt = job->mod->Pt, P = ens->nparams;
-  int n = add(a, 0, 1, "/theta", ens->theta, 0, P);
-  n = add(a, n, job->loss != NULL, "/loss", job->loss, 0, nrec);
-  n = add(a, n, job->diverged != NULL, "/diverged", job->diverged, 0, 1);
-  n = add(a, n, job->snap != NULL, "/snap", job->snap, 0, nrec * P);
-  if (stage < 1) return n;
-  n = add(a, n, job->lambda != NULL, "/lambda", job->lambda, 0, k);
-  n = add(a, n, job->diag != NULL, "/diag", job->diag, 0, Pt);
+  int n = add(a, 0, 1, "/theta", ens->theta, 0, ens->nparams);
+  bf_sizes sz;
+  bf_ctx_sizes(job, &sz);
+  if (stage < BF_AT_METRIC) sz.have &= ~(unsigned)BF_CTX_METRIC;
+  n += table_arrays(bf_ctx_fields, bf_ctx_nfields, job, &sz, "/", a + n);
+  if (stage < BF_AT_METRIC) return n;
   /* (members Pt) x k: a member's vectors by parameter row, each rank its
    * rows (docs/outputs.md) */
-  n = add(a, n, job->evec != NULL, "/evec", job->evec, 0, k);
+  n = add(a, n, job->evec != NULL, "/evec", job->evec, 0, job->k);
   if (job->evec) a[n - 1].blocks = job->evec_map;
-  n = add(a, n, job->flow_lambda != NULL, "/flow_lambda", job->flow_lambda, 0, nrec * k);
   n = add(a, n, job->mod->free_field != NULL, "/resolved", r, 25, 0);
   return n;
 }
@@ -112,18 +129,9 @@ static int flow_arrays(const bf_params *p, const bf_ctx *job, const bf_flow_resu
 {
   bf_sizes sz;
   bf_flow_sizes(p, job, f, &sz);
-  int n = 0;
-  char name[48];
-  for (int j = 0; j < bf_flow_nfields; j++) {
-    const bf_field *t = &bf_flow_fields[j];
-    if (!t->ckpt || !bf_field_on(t, &sz)) continue;
-    BF_ASSERT(t->place != BF_RANK0); /* a checkpoint holds what every rank has */
-    snprintf(name, sizeof name, "/flow%d/%s", i, t->ckpt);
-    int64_t cols = bf_field_cols(t, &sz);
-    n = add(a, n, 1, name, *bf_field_data((void *)f, t), t->place == BF_MEMBER_ROWS ? 0 : cols,
-            t->place == BF_MEMBER_ROWS ? cols : 0);
-  }
-  return n;
+  char prefix[24];
+  snprintf(prefix, sizeof prefix, "/flow%d/", i);
+  return table_arrays(bf_flow_fields, bf_flow_nfields, f, &sz, prefix, a);
 }
 
 /* Rows of a blocks array: (members Pt) x cols. */

@@ -42,14 +42,13 @@ void bf_train_alloc(bf_ctx *job)
 {
   const bf_params *p = job->p;
   if (!bf_ctx_trained(p)) return;
-  bf_ensemble *ens = job->ens;
-  job->loss = BF_CALLOC(ens->count * job->log.nrec + 1, double);
-  job->diverged = BF_CALLOC(ens->count + 1, double);
-  int descent = p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
-  int flow = descent && p->record_every > 0 && p->solver != BF_SOLVER_NONE;
-  if (flow) job->snap = BF_CALLOC(ens->count * job->log.nrec * ens->nparams + 1, double);
-  /* this rank's members: theta, and the snapshots (the memory estimate) */
-  bf_mem_track(8.0 * ens->count * ens->nparams * (1 + (flow ? job->log.nrec : 0)));
+  int rank;
+  BF_MPI(MPI_Comm_rank(job->comm, &rank));
+  bf_sizes sz; /* the records and snapshots: the context's table, no metric yet */
+  bf_ctx_sizes(job, &sz);
+  bf_fields_alloc(job, bf_ctx_fields, bf_ctx_nfields, &sz, rank);
+  /* this rank's members' theta (the ensemble's): the memory estimate */
+  bf_mem_track(8.0 * job->ens->count * job->ens->nparams);
 }
 
 /* A chunk [from, to) of GD steps or SGD epochs for every local member. */

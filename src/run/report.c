@@ -11,6 +11,24 @@
 #include <string.h>
 
 /* A readable table along the first axis: displacement, G2 +- err, ref, z. */
+/* (v - ref)/err for a table, and where err = 0 (no spread: G2 = K = 0 at
+ * x = 0 without biases) 0 if v = ref exactly, inf otherwise; *odd counts
+ * the entries that are not finite, for the table's footnote. */
+static double zscore(double v, double ref, double err, int *odd)
+{
+  double z = err > 0 ? (v - ref) / err : v == ref ? 0 : (v - ref) * INFINITY;
+  *odd += !isfinite(z);
+  return z;
+}
+
+/* Under a table with a z column that is not finite somewhere: why. */
+static void zscore_note(int odd)
+{
+  if (odd)
+    printf("  (z = inf: a zero standard error where the estimate differs from its "
+           "reference; nan: a non-finite estimate)\n");
+}
+
 static void print_table(MPI_Comm comm, const bf_ctx *job)
 {
   int rank;
@@ -21,18 +39,29 @@ static void print_table(MPI_Comm comm, const bf_ctx *job)
   int rows = job->mod->free_field->momenta == BF_MOMENTA_LATTICE ? lat->L / 2 + 1 : lat->L;
   printf("\nG2 along the first axis (r = n s; reference: %s)\n", job->lat_reference);
   printf("%6s %10s %14s %12s %14s %8s\n", "n", "r", "G2", "stderr", "G2_ref", "z");
+  int odd = 0;
   for (int n = 0; n < rows; n++) {
     int64_t i = n * stride;
     printf("%6d %10.4g %14.6e %12.3e %14.6e %8.2f\n", n, n * lat->s, job->lat_g2[i],
            job->lat_g2_err[i], job->lat_g2_ref[i],
-           (job->lat_g2[i] - job->lat_g2_ref[i]) / job->lat_g2_err[i]);
+           zscore(job->lat_g2[i], job->lat_g2_ref[i], job->lat_g2_err[i], &odd));
   }
+  zscore_note(odd);
   int where[3] = {0, 0, 0};
   bf_lattice_coords(lat, job->zscore_at, where);
   printf("max |G2 - G2_ref| / stderr over all %lld displacements: %.2f at n = (%d",
          (long long)lat->nsites, job->zscore_max, where[0]);
   for (int j = 1; j < lat->d; j++) printf(", %d", where[j]);
   printf(")\n\n");
+}
+
+/* Correlator point i as "x1,x2,...". */
+static void point_text(const bf_params *p, int i, char *xs, size_t size)
+{
+  int len = 0;
+  xs[0] = '\0';
+  for (int j = 0; j < p->d && len < (int)size; j++)
+    len += snprintf(xs + len, size - len, "%s%.3g", j ? "," : "", p->x[(int64_t)i * p->d + j]);
 }
 
 static void print_kernel_table(MPI_Comm comm, const bf_params *p,
@@ -46,10 +75,7 @@ static void print_kernel_table(MPI_Comm comm, const bf_params *p,
          "K_ntk(i,i)", "K_ntk(0,i)");
   for (int i = 0; i < n; i++) {
     char xs[64];
-    int len = 0;
-    for (int j = 0; j < p->d; j++)
-      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "",
-                      p->x[(int64_t)i * p->d + j]);
+    point_text(p, i, xs, sizeof xs);
     printf("%4d %-22s %14.8e %14.8e %14.8e %14.8e\n", i, xs, job->k_table[i],
            job->k_table[n + i], job->k_table[2 * n + i], job->k_table[3 * n + i]);
   }
@@ -65,31 +91,32 @@ static void print_mlp_table(MPI_Comm comm, const bf_params *p,
   printf("\nG2(x_i, x_i) and G2(x_0, x_i) against the infinite-width NNGP kernel\n");
   printf("%4s %-22s %13s %10s %13s %7s %13s %10s %13s %7s\n", "i", "x_i", "G2(i,i)",
          "stderr", "K_nngp(i,i)", "z", "G2(0,i)", "stderr", "K_nngp(0,i)", "z");
+  int odd = 0;
   for (int i = 0; i < n; i++) {
     char xs[64];
-    int len = 0;
-    for (int j = 0; j < p->d; j++)
-      len += snprintf(xs + len, sizeof xs - len, "%s%.3g", j ? "," : "",
-                      p->x[(int64_t)i * p->d + j]);
+    point_text(p, i, xs, sizeof xs);
     int ii = i * n + i, oi = i;
     printf("%4d %-22s %13.6e %10.2e %13.6e %7.2f %13.6e %10.2e %13.6e %7.2f\n", i, xs,
            job->g2[ii], job->g2_err[ii], job->k_nngp[ii],
-           (job->g2[ii] - job->k_nngp[ii]) / job->g2_err[ii], job->g2[oi],
+           zscore(job->g2[ii], job->k_nngp[ii], job->g2_err[ii], &odd), job->g2[oi],
            job->g2_err[oi], job->k_nngp[oi],
-           (job->g2[oi] - job->k_nngp[oi]) / job->g2_err[oi]);
+           zscore(job->g2[oi], job->k_nngp[oi], job->g2_err[oi], &odd));
   }
+  zscore_note(odd);
   printf("max |G2 - K_nngp| / stderr over all pairs: %.2f at (%d, %d)\n", job->zscore_max,
          job->z_i, job->z_j);
   printf("\nconnected four-point function (0 at infinite width; N G4c is O(1))\n");
   printf("%-16s %13s %10s %8s %13s\n", "quadruple", "G4c", "jackknife", "G4c/err",
          "N G4c");
+  odd = 0;
   for (int q = 0; q < job->nq; q++) {
     char qs[40];
     snprintf(qs, sizeof qs, "(%d,%d,%d,%d)", p->quad[q][0], p->quad[q][1],
              p->quad[q][2], p->quad[q][3]);
     printf("%-16s %13.5e %10.2e %8.2f %13.5e\n", qs, job->g4c[q], job->g4c_err[q],
-           job->g4c[q] / job->g4c_err[q], job->mod->width * job->g4c[q]);
+           zscore(job->g4c[q], 0, job->g4c_err[q], &odd), job->mod->width * job->g4c[q]);
   }
+  zscore_note(odd);
   printf("\n");
 }
 

@@ -130,13 +130,15 @@ static int parse_run_args(int argc, char **argv, bf_run_options *opt, char *err,
   return 0;
 }
 
+/* `brgflow run` and `brgflow kernel`: the run's exit status. */
 static int cmd_run(MPI_Comm comm, int argc, char **argv, int kernels_only)
 {
   bf_run_options opt;
   char err[2048] = "";
   int bad = parse_run_args(argc, argv, &opt, err, sizeof err);
-  bf_fail_if(comm, bad, "%s", err);
+  if (bf_failed(comm, bad, "%s", err)) return BF_FAILED;
   bf_input *in = bf_input_read(comm, &opt);
+  if (!in) return BF_FAILED;
   int status = kernels_only ? bf_run_kernels(comm, in) : bf_run(comm, in);
   bf_mem_report(comm); /* every run: its peak beside its estimate (core.h) */
   bf_input_destroy(&in);
@@ -149,14 +151,23 @@ static int cmd_check(MPI_Comm comm, int argc, char **argv)
   bf_run_options opt;
   char err[2048] = "";
   int bad = parse_run_args(argc, argv, &opt, err, sizeof err);
-  bf_fail_if(comm, bad, "%s", err);
+  if (bf_failed(comm, bad, "%s", err)) return BF_FAILED;
   opt.check_only = 1;
   bf_input *in = bf_input_read(comm, &opt);
+  if (!in) return BF_FAILED;
   int rank;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) printf("%s: ok\n", in->path);
   bf_input_destroy(&in);
   return 0;
+}
+
+/* A command line that names no command brgflow knows. */
+static int cmd_unknown(MPI_Comm comm, const char *cmd)
+{
+  if (*cmd) bf_failed(comm, 1, "unknown command '%s'\n%s", cmd, USAGE);
+  else bf_failed(comm, 1, "no command\n%s", USAGE);
+  return BF_FAILED;
 }
 
 int main(int argc, char **argv)
@@ -184,7 +195,8 @@ int main(int argc, char **argv)
   } else if (!strcmp(cmd, "kernel")) {
     status = cmd_run(comm, argc, argv, 1);
   } else if (!strcmp(cmd, "info") && argc != 3) {
-    bf_fail_if(comm, 1, "info needs exactly one file: brgflow info FILE.h5");
+    bf_failed(comm, 1, "info needs exactly one file: brgflow info FILE.h5");
+    status = BF_FAILED;
   } else if (!strcmp(cmd, "info")) {
     if (rank == 0) status = bf_info(argv[2], stdout);
     BF_MPI(MPI_Bcast(&status, 1, MPI_INT, 0, comm));
@@ -193,10 +205,9 @@ int main(int argc, char **argv)
   } else if (!strcmp(cmd, "keys")) {
     if (rank == 0) bf_input_print_keys(stdout);
   } else {
-    if (*cmd)
-      bf_fail_if(comm, 1, "unknown command '%s'\n%s", cmd, USAGE);
-    bf_fail_if(comm, 1, "no command\n%s", USAGE);
+    status = cmd_unknown(comm, cmd);
   }
+  /* every command returns here: the one MPI_Finalize and the one exit */
   fftw_mpi_cleanup();
   MPI_Finalize();
   return status;

@@ -42,7 +42,8 @@ void bf_ckpt_prev_name(const char *path, char *prev, size_t n);
  * is reserved up front, because HDF5 cannot fail a collective write
  * cleanly (a rank that alone hits a full disk leaves the others waiting).
  * Failures do not abort: bf_ckpt_commit reports them with one message and
- * a clean exit, the previous generations untouched. */
+ * returns 1 on every rank (0: committed), the previous generations
+ * untouched. */
 bf_ckpt *bf_ckpt_begin(MPI_Comm comm, const char *output, int64_t values, int64_t datasets);
 void bf_ckpt_rows(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols,
                   int64_t first, int64_t count, const double *data);
@@ -55,7 +56,7 @@ void bf_ckpt_blocks(bf_ckpt *c, const char *name, int64_t nrows, int64_t ncols, 
 void bf_ckpt_whole(bf_ckpt *c, const char *name, int64_t n, const double *data);
 void bf_ckpt_attr_int(bf_ckpt *c, const char *name, int64_t v);
 void bf_ckpt_attr_string(bf_ckpt *c, const char *name, const char *v);
-void bf_ckpt_commit(bf_ckpt **c);
+int bf_ckpt_commit(bf_ckpt **c);
 
 /* Reading (collective).  bf_ckpt_open: the file opens, is `complete`, and
  * its attributes (integers and strings, scalars) match attr_checksum; NULL

@@ -13,12 +13,16 @@
 #define BF_VERSION "0.2.0" /* 0.2: MLPs, training, the Fisher metric; cos-net a_i drawn four normals per Philox call */
 
 /* ---- errors (src/core/error.c) ------------------------------------------
- * User-facing errors (bad input, unwritable output) are collective: every
- * rank calls bf_fail_if with its local verdict; if any rank failed, the
- * lowest failing rank prints its one message and all ranks finalize MPI and
- * exit with status 1.  Internal errors (a library call that must not fail)
- * abort the job with file, line and function. */
-void bf_fail_if(MPI_Comm comm, int failed, const char *fmt, ...)
+ * User-facing errors (bad input, an unusable checkpoint, unwritable output)
+ * are collective and travel up the stack as a status: every rank calls
+ * bf_failed with its local verdict; if any rank failed, the lowest failing
+ * rank prints its one message and bf_failed returns 1 on every rank, so
+ * every rank takes the same way out.  The caller frees what it made and
+ * returns its failure (a stage returns BF_FAILED) up to main, the one place
+ * that finalizes MPI and exits.  Internal errors (a library call that must
+ * not fail) abort the job with file, line and function. */
+enum { BF_FAILED = 1 }; /* exit status: bad input, unusable checkpoint, unwritable output */
+int bf_failed(MPI_Comm comm, int failed, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 _Noreturn void bf_abort(const char *file, int line, const char *func,
                         const char *what);

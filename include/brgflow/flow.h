@@ -141,7 +141,9 @@ typedef struct bf_ctx bf_ctx;
 /* The flows the input asks for, into c->flows (each step measured). */
 int bf_stage_flow(bf_ctx *c);
 /* Collective: every (basis, prescription) the input asks for; returns how
- * many results *out holds. */
+ * many results *out holds, or -1 with *out NULL after the one message of a
+ * collective error ([brg] keep_mse_below keeps too few members, or a
+ * checkpoint could not be written). */
 int bf_flow_run(bf_ctx *c, const bf_params *p, bf_flow_result **out);
 void bf_flow_results_destroy(bf_flow_result **r, int n);
 /* How many flows the input asks for; a flow's shape (K, erg, npts, nq, nprobe),

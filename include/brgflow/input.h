@@ -150,7 +150,7 @@ typedef struct bf_run_options {
 } bf_run_options;
 
 /* Collective: rank 0 reads and validates, then broadcasts.  On bad input,
- * one message naming file, line and key, and every rank exits 1. */
+ * one message naming file, line and key, and NULL on every rank. */
 bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt);
 void bf_input_destroy(bf_input **in);
 

@@ -19,11 +19,14 @@ typedef struct bf_h5 {
   char path[1024], partial[1100];
 } bf_h5;
 
+/* Collective: OUTPUT.partial created for writing; NULL on every rank,
+ * after one message, if it cannot be. */
 bf_h5 *bf_h5_create(MPI_Comm comm, const char *path);
-/* Close, then rename OUTPUT.partial -> OUTPUT on rank 0 and sync the folder.
- * A failed write (disk full, I/O error) is a collective error naming OUTPUT
- * and the reason: OUTPUT.partial is removed, an existing OUTPUT untouched. */
-void bf_h5_commit(bf_h5 **h);
+/* Close, then rename OUTPUT.partial -> OUTPUT on rank 0 and sync the folder;
+ * 0.  A failed write (disk full, I/O error) is a collective error naming
+ * OUTPUT and the reason: OUTPUT.partial is removed, an existing OUTPUT
+ * untouched, and 1 on every rank. */
+int bf_h5_commit(bf_h5 **h);
 
 /* HDF5's own error printing off while brgflow reports failures itself, and
  * back as it was; pairs nest (a checkpoint read inside a result write). */
@@ -116,7 +119,8 @@ int bf_info(const char *path, FILE *out);
 
 /* ---- the write stage (src/io/result.c; pipeline.h) ---------------------- */
 typedef struct bf_ctx bf_ctx;
-/* Collective: the run's whole result into OUTPUT (docs/outputs.md). */
+/* Collective: the run's whole result into OUTPUT (docs/outputs.md); 0, or
+ * BF_FAILED if it could not be written (OUTPUT.partial removed). */
 int bf_stage_write(bf_ctx *c);
 
 #endif

@@ -28,7 +28,9 @@ typedef struct bf_grid {
   int ctxt_col, ctxt_row;
 } bf_grid;
 
-/* Collective over comm: split into `groups` groups, a grid in each. */
+/* Collective over comm: split into `groups` groups, a grid in each; NULL
+ * on every rank, after one message, if there are more groups than ranks
+ * (groups = 1 never fails). */
 bf_grid *bf_grid_create(MPI_Comm comm, int groups);
 void bf_grid_destroy(bf_grid **g);
 
@@ -114,7 +116,8 @@ void bf_fisher_diagonal(const bf_model *mod, const double *theta,
 
 /* ---- the metric stage (src/metric/stage.c; pipeline.h) ------------------ */
 typedef struct bf_ctx bf_ctx;
-/* The metric arrays the run wants, allocated before a restart fills them. */
+/* The metric arrays the run wants, allocated before a restart fills them;
+ * c->grid stays NULL (nothing allocated) if [fisher] groups was refused. */
 void bf_metric_alloc(bf_ctx *c);
 /* Every member's metric and spectrum, along training too; then a step
  * boundary (the flow's starting point) when a flow follows. */

@@ -5,8 +5,11 @@
  * A bf_ctx owns the communicator, the validated parameters and every
  * stage's products.  Each stage is `int bf_stage_NAME(bf_ctx *c)` in the
  * folder of its name, declared in that folder's header; it does nothing
- * where the input does not ask for it and returns 0, or BF_STOPPED when a
- * stop request came at one of its step boundaries.  The same chain runs a
+ * where the input does not ask for it and returns 0, BF_STOPPED when a
+ * stop request came at one of its step boundaries, or BF_FAILED after the
+ * one message of a collective error (bf_failed: bad input, an unusable
+ * checkpoint, an unwritable output); the chain stops at the first nonzero
+ * status and main exits with it.  Nothing below main exits.  The same chain runs a
  * prior ensemble (no data, no training), a trained one and its flows
  * (docs/theory.md o).
  *
@@ -30,7 +33,8 @@ typedef struct bf_ctx bf_ctx;
 typedef struct bf_driver {
   /* At a step boundary (stage BF_AT_*, the training step done; the flows
    * so far, flow `flow_index` with `flow_step` steps done): checkpoint if
-   * due; 1 if a stop was asked (the stage returns BF_STOPPED). */
+   * due; 0 to go on, else the status the stage returns: BF_STOPPED if a
+   * stop was asked, BF_FAILED if the checkpoint could not be written. */
   int (*boundary)(bf_ctx *c, int stage, int64_t train_step, const bf_flow_result *flows,
                   int nflows, int flow_index, int flow_step);
   /* Restore flow i's arrays so far from the checkpoint. */
@@ -133,8 +137,9 @@ void bf_ctx_sizes(const bf_ctx *c, bf_sizes *s);
 bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p);
 /* Free every product. */
 void bf_ctx_destroy(bf_ctx **c);
-/* A stage's step boundary: 1 if the stage must stop now (the driver
- * checkpointed first where one was due); 0 without a driver. */
+/* A stage's step boundary: 0 to go on (always, without a driver), else the
+ * status the stage must return now: BF_STOPPED (the driver checkpointed
+ * first where one was due) or BF_FAILED (that checkpoint failed). */
 int bf_ctx_boundary(bf_ctx *c, int stage, int64_t train_step, const bf_flow_result *flows,
                     int nflows, int flow_index, int flow_step);
 /* Does this run train, or measure a prior ensemble? */

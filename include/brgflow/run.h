@@ -21,9 +21,11 @@
 bf_ctx *bf_chain(MPI_Comm comm, const bf_params *p, const char *last, int kernels_only);
 
 /* Collective: the whole `brgflow run` for a validated input; returns the
- * exit status (0, or BF_STOPPED for a stop without a checkpoint). */
+ * exit status (0, BF_FAILED after the one message of a collective error,
+ * or BF_STOPPED for a stop without a checkpoint). */
 int bf_run(MPI_Comm comm, const bf_input *in);
-/* Collective: `brgflow kernel`: infinite-width kernels only (arch = mlp). */
+/* Collective: `brgflow kernel`: infinite-width kernels only (arch = mlp);
+ * the exit status as bf_run's. */
 int bf_run_kernels(MPI_Comm comm, const bf_input *in);
 
 /* ---- checkpoints, restarts and stops (src/run/session.c) ----------------- */
@@ -45,9 +47,9 @@ void bf_session_attach(bf_ctx *c, bf_session *s);
  * else its previous generation, checked against this run (input,
  * attributes, every array the restore reads: present, shaped,
  * checksummed); then the training and metric arrays loaded and c->resume
- * set.  A refusal is logged with its reason; if both fail, one message and
- * a clean exit, both files untouched. */
-void bf_session_resume(bf_ctx *c, bf_session *s);
+ * set; 0.  A refusal is logged with its reason; if both fail, one message
+ * and BF_FAILED, both files untouched. */
+int bf_session_resume(bf_ctx *c, bf_session *s);
 /* The run is complete: close the checkpoint, remove the spent generations. */
 void bf_session_finish(bf_ctx *c, bf_session *s);
 

@@ -20,8 +20,9 @@ typedef struct bf_dataset {
   double *xt, *yt; /* ntest x d, ntest: test inputs, noise-free targets */
 } bf_dataset;
 
-/* Collective (rank 0 reads a file target); a target that is not finite at
- * some point (target = expression) is a collective error naming the key. */
+/* Collective (rank 0 reads a file target); a target file that cannot serve,
+ * or a target = expression muparser refuses or that is not finite at some
+ * point, is a collective error naming the key: NULL on every rank. */
 bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p);
 /* [fisher] points = separate: n_points inputs (x only: y, xt, yt NULL,
  * ntest 0) from the training input distribution, on a stream of their own;

@@ -1,6 +1,7 @@
-/* error.c — collective error exits and checked allocation.
+/* error.c — collective error checks and checked allocation.
  *
- *   bf_fail_if   collective: if any rank failed, one message, all exit 1
+ *   bf_failed    collective: if any rank failed, one message, and 1 on
+ *                every rank (the caller returns its status up to main)
  *   bf_abort     internal error: message with location, MPI_Abort
  *   bf_error_comm  register the run's communicator (aborted by bf_abort)
  *   bf_comm_dup  duplicate a communicator, MPI errors returned to BF_MPI
@@ -13,26 +14,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bf_fail_if(MPI_Comm comm, int failed, const char *fmt, ...)
+int bf_failed(MPI_Comm comm, int failed, const char *fmt, ...)
 {
   int rank, first_bad, mine;
   BF_MPI(MPI_Comm_rank(comm, &rank));
   /* The lowest failing rank speaks, so the user reads one message. */
   mine = failed ? rank : INT32_MAX;
   BF_MPI(MPI_Allreduce(&mine, &first_bad, 1, MPI_INT, MPI_MIN, comm));
-  if (first_bad == INT32_MAX) return;
-  if (rank == first_bad) {
+  if (first_bad == INT32_MAX) return 0;
+  if (rank == first_bad) { /* one write, so no other output splits the line */
+    char msg[8192];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "brgflow: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    int len = snprintf(msg, sizeof msg, "brgflow: error: ");
+    vsnprintf(msg + len, sizeof msg - len, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "%s\n", msg);
     fflush(stderr);
   }
-  BF_MPI(MPI_Barrier(comm));
-  MPI_Finalize(); /* on the way out: a failure here has nowhere to go */
-  exit(EXIT_FAILURE);
+  return 1;
 }
 
 static MPI_Comm abort_comm;

@@ -1,6 +1,7 @@
 /* input.c — the key table, INI parsing (inih), validation and broadcast.
  *
  *   bf_input_read            collective: read on rank 0, validate, broadcast
+ *                            (NULL on bad input, after its one message)
  *   bf_input_destroy         free an input
  *   bf_input_parse           parse text + --set overrides into parameters
  *   bf_input_effective_text  every key with its value, as an INI text
@@ -1376,7 +1377,10 @@ bf_input *bf_input_read(MPI_Comm comm, const bf_run_options *opt)
     if (!failed) in->text = bf_input_effective_text(&in->p);
     free(text);
   }
-  bf_fail_if(comm, failed, "%s", err);
+  if (bf_failed(comm, failed, "%s", err)) {
+    bf_input_destroy(&in);
+    return NULL;
+  }
   if (rank == 0) len = (long long)strlen(in->text) + 1;
   BF_MPI(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm));
   if (rank != 0) in->text = BF_ALLOC(len, char);

@@ -9,11 +9,12 @@
  *   bf_stopped, bf_stopped_at_checkpoint   what the stages above ask
  *
  * A stage with step boundaries stops there, after the driver's checkpoint
- * (bf_ctx_boundary returns 1, src/run/session.c); a long stage without them (the
- * infinite-width kernels) polls bf_stop_poll_signal and returns BF_STOPPED.  Either
- * way the stages above see bf_stopped() and return without their results,
- * and main exits: status 0 after a checkpoint, BF_STOPPED otherwise.  No
- * exit() below main. */
+ * (bf_ctx_boundary returns BF_STOPPED, src/run/session.c); a long stage without
+ * them (the infinite-width kernels) polls bf_stop_poll_signal and returns
+ * BF_STOPPED.  Either way the stages above see bf_stopped() and return without
+ * their results, and the status travels up to main, which exits: status 0
+ * after a checkpoint, BF_STOPPED otherwise.  Errors travel the same way
+ * (bf_failed, BF_FAILED): nothing below main ends the process but bf_abort. */
 #include "brgflow/core.h"
 
 #include <signal.h>

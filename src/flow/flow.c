@@ -186,8 +186,8 @@ static int64_t coarse_grain(const bf_ctx *job, const bf_flow_result *f,
  * and one measure plan every step's correlators at the points (the same
  * measurement as the trained ensemble's): no workspace is made per step
  * (the reductions keep their small buffers). */
-static void run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
-                     bf_flow_result *flows, int nflows, int index, int start)
+static int run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
+                    bf_flow_result *flows, int nflows, int index, int start)
 {
   bf_flow_result *f = &flows[index];
   const bf_ensemble *ens = job->ens;
@@ -207,7 +207,8 @@ static void run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
   flow_state_init(p, job, f, &st);
   bf_g2 *g2 = erg ? bf_g2_create(comm, &field->lat, 1) : NULL; /* plans once per flow */
   double t0 = bf_elapsed();
-  for (int k = start; k < K; k++) {
+  int status = 0;
+  for (int k = start; k < K && !status; k++) {
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
     if (g2) bf_g2_reset(g2);
@@ -252,8 +253,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
            sums[1] / ens->members, sums[0] / f->n_kept, spent,
            spent / (k + 1 - start) * (K - k - 1));
     /* a checkpoint where one is due (src/run/session.c), and a stop if asked */
-    if (bf_ctx_boundary(job, BF_AT_FLOW, bf_train_length(p), flows, nflows, index, k + 1))
-      break;
+    status = bf_ctx_boundary(job, BF_AT_FLOW, bf_train_length(p), flows, nflows, index, k + 1);
   }
   gather_steps(comm, ens, K, mse, f->mse);
   gather_steps(comm, ens, K, nsl, f->n_sloppy);
@@ -266,6 +266,7 @@ static void run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
   bf_model_plan_destroy(&plan);
   free(pred), free(phi);
   free(mh), free(ml), free(qh), free(ql);
+  return status;
 }
 
 /* Uncoarsened test MSE of every member, on rank 0 (E). */
@@ -330,7 +331,8 @@ static void warn_grid_outside(MPI_Comm comm, const bf_params *p, const bf_ctx *j
 
 /* The members kept in the ensemble statistics, on every rank (E, 1 or 0):
  * test_mse0 < keep_mse_below (a NaN MSE is dropped), all with 0.  Decided
- * on rank 0 from the gathered test_mse0 and broadcast, so ranks agree. */
+ * on rank 0 from the gathered test_mse0 and broadcast, so ranks agree;
+ * NULL on every rank, after one message, if fewer than 2 are kept. */
 static double *kept_members(MPI_Comm comm, const bf_params *p, int64_t E, const double *mse0,
                             const double *diverged, int64_t *n_kept)
 {
@@ -342,10 +344,13 @@ static double *kept_members(MPI_Comm comm, const bf_params *p, int64_t E, const 
   bf_bcast_doubles(comm, kept, E, 0);
   int64_t n = 0;
   for (int64_t m = 0; m < E; m++) n += kept[m] != 0;
-  bf_fail_if(comm, n < 2,
-             "[brg] keep_mse_below = %g keeps %lld of %lld members: the ensemble statistics "
-             "need at least 2 (raise keep_mse_below, or set it to 0 to keep every member)",
-             p->keep_mse_below, (long long)n, (long long)E);
+  if (bf_failed(comm, n < 2,
+                "[brg] keep_mse_below = %g keeps %lld of %lld members: the ensemble "
+                "statistics need at least 2 (raise keep_mse_below, or set it to 0 to keep "
+                "every member)", p->keep_mse_below, (long long)n, (long long)E)) {
+    free(kept);
+    return NULL;
+  }
   *n_kept = n;
   return kept;
 }
@@ -410,13 +415,18 @@ int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
   if (p->brg_basis != BF_BASES_EIGEN) bases[nb++] = BF_BASIS_DIAGONAL;
   if (p->prescription != BF_PRESC_PRUNE) presc[np++] = 0;
   if (p->prescription != BF_PRESC_RESAMPLE) presc[np++] = 1;
-  bf_flow_result *res = BF_CALLOC(nb * np, bf_flow_result);
   double *mse0 = baseline_mse(comm, job);
   int64_t n_kept;
   double *diverged = rank == 0 ? BF_ALLOC(job->ens->members, double) : NULL; /* rank 0: E */
   gather_steps(comm, job->ens, 1, job->diverged, diverged);
   double *kept = kept_members(comm, p, job->ens->members, mse0, diverged, &n_kept);
   free(diverged);
+  *out = NULL;
+  if (!kept) {
+    free(mse0);
+    return -1;
+  }
+  bf_flow_result *res = BF_CALLOC(nb * np, bf_flow_result);
   int nres = nb * np, resumed = job->resume.active && job->resume.stage == BF_AT_FLOW;
   for (int i = 0; i < nres; i++) {
     bf_flow_result *f = &res[i];
@@ -433,6 +443,7 @@ int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
     memcpy(f->kept, kept, sizeof(double) * job->ens->members);
   }
   for (int b = 0; b < nb; b++) warn_grid_outside(comm, p, job, bases[b], res[0].cut, res[0].K);
+  int failed = 0;
   for (int i = 0; i < nres; i++) {
     bf_flow_result *f = &res[i];
     int start = 0;
@@ -441,8 +452,8 @@ int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
       start = i < job->resume.flow_index ? f->K : job->resume.flow_step;
       bf_log(comm, "flow %s: restored %d of %d steps from the checkpoint", f->name, start, f->K);
     }
-    run_flow(comm, p, job, res, nres, i, start);
-    if (bf_stopped()) break; /* at a checkpoint: the restart redoes the rest */
+    failed = run_flow(comm, p, job, res, nres, i, start) == BF_FAILED; /* a checkpoint */
+    if (failed || bf_stopped()) break; /* at a checkpoint: the restart redoes the rest */
     if (p->method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
       bf_infinite_curves(comm, p, job->mod, job->ds, job->sigma, f->K, f->cut, &f->mse_inf,
                          &f->var_inf); /* src/train/infinite.c */
@@ -458,8 +469,9 @@ int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
     f->crit = (int)crit[0], f->lc = crit[1], f->lc_lo = crit[2], f->lc_hi = crit[3];
   }
   free(mse0), free(kept);
+  if (failed) bf_flow_results_destroy(&res, nres);
   *out = res;
-  return nres;
+  return failed ? -1 : nres;
 }
 
 void bf_flow_results_destroy(bf_flow_result **rp, int n)
@@ -475,5 +487,9 @@ int bf_stage_flow(bf_ctx *c)
 {
   if (!c->p->brg) return 0;
   c->nflows = bf_flow_run(c, c->p, &c->flows);
+  if (c->nflows < 0) {
+    c->nflows = 0;
+    return BF_FAILED;
+  }
   return bf_stopped() ? BF_STOPPED : 0;
 }

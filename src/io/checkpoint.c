@@ -2,7 +2,8 @@
  *
  *   bf_ckpt_names, _prev_name  OUTPUT.ckpt.h5, .ckpt.prev.h5, .ckpt.tmp.h5
  *   bf_ckpt_begin/commit       write a generation atomically (rename chain),
- *                              its disk space reserved first
+ *                              its disk space reserved first; a failed one
+ *                              is one message and a status
  *   bf_ckpt_rows/blocks/whole  datasets with checksums (a rank's rows: one
  *                              block, or several: distributed eigenvectors)
  *   bf_ckpt_attr_*             checksummed attributes
@@ -299,7 +300,7 @@ static int rename_chain(bf_ckpt *c)
   return bad;
 }
 
-void bf_ckpt_commit(bf_ckpt **cp)
+int bf_ckpt_commit(bf_ckpt **cp)
 {
   bf_ckpt *c = *cp;
   int rank, bad;
@@ -322,9 +323,10 @@ void bf_ckpt_commit(bf_ckpt **cp)
   MPI_Comm comm = c->comm;
   free(c);
   *cp = NULL;
-  bf_fail_if(comm, bad, "checkpoint %s: %s; the previous generation is intact", path,
-             what[0] ? what : "a write failed on another rank");
+  bad = bf_failed(comm, bad, "checkpoint %s: %s; the previous generation is intact", path,
+                  what[0] ? what : "a write failed on another rank");
   MPI_Comm_free(&comm);
+  return bad;
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -1,8 +1,10 @@
 /* output.c — collective parallel-HDF5 result writer.
  *
- *   bf_h5_create       open OUTPUT.partial with the MPI-IO driver
+ *   bf_h5_create       open OUTPUT.partial with the MPI-IO driver (NULL,
+ *                      after one message, if it cannot be created)
  *   bf_h5_commit       close, rename to OUTPUT, fsync the folder; or, if a
  *                      write failed, remove OUTPUT.partial with one message
+ *                      and return 1
  *   bf_h5_errors_off/restore  HDF5's error printing off, and back
  *   bf_h5_attr_*       string / double / integer attributes, a string array
  *   bf_h5_write_root   a dataset held whole by rank 0
@@ -82,15 +84,19 @@ bf_h5 *bf_h5_create(MPI_Comm comm, const char *path)
   BF_H5(H5Pset_fapl_mpio(fapl, h->comm, MPI_INFO_NULL));
   h->file = H5Fcreate(h->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  int failed = h->file < 0;
-  bf_fail_if(h->comm, failed, "cannot create '%s' (is the folder writable?)",
-             h->partial);
-  return h;
+  if (!bf_failed(h->comm, h->file < 0, "cannot create '%s' (is the folder writable?)",
+                 h->partial))
+    return h;
+  if (h->file >= 0) H5Fclose(h->file); /* where it did open (another rank failed) */
+  bf_h5_errors_restore();
+  BF_MPI(MPI_Comm_free(&h->comm));
+  free(h);
+  return NULL;
 }
 
 /* Collective: close the file; on any rank's failure remove the partial file
- * and stop with one message (the lowest failing rank's reason). */
-static void close_or_fail(bf_h5 *h)
+ * and return 1 after one message (the lowest failing rank's reason). */
+static int close_or_fail(bf_h5 *h)
 {
   int rank;
   BF_MPI(MPI_Comm_rank(h->comm, &rank));
@@ -103,21 +109,20 @@ static void close_or_fail(bf_h5 *h)
   }
   note(h, H5Fclose(h->file) < 0, "close");
   bf_h5_errors_restore();
-  if (!any_failed(h)) return;
+  if (!any_failed(h)) return 0;
   if (rank == 0) unlink(h->partial);
-  bf_fail_if(h->comm, h->failed,
-             "cannot write the result '%s' (%s); the partial file is removed%s", h->path,
-             h->what, access(h->path, F_OK) == 0 ? ", the existing file is untouched" : "");
+  return bf_failed(h->comm, h->failed,
+                   "cannot write the result '%s' (%s); the partial file is removed%s", h->path,
+                   h->what, access(h->path, F_OK) == 0 ? ", the existing file is untouched" : "");
 }
 
-void bf_h5_commit(bf_h5 **hp)
+int bf_h5_commit(bf_h5 **hp)
 {
   bf_h5 *h = *hp;
-  int rank, failed = 0;
+  int rank, failed = close_or_fail(h);
   BF_MPI(MPI_Comm_rank(h->comm, &rank));
-  close_or_fail(h);
   BF_MPI(MPI_Barrier(h->comm));
-  if (rank == 0) {
+  if (!failed && rank == 0) {
     failed = rename(h->partial, h->path) != 0;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", h->path);
@@ -127,10 +132,12 @@ void bf_h5_commit(bf_h5 **hp)
       close(fd);
     }
   }
-  bf_fail_if(h->comm, failed, "cannot rename '%s' to '%s'", h->partial, h->path);
+  if (!failed)
+    failed = bf_failed(h->comm, failed, "cannot rename '%s' to '%s'", h->partial, h->path);
   BF_MPI(MPI_Comm_free(&h->comm));
   free(h);
   *hp = NULL;
+  return failed;
 }
 
 static hid_t link_plist(void)

@@ -33,12 +33,13 @@ static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
   if (n > 0) bf_h5_attr_strings(h, "/", "warnings", n < 32 ? n : 32, w);
 }
 
-static void write_result(MPI_Comm comm, const bf_input *in,
+static int write_result(MPI_Comm comm, const bf_input *in,
                          const bf_ctx *job)
 {
   int size;
   BF_MPI(MPI_Comm_size(comm, &size));
   bf_h5 *h = bf_h5_create(comm, in->p.output);
+  if (!h) return BF_FAILED;
   write_config(h, comm, in);
 
   const bf_lattice *lat = &job->lat;
@@ -75,7 +76,7 @@ static void write_result(MPI_Comm comm, const bf_input *in,
   if (job->mod->free_field->momenta == BF_MOMENTA_LATTICE)
     bf_h5_attr_int(h, "/ensemble", "momenta_M", job->mod->free_field->nmom, "-",
                    "number M of lattice momenta below the cutoff");
-  bf_h5_commit(&h);
+  return bf_h5_commit(&h) ? BF_FAILED : 0;
 }
 
 /* A kernel replicated (prior ensembles) or block-cyclic (kernels only). */
@@ -131,11 +132,12 @@ static void write_moments(bf_h5 *h, const char *g, int n, int nq, const double *
 #undef W
 }
 
-static void write_mlp_result(MPI_Comm comm, const bf_input *in,
+static int write_mlp_result(MPI_Comm comm, const bf_input *in,
                              const bf_ctx *job)
 {
   const bf_params *p = &in->p;
   bf_h5 *h = bf_h5_create(comm, p->output);
+  if (!h) return BF_FAILED;
   write_config(h, comm, in);
   write_kernels(h, p, job);
   if (job->ens) {
@@ -156,7 +158,7 @@ static void write_mlp_result(MPI_Comm comm, const bf_input *in,
                      "parameters per member: for l = 1..L+1, W^l (out x in, "
                      "row-major), then b^l");
   }
-  bf_h5_commit(&h);
+  return bf_h5_commit(&h) ? BF_FAILED : 0;
 }
 
 static void write_rows(bf_h5 *h, const bf_ensemble *ens, const char *name,
@@ -246,13 +248,14 @@ static void write_measure(bf_h5 *h, const bf_params *p, const bf_ctx *job)
   free(ng);
 }
 
-static void write_train_result(MPI_Comm comm, const bf_input *in,
+static int write_train_result(MPI_Comm comm, const bf_input *in,
                                const bf_ctx *job, const bf_flow_result *flows,
                                int nflows)
 {
   const bf_params *p = &in->p;
   const bf_dataset *ds = job->ds;
   bf_h5 *h = bf_h5_create(comm, p->output);
+  if (!h) return BF_FAILED;
   write_config(h, comm, in);
   hsize_t xd[2] = {(hsize_t)ds->n, (hsize_t)ds->d}, n1 = (hsize_t)ds->n;
   hsize_t td[2] = {(hsize_t)ds->ntest, (hsize_t)ds->d}, t1 = (hsize_t)ds->ntest;
@@ -341,19 +344,17 @@ static void write_train_result(MPI_Comm comm, const bf_input *in,
   bf_fields_write(h, groups, job, bf_ctx_fields, bf_ctx_nfields, &sz);
   if (job->g2) write_measure(h, p, job);
   if (nflows) write_flows(h, p, job, flows, nflows);
-  bf_h5_commit(&h);
+  return bf_h5_commit(&h) ? BF_FAILED : 0;
 }
 
 int bf_stage_write(bf_ctx *c)
 {
   if (!c->in) return 0; /* in-process (tests): nothing to write */
   double t = bf_elapsed();
-  if (bf_ctx_trained(c->p))
-    write_train_result(c->comm, c->in, c, c->flows, c->nflows);
-  else if (c->mod->free_field)
-    write_result(c->comm, c->in, c);
-  else
-    write_mlp_result(c->comm, c->in, c);
+  int status = bf_ctx_trained(c->p) ? write_train_result(c->comm, c->in, c, c->flows, c->nflows)
+               : c->mod->free_field ? write_result(c->comm, c->in, c)
+                                    : write_mlp_result(c->comm, c->in, c);
+  if (status) return status; /* OUTPUT.partial removed, OUTPUT untouched */
   bf_log(c->comm, "write: %s (%.2f s)", c->p->output, bf_elapsed() - t);
   return 0;
 }

@@ -1,7 +1,8 @@
 /* grid.c — rank groups and their BLACS process grids.
  *
  *   bf_grid_create   split ranks into groups, a near-square grid per group
- *                    (and a column and a row of the group's ranks)
+ *                    (and a column and a row of the group's ranks); NULL
+ *                    for more groups than ranks
  *   bf_grid_destroy  release the grid and the group communicator */
 #include "brgflow/metric.h"
 #include "brgflow/scalapack.h"
@@ -24,9 +25,9 @@ bf_grid *bf_grid_create(MPI_Comm comm, int groups)
   int rank, size;
   BF_MPI(MPI_Comm_rank(comm, &rank));
   BF_MPI(MPI_Comm_size(comm, &size));
-  bf_fail_if(comm, groups > size,
-             "[fisher] groups = %d: more groups than the %d MPI rank%s", groups,
-             size, size > 1 ? "s" : "");
+  if (bf_failed(comm, groups > size, "[fisher] groups = %d: more groups than the %d MPI rank%s",
+                groups, size, size > 1 ? "s" : ""))
+    return NULL;
   bf_grid *g = BF_CALLOC(1, bf_grid);
   g->ngroups = groups;
   g->group = (int)((int64_t)rank * groups / size); /* contiguous ranks */

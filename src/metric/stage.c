@@ -72,6 +72,7 @@ void bf_metric_alloc(bf_ctx *job)
   job->solver = bf_fisher_choose(p->solver, job->fisher->n, job->mod->Pt);
   job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
   job->grid = bf_grid_create(job->comm, p->groups); /* the metric's, and the flow's */
+  if (!job->grid) return; /* refused ([fisher] groups): the restore stage fails */
   int64_t k = job->k;
   int rank;
   BF_MPI(MPI_Comm_rank(job->comm, &rank));
@@ -178,6 +179,5 @@ int bf_stage_metric(bf_ctx *c)
   else
     bf_log(c->comm, "metric: diagonal I_AA per member, %.2f s", bf_elapsed() - t);
   /* the flow's starting point */
-  if (p->brg && bf_ctx_boundary(c, BF_AT_METRIC, bf_train_length(p), NULL, 0, 0, 0)) return BF_STOPPED;
-  return 0;
+  return p->brg ? bf_ctx_boundary(c, BF_AT_METRIC, bf_train_length(p), NULL, 0, 0, 0) : 0;
 }

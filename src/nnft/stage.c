@@ -168,19 +168,25 @@ static void reference_lattice(bf_ctx *c)
   c->zscore_max = bf_zscore_max(n, c->lat_g2, c->lat_g2_err, c->lat_g2_ref, &c->zscore_at);
 }
 
+/* Both kernel paths refuse a model without one in the same words. */
+#define NO_PRIOR_KERNEL "[network] arch: this model has no infinite-width prior kernel at points"
+
 /* A prior ensemble compares G2 with K_nngp entry by entry on every rank,
  * so its kernels stay replicated: the [correlator] points are few.  NaN
- * where the model has no tangent kernel, as documented. */
-static void replicated_kernels(bf_ctx *c)
+ * where the model has no tangent kernel, as documented; BF_FAILED where it
+ * has no prior kernel. */
+static int replicated_kernels(bf_ctx *c)
 {
   const bf_params *p = c->p;
   int64_t n2 = (int64_t)c->n * c->n;
   c->k_nngp = BF_ALLOC(n2 + 1, double), c->k_ntk = BF_ALLOC(n2 + 1, double);
-  bf_fail_if(c->comm, !bf_model_kernel(c->comm, c->mod, BF_KERNEL_PRIOR, p->x, c->n, p->x,
-                                       c->n, c->k_nngp),
-             "[network] arch: this model has no infinite-width prior kernel at points");
+  if (bf_failed(c->comm, !bf_model_kernel(c->comm, c->mod, BF_KERNEL_PRIOR, p->x, c->n, p->x,
+                                          c->n, c->k_nngp),
+                NO_PRIOR_KERNEL))
+    return BF_FAILED;
   if (!bf_model_kernel(c->comm, c->mod, BF_KERNEL_NTK, p->x, c->n, p->x, c->n, c->k_ntk))
     for (int64_t k = 0; k < n2; k++) c->k_ntk[k] = NAN; /* documented: none */
+  return 0;
 }
 
 /* K(i, i) and K(0, i) of both kernels: what the printed table shows. */
@@ -198,7 +204,7 @@ static void kernel_table(bf_ctx *c)
 /* `brgflow kernel`: both kernels block-cyclic over all ranks, each rank
  * computing the entries of its own blocks, so none holds n x n
  * (docs/theory.md n); the result writes them by blocks.  BF_STOPPED if a
- * stop request came during the kernels. */
+ * stop request came during the kernels, BF_FAILED if the model has none. */
 static int distributed_kernels(bf_ctx *c)
 {
   const bf_params *p = c->p;
@@ -208,8 +214,7 @@ static int distributed_kernels(bf_ctx *c)
   c->K_ntk = bf_dmat_make(c->kernel_grid, c->n, c->n, nb);
   int st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_PRIOR, p->x, p->x, 0, &c->K_nngp);
   if (st == BF_STOPPED) return BF_STOPPED;
-  bf_fail_if(c->comm, st == 0,
-             "[network] arch: this model has no infinite-width prior kernel at points");
+  if (bf_failed(c->comm, st == 0, NO_PRIOR_KERNEL)) return BF_FAILED;
   st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_NTK, p->x, p->x, 0, &c->K_ntk);
   if (st == BF_STOPPED) return BF_STOPPED;
   for (int64_t k = 0; st == 0 && k < c->K_ntk.count; k++)
@@ -219,17 +224,14 @@ static int distributed_kernels(bf_ctx *c)
 }
 
 /* A prior at the points: the NNGP and tangent kernels, and the z-scores
- * of G2. */
+ * of G2; the kernels' BF_STOPPED or BF_FAILED. */
 static int reference_points(bf_ctx *c)
 {
   const bf_params *p = c->p;
   double t = bf_elapsed();
   c->n = p->npoints, c->nq = p->nquads;
-  if (c->kernels_only) {
-    if (distributed_kernels(c)) return BF_STOPPED;
-  } else {
-    replicated_kernels(c);
-  }
+  int status = c->kernels_only ? distributed_kernels(c) : replicated_kernels(c);
+  if (status) return status;
   bf_log(c->comm, "kernels: NNGP and NTK at %d points (%s), %.2f s", c->n, c->mod->describe,
          bf_elapsed() - t);
   if (c->ens) zscores(c);
@@ -240,10 +242,12 @@ int bf_stage_reference(bf_ctx *c)
 {
   if (bf_ctx_trained(c->p)) return 0; /* bf_stage_predict */
   double t = bf_elapsed();
+  int status = 0;
   if (c->mod->free_field)
     reference_lattice(c);
-  else if (reference_points(c))
-    return BF_STOPPED; /* during the kernels: no result */
+  else
+    status = reference_points(c);
+  if (status) return status; /* stopped during the kernels, or none: no result */
   c->seconds_reference = bf_elapsed() - t;
   if (c->mod->free_field)
     bf_log(c->comm, "reference: %.2f s; max |G2 - ref|/err = %.2f", c->seconds_reference,

@@ -2,7 +2,8 @@
  * stages over one run context (run.h, pipeline.h).
  *
  *   bf_run          run the chain for a validated input, with checkpoints
- *                   when it trains, and end with the exit status
+ *                   when it trains, and end with the exit status (0,
+ *                   BF_FAILED or BF_STOPPED)
  *   bf_run_kernels  the same chain for the infinite-width kernels alone
  *   bf_chain        the chain up to a named stage, in-process (tests) */
 #include "brgflow/checkpoint.h"
@@ -22,8 +23,8 @@ static int restore(bf_ctx *c)
 {
   bf_train_alloc(c);
   bf_metric_alloc(c);
-  if (c->driver) bf_session_resume(c, c->driver->session);
-  return 0;
+  if (c->p->solver != BF_SOLVER_NONE && !c->grid) return BF_FAILED; /* [fisher] groups */
+  return c->driver ? bf_session_resume(c, c->driver->session) : 0;
 }
 
 /* The chain (docs/theory.md o): each stage skips itself where the input
@@ -114,10 +115,8 @@ static int run(MPI_Comm comm, const bf_input *in, int kernels_only)
   if (bf_ctx_trained(p)) bf_session_attach(c, &sess);
   int status = run_chain(c, NSTAGES - 1);
   if (status == 0 && c->driver) bf_session_finish(c, &sess);
-  if (status) {
-    bf_ckpt_close(&sess.resume);
-    status = stopped(comm, p);
-  }
+  if (status) bf_ckpt_close(&sess.resume);
+  if (status == BF_STOPPED) status = stopped(comm, p);
   bf_ctx_destroy(&c);
   return status;
 }
@@ -128,9 +127,10 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
   bf_model *probe = bf_model_create(p);
   int field = probe->free_field != NULL;
   bf_model_destroy(&probe);
-  bf_fail_if(comm, field,
-             "%s: [network] arch: `brgflow kernel` needs arch = mlp (a model with "
-             "infinite-width kernels at points)", in->path);
+  if (bf_failed(comm, field,
+                "%s: [network] arch: `brgflow kernel` needs arch = mlp (a model with "
+                "infinite-width kernels at points)", in->path))
+    return BF_FAILED;
   bf_log(comm, "brgflow %s kernel: %d points", BF_VERSION, p->npoints);
   return run(comm, in, 1);
 }
@@ -138,9 +138,10 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
 int bf_run(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
-  bf_fail_if(comm, in->restart[0] && !bf_ctx_trained(p),
-             "--restart %s: this run (no training, no metric) writes no checkpoints; "
-             "run it without --restart", in->restart);
+  if (bf_failed(comm, in->restart[0] && !bf_ctx_trained(p),
+                "--restart %s: this run (no training, no metric) writes no checkpoints; "
+                "run it without --restart", in->restart))
+    return BF_FAILED;
   int size;
   BF_MPI(MPI_Comm_size(comm, &size));
   bf_model *mod = bf_model_create(p);

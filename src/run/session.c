@@ -4,8 +4,8 @@
  *                       call at step boundaries (checkpoint when due, stop
  *                       when asked) and to restore a flow
  *   bf_session_resume   --restart: the newest generation that passes every
- *                       check against this run, else a clean exit; then the
- *                       training and metric arrays restored
+ *                       check against this run, else BF_FAILED after one
+ *                       message; then the training and metric arrays restored
  *   bf_session_finish   the result is complete: the checkpoints are spent
  *
  * Stages (pipeline.h): BF_AT_TRAIN (GD step, or SGD epoch, `train_step`
@@ -184,8 +184,9 @@ static void pack_resolved(const bf_ctx *job, double *r)
   r[24] = job->scale;
 }
 
-/* The whole state so far, one generation. */
-static void checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
+/* The whole state so far, one generation; BF_FAILED if it could not be
+ * written (the previous generations intact). */
+static int checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
                        const bf_ctx *job, int stage, int64_t train_step,
                        const bf_flow_result *flows, int nflows, int flow_index, int flow_step)
 {
@@ -209,8 +210,9 @@ static void checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
   put_arrays(c, ens, a, n);
   char path[1100], prev[1100], tmp[1100];
   bf_ckpt_names(p->output, path, prev, tmp, sizeof path);
-  bf_ckpt_commit(&c);
+  if (bf_ckpt_commit(&c)) return BF_FAILED;
   bf_log(comm, "checkpoint: %s (stage %d, %.2f s)", path, stage, bf_elapsed() - t);
+  return 0;
 }
 
 /* ---- checking a generation ---------------------------------------------- */
@@ -284,8 +286,9 @@ static int check_generation(const bf_params *p, bf_session *s, const bf_ctx *job
   return check_restore(p, s, job, c, why, n);
 }
 
-static void open_generation(MPI_Comm comm, const bf_params *p, bf_session *s,
-                            const bf_ctx *job)
+/* s->resume from the newest usable generation, or BF_FAILED with one message. */
+static int open_generation(MPI_Comm comm, const bf_params *p, bf_session *s,
+                           const bf_ctx *job)
 {
   char path[2][1100], why[2][4600];
   snprintf(path[0], sizeof path[0], "%s", s->restart);
@@ -296,14 +299,15 @@ static void open_generation(MPI_Comm comm, const bf_params *p, bf_session *s,
       s->resume = c;
       bf_log(comm, "restart from %s: stage %d (%s)", path[g], s->stage,
              s->stage == 0 ? "training" : s->stage == 1 ? "metric done" : "flow");
-      return;
+      return 0;
     }
     bf_ckpt_close(&c);
     bf_log(comm, "checkpoint %s refused: %s%s", path[g], why[g],
            g == 0 ? "; trying the previous generation" : "");
   }
-  bf_fail_if(comm, 1, "--restart %s: no usable checkpoint (%s: %s; %s: %s); nothing was "
-             "read or overwritten", s->restart, path[0], why[0], path[1], why[1]);
+  bf_failed(comm, 1, "--restart %s: no usable checkpoint (%s: %s; %s: %s); nothing was "
+            "read or overwritten", s->restart, path[0], why[0], path[1], why[1]);
+  return BF_FAILED;
 }
 
 /* ---- resuming ----------------------------------------------------------- */
@@ -337,14 +341,15 @@ static void load_flow(bf_ctx *c, bf_flow_result *f, int i)
   load_arrays(s->resume, c->ens, a, flow_arrays(c->p, c, f, i, a));
 }
 
-void bf_session_resume(bf_ctx *c, bf_session *s)
+int bf_session_resume(bf_ctx *c, bf_session *s)
 {
-  if (!s->restart || !s->restart[0]) return;
-  open_generation(c->comm, c->p, s, c);
+  if (!s->restart || !s->restart[0]) return 0;
+  if (open_generation(c->comm, c->p, s, c)) return BF_FAILED;
   load_training(s, c);
   if (s->stage >= BF_AT_METRIC) load_metric(s, c);
   c->resume.active = 1, c->resume.stage = s->stage, c->resume.train_step = s->train_step;
   c->resume.flow_index = s->flow_index, c->resume.flow_step = s->flow_step;
+  return 0;
 }
 
 /* ---- the stages' hooks -------------------------------------------------- */
@@ -352,7 +357,8 @@ void bf_session_resume(bf_ctx *c, bf_session *s)
 /* A step boundary: the checkpoint a stage is due (training: between chunks
  * of checkpoint_every; the metric, when a flow follows; a flow: every
  * checkpoint_flow_every steps and its last), then a stop if asked; without
- * checkpoints, a signal stops the run there, without a result. */
+ * checkpoints, a signal stops the run there, without a result.  0, or the
+ * stage's status: BF_STOPPED, or BF_FAILED for a checkpoint not written. */
 static int boundary(bf_ctx *c, int stage, int64_t train_step, const bf_flow_result *flows,
                     int nflows, int flow_index, int flow_step)
 {
@@ -361,13 +367,14 @@ static int boundary(bf_ctx *c, int stage, int64_t train_step, const bf_flow_resu
   int every = stage == BF_AT_TRAIN ? p->checkpoint_every : p->checkpoint_flow_every;
   int last = stage == BF_AT_TRAIN ? train_step >= bf_train_length(p)
              : stage == BF_AT_FLOW ? flow_step >= flows[flow_index].K : 1;
-  if (stage != BF_AT_METRIC && every <= 0) return !last || stage == BF_AT_TRAIN
-                                                     ? poll_stop(c->comm) : 0;
+  if (stage != BF_AT_METRIC && every <= 0)
+    return (!last || stage == BF_AT_TRAIN) && poll_stop(c->comm) ? BF_STOPPED : 0;
   int due = stage == BF_AT_METRIC ||
             (stage == BF_AT_TRAIN ? !last : flow_step % every == 0 || last);
   if (!due) return 0;
-  checkpoint(c->comm, p, s, c, stage, train_step, flows, nflows, flow_index, flow_step);
-  return stop_point(c->comm, p);
+  if (checkpoint(c->comm, p, s, c, stage, train_step, flows, nflows, flow_index, flow_step))
+    return BF_FAILED;
+  return stop_point(c->comm, p) ? BF_STOPPED : 0;
 }
 
 void bf_session_attach(bf_ctx *c, bf_session *s)

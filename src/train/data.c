@@ -3,7 +3,8 @@
  *   bf_dataset_create        inputs (grid, random, lattice, gaussian) and
  *                            targets (sin, poly, gp, file, expression),
  *                            identical on every rank (the gp draw's kernel
- *                            block-cyclic over them)
+ *                            block-cyclic over them); NULL for a target
+ *                            file or expression that cannot serve
  *   bf_fisher_points_create  separate Fisher points, from the same input law
  *   bf_dataset_destroy       free it
  *   bf_expr_*                target formulas (muparser) */
@@ -141,8 +142,9 @@ static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   free(y), free(pts);
 }
 
-/* target = file: rank 0 reads /x and /y, then broadcasts. */
-static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
+/* target = file: rank 0 reads /x and /y, then broadcasts; 1 on every rank,
+ * after one message, if the file does not hold them. */
+static int file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
 {
   int rank, bad = 0;
   BF_MPI(MPI_Comm_rank(comm, &rank));
@@ -204,7 +206,10 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
     if (f >= 0) H5Fclose(f);
     bf_h5_errors_restore();
   }
-  bf_fail_if(comm, bad, "[data] file = '%s': %s", p->data_file, why);
+  if (bf_failed(comm, bad, "[data] file = '%s': %s", p->data_file, why)) {
+    free(x), free(y);
+    return 1;
+  }
   bf_bcast_doubles(comm, x, need * d, 0);
   bf_bcast_doubles(comm, y, need, 0);
   memcpy(ds->x, x, sizeof(double) * ds->n * d);
@@ -213,6 +218,7 @@ static void file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
   memcpy(ds->yt, y + ds->n, sizeof(double) * ds->ntest);
   free(x);
   free(y);
+  return 0;
 }
 
 struct bf_expr {
@@ -263,13 +269,15 @@ void bf_expr_destroy(bf_expr **ep)
   *ep = NULL;
 }
 
-/* target = expression at every point; a value that is not finite is a
- * collective error (every rank holds the same data, so all agree). */
-static void expression_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
+/* target = expression at every point; a formula muparser refuses or a value
+ * that is not finite is a collective error (every rank holds the same data,
+ * so all agree): 1 on every rank after one message. */
+static int expression_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
 {
   char err[512] = "";
   bf_expr *e = bf_expr_create(p->expression, p->d, ds->x, err, sizeof err);
-  bf_fail_if(comm, !e, "[data] expression = '%s': muparser: %s", p->expression, err);
+  if (bf_failed(comm, !e, "[data] expression = '%s': muparser: %s", p->expression, err))
+    return 1;
   int64_t bad = -1;
   for (int64_t k = 0; k < ds->n + ds->ntest; k++) {
     int test = k >= ds->n;
@@ -280,10 +288,10 @@ static void expression_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds
     if (!isfinite(f) && bad < 0) bad = k;
   }
   bf_expr_destroy(&e);
-  bf_fail_if(comm, bad >= 0, "[data] expression = '%s': not finite at %s point %lld "
-             "(x1 = %g)", p->expression, bad < ds->n ? "training" : "test",
-             (long long)(bad < ds->n ? bad : bad - ds->n),
-             bad < 0 ? 0 : bad < ds->n ? ds->x[bad * p->d] : ds->xt[(bad - ds->n) * p->d]);
+  return bf_failed(comm, bad >= 0, "[data] expression = '%s': not finite at %s point %lld "
+                   "(x1 = %g)", p->expression, bad < ds->n ? "training" : "test",
+                   (long long)(bad < ds->n ? bad : bad - ds->n),
+                   bad < 0 ? 0 : bad < ds->n ? ds->x[bad * p->d] : ds->xt[(bad - ds->n) * p->d]);
 }
 
 bf_dataset *bf_fisher_points_create(const bf_params *p)
@@ -318,10 +326,11 @@ bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
   } else {
     random_points(p, DATA_TEST, ds->ntest, ds->xt);
   }
+  int failed = 0;
   if (p->target == BF_TARGET_FILE) {
-    file_data(comm, p, ds);
+    failed = file_data(comm, p, ds);
   } else if (p->target == BF_TARGET_EXPRESSION) {
-    expression_targets(comm, p, ds);
+    failed = expression_targets(comm, p, ds);
   } else if (p->target == BF_TARGET_GP) {
     bf_model *mod = bf_model_create(p);
     gp_targets(comm, p, mod, ds);
@@ -329,6 +338,10 @@ bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
   } else {
     for (int64_t k = 0; k < ds->n; k++) ds->y[k] = formula(p, ds->x + k * p->d);
     for (int64_t k = 0; k < ds->ntest; k++) ds->yt[k] = formula(p, ds->xt + k * p->d);
+  }
+  if (failed) {
+    bf_dataset_destroy(&ds);
+    return NULL;
   }
   /* synthetic targets get the likelihood's noise; a file's data has its own */
   bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_NOISE);

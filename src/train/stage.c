@@ -67,11 +67,12 @@ static void train_chunk(const bf_params *p, bf_ctx *job, int from, int to)
   }
 }
 
-/* A diverged member (lr too large) must not reach the result as NaN: stop
- * with an error naming it, or (on_divergence = drop) reset it to its prior
- * draw, mark it and train it no further; its loss records from the
- * divergence on are NaN, documented as such (docs/outputs.md). */
-static void check_finite(MPI_Comm comm, const bf_params *p, bf_ctx *job, int to)
+/* A diverged member (lr too large) must not reach the result as NaN: fail
+ * with an error naming it (BF_FAILED), or (on_divergence = drop) reset it
+ * to its prior draw, mark it and train it no further; its loss records from
+ * the divergence on are NaN, documented as such (docs/outputs.md).  Too few
+ * members left is BF_FAILED too. */
+static int check_finite(MPI_Comm comm, const bf_params *p, bf_ctx *job, int to)
 {
   const bf_ensemble *ens = job->ens;
   int64_t bad = -1, fresh = 0;
@@ -97,9 +98,10 @@ static void check_finite(MPI_Comm comm, const bf_params *p, bf_ctx *job, int to)
   }
   int64_t b = bad < 0 ? INT64_MAX : bad;
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &b, 1, MPI_INT64_T, MPI_MIN, comm));
-  bf_fail_if(comm, b != INT64_MAX, "train: member %lld diverged (parameters not finite after %s "
-             "%d): lower [train] lr = %g, or set [train] on_divergence = drop", (long long)b,
-             p->method == BF_TRAIN_SGD ? "epoch" : "step", to, p->lr);
+  if (bf_failed(comm, b != INT64_MAX, "train: member %lld diverged (parameters not finite "
+                "after %s %d): lower [train] lr = %g, or set [train] on_divergence = drop",
+                (long long)b, p->method == BF_TRAIN_SGD ? "epoch" : "step", to, p->lr))
+    return BF_FAILED;
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &fresh, 1, MPI_INT64_T, MPI_SUM, comm));
   job->n_diverged += fresh;
   if (fresh)
@@ -109,11 +111,11 @@ static void check_finite(MPI_Comm comm, const bf_params *p, bf_ctx *job, int to)
   /* the ensemble statistics need members: a mean over none is NaN, a
    * standard error over one is undefined */
   int64_t live = ens->members - job->n_diverged, need = p->brg ? 2 : 1;
-  bf_fail_if(comm, live < need, "train: %lld of %lld members diverged by %s %d and were dropped "
-             "([train] on_divergence = drop): %lld left, the ensemble statistics need %lld; "
-             "lower [train] lr = %g", (long long)job->n_diverged, (long long)ens->members,
-             p->method == BF_TRAIN_SGD ? "epoch" : "step", to, (long long)live,
-             (long long)need, p->lr);
+  return bf_failed(comm, live < need, "train: %lld of %lld members diverged by %s %d and were "
+                   "dropped ([train] on_divergence = drop): %lld left, the ensemble statistics "
+                   "need %lld; lower [train] lr = %g", (long long)job->n_diverged,
+                   (long long)ens->members, p->method == BF_TRAIN_SGD ? "epoch" : "step", to,
+                   (long long)live, (long long)need, p->lr) ? BF_FAILED : 0;
 }
 
 /* GD (steps) or SGD (epochs) in chunks of checkpoint_every, all local
@@ -121,7 +123,7 @@ static void check_finite(MPI_Comm comm, const bf_params *p, bf_ctx *job, int to)
  * Without checkpoints training is one chunk: a linear model computes its
  * features once per member and chunk, so polling in short chunks cost 7x on
  * the authors' experiment (make bench W4); a signal is then honoured at
- * the boundary after training. */
+ * the boundary after training.  0, or the stage's BF_STOPPED or BF_FAILED. */
 static int train_members(bf_ctx *job)
 {
   const bf_params *p = job->p;
@@ -138,11 +140,12 @@ static int train_members(bf_ctx *job)
   do {
     int to = chunk > 0 && from + chunk < total ? from + chunk : total;
     train_chunk(p, job, from, to);
-    check_finite(job->comm, p, job, to);
+    if (check_finite(job->comm, p, job, to)) return BF_FAILED;
     double spent = bf_elapsed() - t0;
     bf_log(job->comm, "train: %s %d/%d, %.2f s, ~%.2f s left", unit, to, total, spent,
            spent / (to - start > 0 ? to - start : 1) * (total - to));
-    if (bf_ctx_boundary(job, BF_AT_TRAIN, to, NULL, 0, 0, 0)) return BF_STOPPED;
+    int status = bf_ctx_boundary(job, BF_AT_TRAIN, to, NULL, 0, 0, 0);
+    if (status) return status;
     from = to;
   } while (from < total);
   return 0;
@@ -167,10 +170,12 @@ int bf_stage_data(bf_ctx *c)
   if (!bf_ctx_trained(p)) return 0;
   int size;
   BF_MPI(MPI_Comm_size(c->comm, &size));
-  bf_fail_if(c->comm, p->solver != BF_SOLVER_NONE && p->groups > size,
-             "[fisher] groups = %d: more groups than the %d MPI rank%s", p->groups, size,
-             size > 1 ? "s" : "");
+  if (bf_failed(c->comm, p->solver != BF_SOLVER_NONE && p->groups > size,
+                "[fisher] groups = %d: more groups than the %d MPI rank%s", p->groups, size,
+                size > 1 ? "s" : ""))
+    return BF_FAILED;
   c->ds = bf_dataset_create(c->comm, p);
+  if (!c->ds) return BF_FAILED; /* [data] file or expression */
   if (bf_stopped()) return BF_STOPPED; /* during the kernels of target = gp */
   c->sigma = p->fisher_sigma > 0 ? p->fisher_sigma : p->noise;
   fisher_points(p, c);
@@ -185,8 +190,10 @@ int bf_stage_train(bf_ctx *c)
   const bf_params *p = c->p;
   if (!bf_ctx_trained(p)) return 0;
   double t = bf_elapsed();
-  if (!c->resume.active || c->resume.stage == BF_AT_TRAIN)
-    if (train_members(c)) return BF_STOPPED;
+  if (!c->resume.active || c->resume.stage == BF_AT_TRAIN) {
+    int status = train_members(c);
+    if (status) return status;
+  }
   predictive(c->comm, c);
   bf_log(c->comm, "train: %s, %.2f s", p->method == BF_TRAIN_GD ? "gradient descent"
          : p->method == BF_TRAIN_SGD ? "stochastic gradient descent"

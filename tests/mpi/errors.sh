@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # errors.sh — bad input on 3 ranks: one message naming file, line and key,
-# nonzero exit, no result written, and an existing result left byte for byte.
+# exit status 1, no result written, and an existing result left byte for byte.
+# The status travels up to main (issue 12): no exit() below it.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-plan 81 # 22 refusals x 3 checks, 15 others
+plan 93 # 25 refusals x 3 checks, 18 others
 dir="$OUT/errors"
 rm -rf "$dir"; mkdir -p "$dir"
 echo "precious result" > "$dir/keep.h5"
 sum_before=$(md5sum < "$dir/keep.h5")
 
-expect_refusal() { # name, expected text, brgflow arguments...
+expect_refusal() { # name, expected text, brgflow arguments... (RANKS: 3 unless set)
   local name=$1 want=$2; shift 2
-  mpi 3 "$BIN" "$@" > "$dir/$name.out" 2> "$dir/$name.err"
+  mpi "${RANKS:-3}" "$BIN" "$@" > "$dir/$name.out" 2> "$dir/$name.err"
   local rc=$? n
   n=$(grep -c "brgflow: error:" "$dir/$name.err")
-  check "$name: nonzero exit ($rc)" test $rc -ne 0
+  check "$name: exit status 1 ($rc)" test $rc -eq 1
   check "$name: exactly one error message ($n)" test "$n" -eq 1
   if grep -q -- "$want" "$dir/$name.err"; then ok "$name: message names '$want'"
   else notok "$name: message lacks '$want': $(grep 'brgflow: error' "$dir/$name.err")"; fi
@@ -73,6 +74,27 @@ expect_refusal spacing "spacing.ini:4: \[lattice\] spacing = '2': needs \[cosnet
 check "existing result untouched" test "$(md5sum < "$dir/keep.h5")" = "$sum_before"
 left=$(ls "$dir" | grep -v -e '\.ini$' -e '\.out$' -e '\.err$' -e '^keep.h5$' -e '^adir$' | tr '\n' ' ')
 check "no result or partial file written by refused runs ($left)" test -z "$left"
+
+# The same on 2 ranks, at the input and deep in the chain (the flow stage,
+# after training and the metric, whose checkpoint stays for a restart):
+# the status comes back up to main.
+RANKS=2 expect_refusal width2 "width.ini:4: \[network\] width" run "$dir/width.ini"
+RANKS=2 expect_refusal keep2 "\[brg\] keep_mse_below = 1e-09 keeps 0 of 4 members" \
+  run inputs/mlp_train.ini --set ensemble.members=4 --set train.steps=10 --set brg.flow=yes \
+  --set brg.count=3 --set brg.keep_mse_below=1e-9 --set run.output="$dir/keep2.h5"
+RANKS=2 expect_refusal groups2 "\[fisher\] groups = 3: more groups than the 2 MPI ranks" \
+  run inputs/mlp_train.ini --set ensemble.members=4 --set train.steps=10 --set fisher.groups=3 \
+  --set run.output="$dir/groups2.h5"
+check "2 ranks, the flow refused: no result or partial file" \
+  test ! -e "$dir/keep2.h5" -a ! -e "$dir/keep2.h5.partial"
+
+# Nothing below main ends the process on bad input: no exit() or
+# MPI_Finalize outside src/main.c (bf_abort, for bugs, aborts; comments and
+# Cblacs_gridexit are not calls).
+calls=$(grep -nE '(^|[^A-Za-z0-9_])(_?exit|_Exit|quick_exit|MPI_Finalize) *\(' src/*/*.c |
+  grep -vE '^[^:]+:[0-9]+: *(/?\*|//)' | tr '\n' ' ')
+check "no exit() or MPI_Finalize below main ($calls)" test -z "$calls"
+check "main.c: one MPI_Finalize" test "$(grep -c 'MPI_Finalize()' src/main.c)" -eq 1
 
 # A good run leaves the result and no partial file; help and info answer.
 mpi 2 "$BIN" run inputs/cosnet_free.ini --set run.output="$dir/good.h5" \

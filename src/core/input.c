@@ -524,7 +524,7 @@ static int apply_set(parse_ctx *c, const char *arg)
  * writable: refuse before any work, so a finished result is never lost. */
 static int check_output(parse_ctx *c)
 {
-  const char *out = c->p->output;
+  const char *out = c->p->run.output;
   int k = find_key("run", "output");
   char dir[BF_PATH_MAX], why[BF_PATH_MAX + 128];
   snprintf(dir, sizeof dir, "%s", out);
@@ -576,40 +576,40 @@ static int derive_points(parse_ctx *c)
 {
   bf_params *p = c->p;
   char why[160];
-  if (p->points == BF_POINTS_GRID) {
-    double *u = BF_CALLOC(p->d, double), norm = 0;
-    int n = parse_list(p->direction, u, p->d);
-    snprintf(why, sizeof why, "expected 1 to d = %d comma-separated numbers", p->d);
-    for (int j = 0; j < p->d; j++) norm += u[j] * u[j];
+  if (p->corr.points == BF_POINTS_GRID) {
+    double *u = BF_CALLOC(p->net.d, double), norm = 0;
+    int n = parse_list(p->corr.direction, u, p->net.d);
+    snprintf(why, sizeof why, "expected 1 to d = %d comma-separated numbers", p->net.d);
+    for (int j = 0; j < p->net.d; j++) norm += u[j] * u[j];
     if (n < 1 || norm == 0) {
       free(u);
       return string_fail(c, "direction", n < 1 ? why : "must not be zero");
     }
-    p->npoints = p->count;
-    p->x = BF_ALLOC((int64_t)p->count * p->d, double);
-    for (int k = 0; k < p->count; k++) {
-      double t = p->from + k * (p->to - p->from) / (p->count - 1);
-      for (int j = 0; j < p->d; j++) p->x[(int64_t)k * p->d + j] = t * u[j] / sqrt(norm);
+    p->corr.npoints = p->corr.count;
+    p->corr.x = BF_ALLOC((int64_t)p->corr.count * p->net.d, double);
+    for (int k = 0; k < p->corr.count; k++) {
+      double t = p->corr.from + k * (p->corr.to - p->corr.from) / (p->corr.count - 1);
+      for (int j = 0; j < p->net.d; j++) p->corr.x[(int64_t)k * p->net.d + j] = t * u[j] / sqrt(norm);
     }
     free(u);
     return 1;
   }
-  if (!strcmp(p->list, "none"))
+  if (!strcmp(p->corr.list, "none"))
     return pair_fail(c, "correlator", "list", "correlator", "points",
                      "points = list needs [correlator] list = x;y;... (at least 2 points)");
   char buf[BF_PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", p->list);
-  p->npoints = 0;
-  p->x = BF_ALLOC((int64_t)BF_MAX_POINTS * p->d, double);
-  snprintf(why, sizeof why, "each point needs d = %d comma-separated numbers", p->d);
+  snprintf(buf, sizeof buf, "%s", p->corr.list);
+  p->corr.npoints = 0;
+  p->corr.x = BF_ALLOC((int64_t)BF_MAX_POINTS * p->net.d, double);
+  snprintf(why, sizeof why, "each point needs d = %d comma-separated numbers", p->net.d);
   for (char *save, *pt = strtok_r(buf, ";", &save); pt;
        pt = strtok_r(NULL, ";", &save)) {
-    if (p->npoints == BF_MAX_POINTS)
+    if (p->corr.npoints == BF_MAX_POINTS)
       return string_fail(c, "list", "more than 256 points");
-    double *x = p->x + (int64_t)p->d * p->npoints++;
-    if (parse_list(pt, x, p->d) != p->d) return string_fail(c, "list", why);
+    double *x = p->corr.x + (int64_t)p->net.d * p->corr.npoints++;
+    if (parse_list(pt, x, p->net.d) != p->net.d) return string_fail(c, "list", why);
   }
-  if (p->npoints < 2)
+  if (p->corr.npoints < 2)
     return string_fail(c, "list", "points = list needs at least 2 points");
   return 1;
 }
@@ -618,32 +618,32 @@ static int derive_points(parse_ctx *c)
 static int derive_quadruples(parse_ctx *c)
 {
   bf_params *p = c->p;
-  int n = p->npoints;
-  if (!strcmp(p->quadruples, "auto")) {
+  int n = p->corr.npoints;
+  if (!strcmp(p->corr.quadruples, "auto")) {
     int def[3][4] = {{0, 0, 0, 0}, {0, 0, n - 1, n - 1}, {0, 1, n - 2, n - 1}};
-    memcpy(p->quad, def, sizeof def);
-    p->nquads = 3;
+    memcpy(p->corr.quad, def, sizeof def);
+    p->corr.nquads = 3;
     return 1;
   }
   char buf[BF_PATH_MAX], why[160];
-  snprintf(buf, sizeof buf, "%s", p->quadruples);
+  snprintf(buf, sizeof buf, "%s", p->corr.quadruples);
   snprintf(why, sizeof why,
            "each quadruple needs 4 comma-separated point indices 0..%d", n - 1);
-  p->nquads = 0;
+  p->corr.nquads = 0;
   for (char *save, *q = strtok_r(buf, ";", &save); q;
        q = strtok_r(NULL, ";", &save)) {
     double v[4];
-    if (p->nquads == BF_MAX_QUADS)
+    if (p->corr.nquads == BF_MAX_QUADS)
       return string_fail(c, "quadruples", "more than 64 quadruples");
     if (parse_list(q, v, 4) != 4) return string_fail(c, "quadruples", why);
     for (int j = 0; j < 4; j++) {
       if (v[j] != floor(v[j]) || v[j] < 0 || v[j] >= n)
         return string_fail(c, "quadruples", why);
-      p->quad[p->nquads][j] = (int)v[j];
+      p->corr.quad[p->corr.nquads][j] = (int)v[j];
     }
-    p->nquads++;
+    p->corr.nquads++;
   }
-  return p->nquads > 0 ? 1 : string_fail(c, "quadruples", why);
+  return p->corr.nquads > 0 ? 1 : string_fail(c, "quadruples", why);
 }
 
 static int network_fail(parse_ctx *c, const char *key, const char *why)
@@ -685,7 +685,7 @@ static int activation_index(const char *name)
 static int derive_layers(parse_ctx *c)
 {
   bf_params *p = c->p;
-  int lists = strcmp(p->widths, "none") != 0, alist = strcmp(p->activations, "none") != 0;
+  int lists = strcmp(p->net.widths, "none") != 0, alist = strcmp(p->net.activations, "none") != 0;
   /* the effective text lists every key, so "given" means "set away from
    * its default" here */
   if (lists && changed(c, "network", "depth"))
@@ -700,21 +700,21 @@ static int derive_layers(parse_ctx *c)
   if (!lists && !alist) return 1;
   enum { MAXL = 1024 };
   double *w = BF_ALLOC(MAXL, double);
-  int L = lists ? parse_list(p->widths, w, MAXL) : p->depth, ok = L >= 1;
+  int L = lists ? parse_list(p->net.widths, w, MAXL) : p->net.depth, ok = L >= 1;
   for (int l = 0; ok && lists && l < L; l++)
     ok = w[l] == floor(w[l]) && w[l] >= 1 && w[l] <= 1e9;
   if (!ok) {
     free(w);
     return network_fail(c, "widths", "expected 1 to 1024 comma-separated positive integers");
   }
-  p->nhidden = L;
-  p->hwidth = BF_ALLOC(L, int);
-  p->hact = BF_ALLOC(L, int);
-  for (int l = 0; l < L; l++) p->hwidth[l] = lists ? (int)w[l] : p->width;
+  p->net.nhidden = L;
+  p->net.hwidth = BF_ALLOC(L, int);
+  p->net.hact = BF_ALLOC(L, int);
+  for (int l = 0; l < L; l++) p->net.hwidth[l] = lists ? (int)w[l] : p->net.width;
   free(w);
   int na = 0;
   char buf[BF_PATH_MAX], why[256];
-  snprintf(buf, sizeof buf, "%s", alist ? p->activations : "");
+  snprintf(buf, sizeof buf, "%s", alist ? p->net.activations : "");
   for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     char name[64];
     trim_copy(tok, tok + strlen(tok), name, sizeof name);
@@ -722,7 +722,7 @@ static int derive_layers(parse_ctx *c)
     snprintf(why, sizeof why, "'%s' is not an activation (one of %s)", name,
              BF_ACTIVATION_CHOICES);
     if (a < 0) return network_fail(c, "activations", why);
-    if (na < L) p->hact[na] = a;
+    if (na < L) p->net.hact[na] = a;
     na++;
   }
   if (alist && na != 1 && na != L) {
@@ -730,7 +730,7 @@ static int derive_layers(parse_ctx *c)
              "or one for all", na, L);
     return network_fail(c, "activations", why);
   }
-  for (int l = 0; l < L; l++) p->hact[l] = !alist ? p->activation : na == 1 ? p->hact[0] : p->hact[l];
+  for (int l = 0; l < L; l++) p->net.hact[l] = !alist ? p->net.activation : na == 1 ? p->net.hact[0] : p->net.hact[l];
   return 1;
 }
 
@@ -742,14 +742,14 @@ static int derive_layers(parse_ctx *c)
 static int check_method(parse_ctx *c)
 {
   const bf_params *p = c->p;
-  int sgd = p->method == BF_TRAIN_SGD;
-  if (p->on_divergence == 1 && p->record_every > 0 && p->solver != BF_SOLVER_NONE)
+  int sgd = p->train.method == BF_TRAIN_SGD;
+  if (p->train.on_divergence == 1 && p->train.record_every > 0 && p->fisher.solver != BF_SOLVER_NONE)
     return value_fail(c, "train", "on_divergence", "drop with [train] record_every > 0 and a "
                       "Fisher metric: a dropped member's spectra along training are undefined "
                       "(set record_every = 0, or on_divergence = stop)");
-  int64_t n = p->data_points == BF_DATA_LATTICE ? (int64_t)llround(pow(p->sites, p->d))
-                                                : p->n_train;
-  if (sgd && p->batch > n) {
+  int64_t n = p->data.points == BF_DATA_LATTICE ? (int64_t)llround(pow(p->lattice.sites, p->net.d))
+                                                : p->data.n_train;
+  if (sgd && p->train.batch > n) {
     char why[128];
     snprintf(why, sizeof why, "more than the %lld training points", (long long)n);
     return value_fail(c, "train", "batch", why);
@@ -768,25 +768,25 @@ typedef struct use_rule {
   const char *why;
 } use_rule;
 
-static int is_mlp(const bf_params *p) { return p->arch == BF_ARCH_MLP; }
-static int is_cosnet(const bf_params *p) { return p->arch == BF_ARCH_COSNET; }
+static int is_mlp(const bf_params *p) { return p->net.arch == BF_ARCH_MLP; }
+static int is_cosnet(const bf_params *p) { return p->net.arch == BF_ARCH_COSNET; }
 static int training(const bf_params *p)
 {
-  return p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE;
+  return p->train.method != BF_TRAIN_NONE || p->fisher.solver != BF_SOLVER_NONE;
 }
-static int metric(const bf_params *p) { return p->solver != BF_SOLVER_NONE; }
+static int metric(const bf_params *p) { return p->fisher.solver != BF_SOLVER_NONE; }
 static int descent(const bf_params *p)
 {
-  return p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
+  return p->train.method == BF_TRAIN_GD || p->train.method == BF_TRAIN_SGD;
 }
-static int is_gd(const bf_params *p) { return p->method == BF_TRAIN_GD; }
-static int is_sgd(const bf_params *p) { return p->method == BF_TRAIN_SGD; }
-static int flow(const bf_params *p) { return p->brg; }
-static int gaussian(const bf_params *p) { return p->data_points == BF_DATA_GAUSSIAN; }
-static int not_file(const bf_params *p) { return p->target != BF_TARGET_FILE; }
-static int from_file(const bf_params *p) { return p->target == BF_TARGET_FILE; }
-static int expression(const bf_params *p) { return p->target == BF_TARGET_EXPRESSION; }
-static int not_lattice(const bf_params *p) { return p->data_points != BF_DATA_LATTICE; }
+static int is_gd(const bf_params *p) { return p->train.method == BF_TRAIN_GD; }
+static int is_sgd(const bf_params *p) { return p->train.method == BF_TRAIN_SGD; }
+static int flow(const bf_params *p) { return p->brg.on; }
+static int gaussian(const bf_params *p) { return p->data.points == BF_DATA_GAUSSIAN; }
+static int not_file(const bf_params *p) { return p->data.target != BF_TARGET_FILE; }
+static int from_file(const bf_params *p) { return p->data.target == BF_TARGET_FILE; }
+static int expression(const bf_params *p) { return p->data.target == BF_TARGET_EXPRESSION; }
+static int not_lattice(const bf_params *p) { return p->data.points != BF_DATA_LATTICE; }
 /* test points are uniform in the domain unless gaussian or from a file */
 static int in_domain(const bf_params *p) { return not_file(p) && !gaussian(p); }
 static int lattice_used(const bf_params *p)
@@ -796,13 +796,13 @@ static int lattice_used(const bf_params *p)
 /* the targets' noise, the posterior's likelihood, the metric's default sigma */
 static int noise_used(const bf_params *p)
 {
-  return not_file(p) || p->method == BF_TRAIN_POSTERIOR || (metric(p) && p->fisher_sigma == 0);
+  return not_file(p) || p->train.method == BF_TRAIN_POSTERIOR || (metric(p) && p->fisher.sigma == 0);
 }
-static int separate(const bf_params *p) { return metric(p) && p->fisher_points == BF_FISHER_SEPARATE; }
+static int separate(const bf_params *p) { return metric(p) && p->fisher.points == BF_FISHER_SEPARATE; }
 static int cosnet_metric(const bf_params *p) { return is_cosnet(p) && metric(p); }
 static int mlp_training(const bf_params *p) { return is_mlp(p) && training(p); }
-static int grid_points(const bf_params *p) { return is_mlp(p) && p->points == BF_POINTS_GRID; }
-static int list_points(const bf_params *p) { return is_mlp(p) && p->points == BF_POINTS_LIST; }
+static int grid_points(const bf_params *p) { return is_mlp(p) && p->corr.points == BF_POINTS_GRID; }
+static int list_points(const bf_params *p) { return is_mlp(p) && p->corr.points == BF_POINTS_LIST; }
 
 static const use_rule USES[] = {
   {"network", "depth activation widths activations bias parameterization sigma_w sigma_b",
@@ -885,29 +885,29 @@ static int cholesky(int d, double *A)
 static int derive_gaussian(parse_ctx *c)
 {
   bf_params *p = c->p;
-  int d = p->d, dd = d * d;
+  int d = p->net.d, dd = d * d;
   char why[160];
-  p->mu = BF_ALLOC(d, double);
-  p->chol = BF_CALLOC(dd, double);
-  int n = parse_list(p->data_mean, p->mu, d);
+  p->data.mu = BF_ALLOC(d, double);
+  p->data.chol = BF_CALLOC(dd, double);
+  int n = parse_list(p->data.mean, p->data.mu, d);
   snprintf(why, sizeof why, "expected d = %d comma-separated numbers (or one for every "
            "component)", d);
   if (n != 1 && n != d) return value_fail(c, "data", "mean", why);
-  for (int j = 1; n == 1 && j < d; j++) p->mu[j] = p->mu[0];
-  n = parse_list(p->data_cov, p->chol, dd);
+  for (int j = 1; n == 1 && j < d; j++) p->data.mu[j] = p->data.mu[0];
+  n = parse_list(p->data.covariance, p->data.chol, dd);
   snprintf(why, sizeof why, "expected d x d = %d numbers row-major, or one number c "
            "(covariance c I)", dd);
   if (n != 1 && n != dd) return value_fail(c, "data", "covariance", why);
   if (n == 1)
-    for (int j = 1; j < d; j++) p->chol[j * d + j] = p->chol[0];
+    for (int j = 1; j < d; j++) p->data.chol[j * d + j] = p->data.chol[0];
   for (int i = 0; i < d; i++)
     for (int j = 0; j < i; j++)
-      if (p->chol[i * d + j] != p->chol[j * d + i]) {
+      if (p->data.chol[i * d + j] != p->data.chol[j * d + i]) {
         snprintf(why, sizeof why, "not symmetric: entry (%d,%d) = %g but (%d,%d) = %g",
-                 i + 1, j + 1, p->chol[i * d + j], j + 1, i + 1, p->chol[j * d + i]);
+                 i + 1, j + 1, p->data.chol[i * d + j], j + 1, i + 1, p->data.chol[j * d + i]);
         return value_fail(c, "data", "covariance", why);
       }
-  if (!cholesky(d, p->chol))
+  if (!cholesky(d, p->data.chol))
     return value_fail(c, "data", "covariance", "not positive definite (Cholesky fails)");
   return 1;
 }
@@ -917,19 +917,19 @@ static int derive_gaussian(parse_ctx *c)
 static int check_expression(parse_ctx *c)
 {
   bf_params *p = c->p;
-  if (!strcmp(p->expression, "none"))
+  if (!strcmp(p->data.expression, "none"))
     return pair_fail(c, "data", "expression", "data", "target", "target = expression needs "
                      "[data] expression = FORMULA in x1 ... xd");
-  double *x0 = BF_CALLOC(p->d, double);
-  if (p->mu) memcpy(x0, p->mu, sizeof(double) * p->d);
+  double *x0 = BF_CALLOC(p->net.d, double);
+  if (p->data.mu) memcpy(x0, p->data.mu, sizeof(double) * p->net.d);
   char msg[512], why[600];
-  bf_expr *e = bf_expr_create(p->expression, p->d, x0, msg, sizeof msg);
+  bf_expr *e = bf_expr_create(p->data.expression, p->net.d, x0, msg, sizeof msg);
   free(x0);
   if (e) {
     bf_expr_destroy(&e);
     return 1;
   }
-  snprintf(why, sizeof why, "muparser: %s (variables are x1 ... x%d)", msg, p->d);
+  snprintf(why, sizeof why, "muparser: %s (variables are x1 ... x%d)", msg, p->net.d);
   return value_fail(c, "data", "expression", why);
 }
 
@@ -937,22 +937,22 @@ static int check_expression(parse_ctx *c)
 static int check_data(parse_ctx *c)
 {
   bf_params *p = c->p;
-  int gauss = p->data_points == BF_DATA_GAUSSIAN, metric = p->solver != BF_SOLVER_NONE;
-  int separate = metric && p->fisher_points == BF_FISHER_SEPARATE;
+  int gauss = p->data.points == BF_DATA_GAUSSIAN, metric = p->fisher.solver != BF_SOLVER_NONE;
+  int separate = metric && p->fisher.points == BF_FISHER_SEPARATE;
   if (gauss && !derive_gaussian(c)) return 0;
-  if (p->target == BF_TARGET_EXPRESSION && !check_expression(c)) return 0;
-  if (p->target == BF_TARGET_FILE && (separate || gauss))
+  if (p->data.target == BF_TARGET_EXPRESSION && !check_expression(c)) return 0;
+  if (p->data.target == BF_TARGET_FILE && (separate || gauss))
     return value_fail(c, separate ? "fisher" : "data", "points",
                       "target = file takes its inputs from the file: there is no input "
                       "distribution to draw from (use [fisher] points = train)");
-  if (separate && p->data_points != BF_DATA_RANDOM && !gauss)
+  if (separate && p->data.points != BF_DATA_RANDOM && !gauss)
     return value_fail(c, "fisher", "points", "separate points are drawn from the training "
                      "input distribution: needs [data] points = random or gaussian");
   /* the posterior's infinite-width flow curves map Fisher eigenvalues to
    * kernel eigenvalues of the training points with sum normalization */
-  int curves = p->brg && p->method == BF_TRAIN_POSTERIOR && p->brg_basis != BF_BASES_DIAGONAL &&
-               p->prescription != BF_PRESC_PRUNE;
-  if (curves && (separate || p->normalization == BF_FISHER_MEAN))
+  int curves = p->brg.on && p->train.method == BF_TRAIN_POSTERIOR && p->brg.basis != BF_BASES_DIAGONAL &&
+               p->brg.prescription != BF_PRESC_PRUNE;
+  if (curves && (separate || p->fisher.normalization == BF_FISHER_MEAN))
     return value_fail(c, "fisher", separate ? "points" : "normalization",
                      "the infinite-width flow curves of a posterior ensemble (eigen "
                      "basis, resample) need the sum-normalized metric of the training "
@@ -965,44 +965,44 @@ static int check_training(parse_ctx *c)
 {
   bf_params *p = c->p;
   if (!check_method(c)) return 0;
-  if (p->method == BF_TRAIN_POSTERIOR && p->arch == BF_ARCH_MLP &&
-      p->trainable != BF_TRAIN_READOUT)
+  if (p->train.method == BF_TRAIN_POSTERIOR && p->net.arch == BF_ARCH_MLP &&
+      p->train.trainable != BF_TRAIN_READOUT)
     return key_fail(c, find_key("train", "method"), "posterior",
                     "exact posterior samples need a model linear in the trained "
                     "parameters: set [train] trainable = readout");
-  if (p->method == BF_TRAIN_POSTERIOR && p->arch == BF_ARCH_MLP && !p->nobias &&
-      p->sigma_b == 0 && p->parameterization != BF_PARAM_NTK)
+  if (p->train.method == BF_TRAIN_POSTERIOR && p->net.arch == BF_ARCH_MLP && !p->net.nobias &&
+      p->net.sigma_b == 0 && p->net.parameterization != BF_PARAM_NTK)
     return key_fail(c, find_key("network", "sigma_b"), "0",
                     "method = posterior needs a prior width for every trained parameter: "
                     "sigma_b > 0, or bias = no");
-  if (p->method == BF_TRAIN_POSTERIOR && p->noise <= 0)
+  if (p->train.method == BF_TRAIN_POSTERIOR && p->data.noise <= 0)
     return key_fail(c, find_key("data", "noise"), "0",
                     "method = posterior needs noise > 0 (the likelihood width)");
-  if (p->solver != BF_SOLVER_NONE && p->noise <= 0 && p->fisher_sigma <= 0)
+  if (p->fisher.solver != BF_SOLVER_NONE && p->data.noise <= 0 && p->fisher.sigma <= 0)
     return pair_fail(c, "fisher", "sigma", "data", "noise",
                      "the Fisher metric needs [fisher] sigma > 0, or [data] noise > 0");
-  if (p->target == BF_TARGET_GP && p->arch != BF_ARCH_MLP)
+  if (p->data.target == BF_TARGET_GP && p->net.arch != BF_ARCH_MLP)
     return key_fail(c, find_key("data", "target"), "gp",
                     "target = gp draws from the MLP's NNGP kernel: needs arch = mlp");
-  if (p->target == BF_TARGET_FILE && !strcmp(p->data_file, "none"))
+  if (p->data.target == BF_TARGET_FILE && !strcmp(p->data.file, "none"))
     return pair_fail(c, "data", "file", "data", "target", "target = file needs [data] file = PATH");
-  if (p->target == BF_TARGET_FILE && access(p->data_file, R_OK) != 0)
-    return key_fail(c, find_key("data", "file"), p->data_file, strerror(errno));
-  if (p->brg && p->solver == BF_SOLVER_NONE)
+  if (p->data.target == BF_TARGET_FILE && access(p->data.file, R_OK) != 0)
+    return key_fail(c, find_key("data", "file"), p->data.file, strerror(errno));
+  if (p->brg.on && p->fisher.solver == BF_SOLVER_NONE)
     return key_fail(c, find_key("brg", "flow"), "yes",
                     "the flow needs the Fisher metric: set [fisher] solver");
-  if (p->brg && !strcmp(p->brg_cutoffs, "none") && !(p->lambda_min < p->lambda_max)) {
+  if (p->brg.on && !strcmp(p->brg.cutoffs, "none") && !(p->brg.lambda_min < p->brg.lambda_max)) {
     char why[128];
     snprintf(why, sizeof why, "needs [brg] lambda_min (%g) below lambda_max (%g)",
-             p->lambda_min, p->lambda_max);
+             p->brg.lambda_min, p->brg.lambda_max);
     return pair_fail(c, "brg", "lambda_min", "brg", "lambda_max", why);
   }
-  if (p->data_points == BF_DATA_GRID) {
-    int m = (int)lround(pow(p->n_train, 1.0 / p->d));
-    if ((int)lround(pow(m, p->d)) != p->n_train) {
+  if (p->data.points == BF_DATA_GRID) {
+    int m = (int)lround(pow(p->data.n_train, 1.0 / p->net.d));
+    if ((int)lround(pow(m, p->net.d)) != p->data.n_train) {
       char why[128];
       snprintf(why, sizeof why, "[data] points = grid needs n_train = m^d for an integer m "
-               "(n_train = %d, d = %d)", p->n_train, p->d);
+               "(n_train = %d, d = %d)", p->data.n_train, p->net.d);
       return pair_fail(c, "data", "n_train", "data", "points", why);
     }
   }
@@ -1029,15 +1029,15 @@ static int derive_cutoffs(parse_ctx *c)
     }
   enum { MAXC = 256 };
   double *v = BF_ALLOC(MAXC, double);
-  int n = parse_list(p->brg_cutoffs, v, MAXC), ok = n >= 1;
+  int n = parse_list(p->brg.cutoffs, v, MAXC), ok = n >= 1;
   for (int i = 0; ok && i < n; i++) ok = v[i] > 0 && (i == 0 || v[i] > v[i - 1]);
   if (!ok) {
     free(v);
     return brg_fail(c, "cutoffs", "expected 1 to 256 comma-separated positive finite numbers "
                     "in strictly ascending order");
   }
-  p->ncut = n;
-  p->cut = v;
+  p->brg.ncut = n;
+  p->brg.cut = v;
   return 1;
 }
 
@@ -1046,17 +1046,17 @@ static int derive_probe(parse_ctx *c)
 {
   bf_params *p = c->p;
   double v[BF_MAX_POINTS];
-  int n = parse_list(p->probe, v, BF_MAX_POINTS), ok = n >= 1;
-  for (int i = 0; ok && i < n; i++) ok = v[i] == floor(v[i]) && v[i] >= 0 && v[i] < p->n_test;
+  int n = parse_list(p->brg.probe, v, BF_MAX_POINTS), ok = n >= 1;
+  for (int i = 0; ok && i < n; i++) ok = v[i] == floor(v[i]) && v[i] >= 0 && v[i] < p->data.n_test;
   if (!ok) {
     char why[160];
     snprintf(why, sizeof why, "expected 1 to %d comma-separated test-point indices "
-             "0 .. n_test-1 = %d", BF_MAX_POINTS, p->n_test - 1);
+             "0 .. n_test-1 = %d", BF_MAX_POINTS, p->data.n_test - 1);
     return brg_fail(c, "probe", why);
   }
-  p->nprobe = n;
-  p->probe_idx = BF_ALLOC(n, int);
-  for (int i = 0; i < n; i++) p->probe_idx[i] = (int)v[i];
+  p->brg.nprobe = n;
+  p->brg.probe_idx = BF_ALLOC(n, int);
+  for (int i = 0; i < n; i++) p->brg.probe_idx[i] = (int)v[i];
   return 1;
 }
 
@@ -1064,7 +1064,7 @@ static int derive_probe(parse_ctx *c)
 static int derive_flow(parse_ctx *c)
 {
   const bf_params *p = c->p;
-  int list = strcmp(p->brg_cutoffs, "none") != 0, probe = strcmp(p->probe, "none") != 0;
+  int list = strcmp(p->brg.cutoffs, "none") != 0, probe = strcmp(p->brg.probe, "none") != 0;
   return (!list || derive_cutoffs(c)) && (!probe || derive_probe(c));
 }
 
@@ -1073,38 +1073,38 @@ static int cross_check(parse_ctx *c)
 {
   /* the rules between keys first: their messages say more than "unused" */
   if (!check_training(c) || !check_uses(c) || !check_data(c) || !derive_flow(c)) return 0;
-  if (c->p->arch == BF_ARCH_MLP &&
+  if (c->p->net.arch == BF_ARCH_MLP &&
       !(derive_layers(c) && derive_points(c) && derive_quadruples(c)))
     return 0;
   const bf_params *p = c->p;
   char why[256];
-  int cosnet = p->arch == BF_ARCH_COSNET;
-  if (cosnet && p->d > 3) {
+  int cosnet = p->net.arch == BF_ARCH_COSNET;
+  if (cosnet && p->net.d > 3) {
     char v[32];
-    snprintf(v, sizeof v, "%d", p->d);
+    snprintf(v, sizeof v, "%d", p->net.d);
     return key_fail(c, find_key("network", "d"), v, "the cos-net takes d = 1, 2 or 3");
   }
-  if (p->d > 3 && p->data_points != BF_DATA_RANDOM &&
-      (p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE)) {
+  if (p->net.d > 3 && p->data.points != BF_DATA_RANDOM &&
+      (p->train.method != BF_TRAIN_NONE || p->fisher.solver != BF_SOLVER_NONE)) {
     char v[32];
-    snprintf(v, sizeof v, "%d", p->d);
+    snprintf(v, sizeof v, "%d", p->net.d);
     return key_fail(c, find_key("network", "d"), v,
                     "[data] points = grid or lattice takes d = 1, 2 or 3 (use points = random)");
   }
   /* the ERG checks hold each cutoff against one momentum p(Lambda); cutoffs
    * relative to each member's lambda_max have none, and the checks would
    * silently not run */
-  if (cosnet && p->brg && p->relative && p->momenta == BF_MOMENTA_LATTICE &&
-      p->data_points == BF_DATA_LATTICE)
+  if (cosnet && p->brg.on && p->brg.relative && p->cosnet.momenta == BF_MOMENTA_LATTICE &&
+      p->data.points == BF_DATA_LATTICE)
     return value_fail(c, "brg", "relative", "a cos-net flow on the full lattice runs the ERG "
                       "checks (docs/physics.md 4), which need absolute cutoffs: set relative = no");
-  if (cosnet && p->momenta == BF_MOMENTA_LATTICE &&
-      !(p->cutoff < M_PI / p->spacing)) {
+  if (cosnet && p->cosnet.momenta == BF_MOMENTA_LATTICE &&
+      !(p->cosnet.cutoff < M_PI / p->lattice.spacing)) {
     snprintf(why, sizeof why, "needs [cosnet] cutoff (%g) below the lattice Nyquist "
-             "momentum pi/spacing = %g for momenta = lattice", p->cutoff, M_PI / p->spacing);
+             "momentum pi/spacing = %g for momenta = lattice", p->cosnet.cutoff, M_PI / p->lattice.spacing);
     return pair_fail(c, "cosnet", "cutoff", "lattice", "spacing", why);
   }
-  if (cosnet && pow((double)p->sites, p->d) > (double)(1 << 30))
+  if (cosnet && pow((double)p->lattice.sites, p->net.d) > (double)(1 << 30))
     return pair_fail(c, "lattice", "sites", "network", "d", "sites^d exceeds 2^30 lattice points");
   if (c->output_check != BF_OUTPUT_IGNORE) return check_output(c);
   return 1;
@@ -1130,11 +1130,11 @@ int bf_input_parse(const char *path, const char *text, const char *const *sets,
 
 void bf_params_free(bf_params *p)
 {
-  free(p->hwidth), free(p->hact), free(p->x), free(p->mu), free(p->chol);
-  free(p->cut), free(p->probe_idx);
-  p->hwidth = p->hact = p->probe_idx = NULL;
-  p->x = p->mu = p->chol = p->cut = NULL;
-  p->nhidden = p->npoints = p->ncut = p->nprobe = 0;
+  free(p->net.hwidth), free(p->net.hact), free(p->corr.x), free(p->data.mu), free(p->data.chol);
+  free(p->brg.cut), free(p->brg.probe_idx);
+  p->net.hwidth = p->net.hact = p->brg.probe_idx = NULL;
+  p->corr.x = p->data.mu = p->data.chol = p->brg.cut = NULL;
+  p->net.nhidden = p->corr.npoints = p->brg.ncut = p->brg.nprobe = 0;
 }
 
 static void format_value(const bf_params *p, int k, char *buf, size_t n)

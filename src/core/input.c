@@ -46,6 +46,8 @@ _Static_assert(INI_MAX_LINE == 200, "LINE_MAX_TEXT assumes inih's default INI_MA
  * and docs/inputs.md (the sections run, network ... brg). */
 static const bf_key_table *const TABLES[] = {&bf_run_keys, &bf_nn_keys, &bf_nnft_keys,
                                              &bf_train_keys, &bf_metric_keys, &bf_flow_keys};
+/* MAX_KEYS sizes the parse state's per-key arrays (bf_input_parse asserts
+ * that the tables fit; they hold 74 keys). */
 enum { NTABLES = sizeof TABLES / sizeof TABLES[0], MAX_KEYS = 128 };
 
 /* Number of keys in all tables. */
@@ -67,6 +69,8 @@ static const bf_key *key_at(int k)
 /* Where a key's value came from: > 0 file line, 0 default, -1 --set. */
 enum { FROM_DEFAULT = 0, FROM_SET = -1 };
 
+/* The parse state, which the modules' check verbs see as bf_check: it
+ * knows where each key's value came from, so their messages can say. */
 struct bf_check {
   const char *path, *text;
   bf_params *p;

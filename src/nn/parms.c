@@ -136,6 +136,7 @@ int bf_check_nn_parms(bf_check *c, bf_params *p)
              "or one for all", na, L);
     return network_fail(c, "activations", why);
   }
-  for (int l = 0; l < L; l++) p->net.hact[l] = !alist ? p->net.activation : na == 1 ? p->net.hact[0] : p->net.hact[l];
+  for (int l = 0; l < L; l++)
+    p->net.hact[l] = !alist ? p->net.activation : na == 1 ? p->net.hact[0] : p->net.hact[l];
   return 1;
 }

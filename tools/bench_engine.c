@@ -57,9 +57,9 @@ int main(int argc, char **argv)
     /* one workload: its name (W1) or its input (inputs/bench_w1.ini) */
     char lower[8] = {'w', sh->name[1], 0};
     if (argc > 1 && strcmp(argv[1], sh->name) && !strstr(argv[1], lower)) continue;
-    bf_params p = {.d = sh->d, .nhidden = sh->L, .hwidth = (int *)sh->width,
-                   .hact = (int *)sh->act, .nobias = sh->nobias,
-                   .parameterization = sh->param, .sigma_w = 1, .sigma_b = 0.5};
+    bf_params p = {.net.d = sh->d, .net.nhidden = sh->L, .net.hwidth = (int *)sh->width,
+                   .net.hact = (int *)sh->act, .net.nobias = sh->nobias,
+                   .net.parameterization = sh->param, .net.sigma_w = 1, .net.sigma_b = 0.5};
     bf_mlp *net = bf_mlp_create(&p);
     int n = sh->n, t0 = sh->readout ? (int)net->layer[net->depth + 1].woff : 0;
     double *theta = malloc(net->nparams * sizeof(double)), *x = malloc(n * sh->d * sizeof(double));

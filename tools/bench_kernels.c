@@ -13,8 +13,8 @@
  * time (a matrix-vector product per layer), same network and points. */
 static void bench_mlp(void)
 {
-  bf_params p = {.d = 4, .width = 256, .depth = 3, .activation = 1,
-                 .sigma_w = 1.5, .sigma_b = 0.1};
+  bf_params p = {.net.d = 4, .net.width = 256, .net.depth = 3, .net.activation = 1,
+                 .net.sigma_w = 1.5, .net.sigma_b = 0.1};
   enum { NPTS = 128, REPS = 20 };
   bf_mlp *net = bf_mlp_create(&p);
   double *theta = BF_ALLOC(net->nparams, double), x[NPTS * 4], f[NPTS];
@@ -44,34 +44,34 @@ int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
   openblas_set_num_threads(1);
-  bf_params p = {.seed = 1, .d = 2, .width = 512, .mass = 0.5, .cutoff = 1.5,
-                 .sigma_a = 1, .momenta = BF_MOMENTA_LATTICE, .sites = 32,
-                 .spacing = 1, .members = 2};
+  bf_params p = {.run.seed = 1, .net.d = 2, .net.width = 512, .cosnet.mass = 0.5, .cosnet.cutoff = 1.5,
+                 .cosnet.sigma_a = 1, .cosnet.momenta = BF_MOMENTA_LATTICE, .lattice.sites = 32,
+                 .lattice.spacing = 1, .ens.members = 2};
   bf_cosnet *net = bf_cosnet_create(&p);
-  bf_lattice box = bf_lattice_make(p.d, p.sites, p.spacing);
+  bf_lattice box = bf_lattice_make(p.net.d, p.lattice.sites, p.lattice.spacing);
   double *theta = BF_ALLOC(bf_cosnet_nparams(net), double);
-  double *x = BF_ALLOC(box.nsites * p.d, double);
+  double *x = BF_ALLOC(box.nsites * p.net.d, double);
   double *phi = BF_ALLOC(box.nsites, double);
   for (int64_t k = 0; k < box.nsites; k++) {
     int n[3];
     bf_lattice_coords(&box, k, n);
-    for (int j = 0; j < p.d; j++) x[k * p.d + j] = n[j] * p.spacing;
+    for (int j = 0; j < p.net.d; j++) x[k * p.net.d + j] = n[j] * p.lattice.spacing;
   }
   const int reps = 40;
   double t[2];
   for (int kernel = 0; kernel < 2; kernel++) {
     double t0 = MPI_Wtime();
     for (int r = 0; r < reps; r++) {
-      bf_cosnet_sample(net, p.seed, r, theta);
+      bf_cosnet_sample(net, p.run.seed, r, theta);
       if (kernel == 0)
         bf_cosnet_field(net, theta, box.nsites, x, phi);
       else
-        bf_cosnet_field_grid(net, theta, p.sites, p.spacing, phi);
+        bf_cosnet_field_grid(net, theta, p.lattice.sites, p.lattice.spacing, phi);
     }
     t[kernel] = (MPI_Wtime() - t0) / reps;
   }
   printf("cos-net field, N = %d, %lld sites: plain %.2f ms, grid %.2f ms per member, "
-         "speed-up %.1f\n", p.width, (long long)box.nsites, 1e3 * t[0], 1e3 * t[1],
+         "speed-up %.1f\n", p.net.width, (long long)box.nsites, 1e3 * t[0], 1e3 * t[1],
          t[0] / t[1]);
   free(theta);
   free(x);

@@ -4,8 +4,9 @@
 #   bash tools/gen_inputs_doc.sh > docs/inputs.md      (what `make docs` runs)
 #
 # The template is Markdown with two kinds of marker lines:
-#   @KEY_TABLE@            the key table: `brgflow keys`, i.e. the one table in
-#                          src/core/input.c (with its "used by" and "changes
+#   @KEY_TABLE@            the key table: `brgflow keys`, i.e. the modules'
+#                          rows (src/MODULE/parms.c) as src/core/input.c
+#                          assembles them (with the "used by" and "changes
 #                          results" columns)
 #   @INPUT inputs/X.ini@   a shipped input from its first [section] on, as an
 #                          indented code block, so the docs cannot drift from it

@@ -67,31 +67,31 @@ static void critical_cutoff(const bf_params *p, bf_flow_result *f, int64_t E)
   int64_t n = f->n_kept, *kidx = BF_ALLOC(E, int64_t);
   for (int64_t m = 0, i = 0; m < E; m++)
     if (f->kept[m]) kidx[i++] = m;
-  f->crit = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, n, kidx);
+  f->crit = bf_flow_critical(f->K, E, f->mse, f->mse0, p->brg.critical_tol, n, kidx);
   f->lc = f->crit >= 0 ? f->cut[f->crit] : NAN;
   f->lc_lo = f->lc_hi = NAN;
-  if (p->bootstrap < 2) {
+  if (p->brg.bootstrap < 2) {
     free(kidx);
     return;
   }
-  double *lcs = BF_ALLOC(p->bootstrap, double);
+  double *lcs = BF_ALLOC(p->brg.bootstrap, double);
   int64_t *use = BF_ALLOC(n, int64_t);
-  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, BOOTSTRAP_DRAW);
-  for (int b = 0; b < p->bootstrap; b++) {
+  bf_rng s = bf_rng_stream(p->run.seed, BF_DATA_MEMBER, BOOTSTRAP_DRAW);
+  for (int b = 0; b < p->brg.bootstrap; b++) {
     for (int64_t j = 0; j < n; j++) {
       int64_t m = (int64_t)(bf_rng_uniform(&s, (uint64_t)(b * n + j)) * n);
       use[j] = kidx[m < n ? m : n - 1];
     }
-    int c = bf_flow_critical(f->K, E, f->mse, f->mse0, p->critical_tol, n, use);
+    int c = bf_flow_critical(f->K, E, f->mse, f->mse0, p->brg.critical_tol, n, use);
     lcs[b] = c >= 0 ? f->cut[c] : INFINITY; /* not reached on the grid */
   }
-  for (int a = 1; a < p->bootstrap; a++) /* insertion sort: B is small */
+  for (int a = 1; a < p->brg.bootstrap; a++) /* insertion sort: B is small */
     for (int b = a; b > 0 && lcs[b] < lcs[b - 1]; b--) {
       double t = lcs[b];
       lcs[b] = lcs[b - 1], lcs[b - 1] = t;
     }
-  f->lc_lo = lcs[(int)(0.025 * (p->bootstrap - 1))];
-  f->lc_hi = lcs[(int)(0.975 * (p->bootstrap - 1))];
+  f->lc_lo = lcs[(int)(0.025 * (p->brg.bootstrap - 1))];
+  f->lc_hi = lcs[(int)(0.975 * (p->brg.bootstrap - 1))];
   free(lcs), free(use), free(kidx);
 }
 
@@ -151,12 +151,12 @@ static void flow_state_init(const bf_params *p, const bf_ctx *job,
   bf_model_prior_sd(mod, sd);
   if (f->basis == BF_BASIS_EIGEN) { /* collective over the metric's groups */
     st->shells = bf_shells_group_create(job->grid, job->evec_map, mod, job->lambda, job->evec,
-                                        ens->theta, f->prune ? NULL : sd, p->seed);
+                                        ens->theta, f->prune ? NULL : sd, p->run.seed);
     st->sloppy = BF_ALLOC(ens->count + 1, int64_t);
   } else if (!f->prune) { /* the diagonal basis keeps each member's draw */
     st->draw = BF_ALLOC(ens->count * mod->Pt + 1, double);
     for (int64_t m = 0; m < ens->count; m++)
-      bf_flow_prior_draw(mod, sd, p->seed, ens->first + m, st->draw + m * mod->Pt);
+      bf_flow_prior_draw(mod, sd, p->run.seed, ens->first + m, st->draw + m * mod->Pt);
   }
   free(sd);
 }
@@ -200,8 +200,8 @@ static int run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
   double *qh = BF_ALLOC(nt, double), *ql = BF_ALLOC(nt, double);
   if (erg) phi = BF_ALLOC(field->lat.nsites, double);
   bf_plan *plan = bf_model_plan_create(mod, nt);
-  bf_measure *ms = npt ? bf_measure_create(comm, mod, npt, p->x, f->nq,
-                                           (const int (*)[4])p->quad, ens->members, p->blocks)
+  bf_measure *ms = npt ? bf_measure_create(comm, mod, npt, p->corr.x, f->nq,
+                                           (const int (*)[4])p->corr.quad, ens->members, p->corr.blocks)
                        : NULL;
   flow_state st;
   flow_state_init(p, job, f, &st);
@@ -212,17 +212,17 @@ static int run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
     memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
     memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
     if (g2) bf_g2_reset(g2);
-    if (st.shells) bf_shells_group_step(st.shells, f->cut[k], p->relative, st.theta, st.sloppy);
+    if (st.shells) bf_shells_group_step(st.shells, f->cut[k], p->brg.relative, st.theta, st.sloppy);
     double step_mse = 0, step_sloppy = 0;
     for (int64_t m = 0; m < ens->count; m++) {
-      double Lambda = p->relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];
+      double Lambda = p->brg.relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];
       int64_t zero = 0, sloppy = coarse_grain(job, f, &st, m, Lambda, &zero);
       const double *theta = st.theta + m * ens->nparams;
       bf_model_forward(mod, plan, theta, nt, job->ds->xt, pred);
       double e = 0;
       for (int x = 0; x < nt; x++) e += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
       mse[m * K + k] = e, nsl[m * K + k] = (double)sloppy, nz[m * K + k] = (double)zero;
-      for (int j = 0; j < npr; j++) f->probe_loc[(m * K + k) * npr + j] = pred[p->probe_idx[j]];
+      for (int j = 0; j < npr; j++) f->probe_loc[(m * K + k) * npr + j] = pred[p->brg.probe_idx[j]];
       step_sloppy += (double)sloppy;
       /* a dropped member is coarse-grained and its MSE stored, but it stays
        * out of every ensemble statistic below */
@@ -249,7 +249,7 @@ static int run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
     BF_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm));
     double spent = bf_elapsed() - t0;
     bf_log(comm, "flow %s: step %d/%d, Lambda = %.4g%s, sloppy %.1f, test MSE %.4g; "
-           "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->relative ? " lambda_max" : "",
+           "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->brg.relative ? " lambda_max" : "",
            sums[1] / ens->members, sums[0] / f->n_kept, spent,
            spent / (k + 1 - start) * (K - k - 1));
     /* a checkpoint where one is due (src/run/session.c), and a stop if asked */
@@ -302,7 +302,7 @@ static void spectrum_range(MPI_Comm comm, const bf_params *p, const bf_ctx *job,
   const double *v = basis == BF_BASIS_EIGEN ? job->lambda : job->diag;
   double r[2] = {-INFINITY, -INFINITY}; /* -min, max: one MPI_MAX */
   for (int64_t m = 0; v && m < job->ens->count; m++) {
-    double mx = member_lambda_max(job, basis, m), unit = p->relative ? mx : 1;
+    double mx = member_lambda_max(job, basis, m), unit = p->brg.relative ? mx : 1;
     for (int64_t a = 0; a < w; a++)
       if (v[m * w + a] > 1e-12 * mx)
         r[0] = fmax(r[0], -v[m * w + a] / unit), r[1] = fmax(r[1], v[m * w + a] / unit);
@@ -319,7 +319,7 @@ static void warn_grid_outside(MPI_Comm comm, const bf_params *p, const bf_ctx *j
   double lo, hi;
   spectrum_range(comm, p, job, basis, &lo, &hi);
   const char *name = basis == BF_BASIS_EIGEN ? "eigenvalue" : "diagonal entry I_AA";
-  const char *unit = p->relative ? " lambda_max" : "";
+  const char *unit = p->brg.relative ? " lambda_max" : "";
   if (isfinite(lo) && cut[K - 1] <= lo)
     bf_warn(comm, "[brg] cutoffs %g .. %g%s lie below every Fisher %s (smallest %g%s): "
             "nothing is coarse-grained at any cutoff", cut[0], cut[K - 1], unit, name, lo, unit);
@@ -340,14 +340,14 @@ static double *kept_members(MPI_Comm comm, const bf_params *p, int64_t E, const 
   BF_MPI(MPI_Comm_rank(comm, &rank));
   double *kept = BF_ALLOC(E, double);
   for (int64_t m = 0; rank == 0 && m < E; m++)
-    kept[m] = (p->keep_mse_below <= 0 || mse0[m] < p->keep_mse_below) && !diverged[m];
+    kept[m] = (p->brg.keep_mse_below <= 0 || mse0[m] < p->brg.keep_mse_below) && !diverged[m];
   bf_bcast_doubles(comm, kept, E, 0);
   int64_t n = 0;
   for (int64_t m = 0; m < E; m++) n += kept[m] != 0;
   if (bf_failed(comm, n < 2,
                 "[brg] keep_mse_below = %g keeps %lld of %lld members: the ensemble "
                 "statistics need at least 2 (raise keep_mse_below, or set it to 0 to keep "
-                "every member)", p->keep_mse_below, (long long)n, (long long)E)) {
+                "every member)", p->brg.keep_mse_below, (long long)n, (long long)E)) {
     free(kept);
     return NULL;
   }
@@ -369,7 +369,7 @@ static void mean_mse(bf_flow_result *f, int64_t E)
 
 int bf_flow_count(const bf_params *p)
 {
-  return (p->brg_basis == BF_BASES_BOTH ? 2 : 1) * (p->prescription == BF_PRESC_BOTH ? 2 : 1);
+  return (p->brg.basis == BF_BASES_BOTH ? 2 : 1) * (p->brg.prescription == BF_PRESC_BOTH ? 2 : 1);
 }
 
 /* ERG checks need the cos-net's own lattice: lattice momenta, data on the
@@ -377,12 +377,12 @@ int bf_flow_count(const bf_params *p)
 void bf_flow_shape(const bf_params *p, const bf_ctx *job, bf_flow_result *f)
 {
   const bf_cosnet *field = job->mod->free_field;
-  f->K = p->ncut ? p->ncut : p->cutoffs;
-  f->erg = field && field->momenta == BF_MOMENTA_LATTICE && p->data_points == BF_DATA_LATTICE &&
-           !p->relative;
-  f->npts = p->npoints;
-  f->nq = p->npoints ? p->nquads : 0;
-  f->nprobe = p->nprobe;
+  f->K = p->brg.ncut ? p->brg.ncut : p->brg.count;
+  f->erg = field && field->momenta == BF_MOMENTA_LATTICE && p->data.points == BF_DATA_LATTICE &&
+           !p->brg.relative;
+  f->npts = p->corr.npoints;
+  f->nq = p->corr.npoints ? p->corr.nquads : 0;
+  f->nprobe = p->brg.nprobe;
 }
 
 /* The axes, conditions and units of f's table (src/flow/table.c) in this run. */
@@ -399,7 +399,7 @@ void bf_flow_sizes(const bf_params *p, const bf_ctx *job, const bf_flow_result *
   s->have = (f->erg ? BF_FLOW_ERG : 0) | (f->npts ? BF_FLOW_PTS : 0) |
             (f->nprobe ? BF_FLOW_PROBE : 0) | (f->basis == BF_BASIS_DIAGONAL ? BF_FLOW_DIAG : 0) |
             (f->mse_inf ? BF_FLOW_INF : 0);
-  s->units['C' - 'A'] = p->relative ? "lambda_max" : "1/parameter^2";
+  s->units['C' - 'A'] = p->brg.relative ? "lambda_max" : "1/parameter^2";
   /* G2 ~ int d^dp/(2pi)^d 1/(p^2+m^2): length^(2-d) */
   s->units['G' - 'A'] = !lat ? "-" : lat->d == 1 ? "length" : lat->d == 2 ? "1 (dimensionless)"
                                                                          : "1/length";
@@ -411,10 +411,10 @@ int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
   int rank;
   BF_MPI(MPI_Comm_rank(comm, &rank));
   int bases[2], nb = 0, presc[2], np = 0;
-  if (p->brg_basis != BF_BASES_DIAGONAL) bases[nb++] = BF_BASIS_EIGEN;
-  if (p->brg_basis != BF_BASES_EIGEN) bases[nb++] = BF_BASIS_DIAGONAL;
-  if (p->prescription != BF_PRESC_PRUNE) presc[np++] = 0;
-  if (p->prescription != BF_PRESC_RESAMPLE) presc[np++] = 1;
+  if (p->brg.basis != BF_BASES_DIAGONAL) bases[nb++] = BF_BASIS_EIGEN;
+  if (p->brg.basis != BF_BASES_EIGEN) bases[nb++] = BF_BASIS_DIAGONAL;
+  if (p->brg.prescription != BF_PRESC_PRUNE) presc[np++] = 0;
+  if (p->brg.prescription != BF_PRESC_RESAMPLE) presc[np++] = 1;
   double *mse0 = baseline_mse(comm, job);
   int64_t n_kept;
   double *diverged = rank == 0 ? BF_ALLOC(job->ens->members, double) : NULL; /* rank 0: E */
@@ -437,8 +437,8 @@ int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
     bf_sizes sz;
     bf_flow_sizes(p, job, f, &sz);
     bf_fields_alloc(f, bf_flow_fields, bf_flow_nfields, &sz, rank); /* before a resume fills them */
-    if (p->ncut) memcpy(f->cut, p->cut, sizeof(double) * f->K);
-    else bf_flow_cutoffs(p->lambda_min, p->lambda_max, f->K, f->cut);
+    if (p->brg.ncut) memcpy(f->cut, p->brg.cut, sizeof(double) * f->K);
+    else bf_flow_cutoffs(p->brg.lambda_min, p->brg.lambda_max, f->K, f->cut);
     f->n_kept = n_kept;
     memcpy(f->kept, kept, sizeof(double) * job->ens->members);
   }
@@ -454,7 +454,7 @@ int bf_flow_run(bf_ctx *job, const bf_params *p, bf_flow_result **out)
     }
     failed = run_flow(comm, p, job, res, nres, i, start) == BF_FAILED; /* a checkpoint */
     if (failed || bf_stopped()) break; /* at a checkpoint: the restart redoes the rest */
-    if (p->method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
+    if (p->train.method == BF_TRAIN_POSTERIOR && !f->prune && f->basis == BF_BASIS_EIGEN)
       bf_infinite_curves(comm, p, job->mod, job->ds, job->sigma, f->K, f->cut, &f->mse_inf,
                          &f->var_inf); /* src/train/infinite.c */
     if (bf_stopped()) break; /* during the curves' kernels: no result */
@@ -485,7 +485,7 @@ void bf_flow_results_destroy(bf_flow_result **rp, int n)
 
 int bf_stage_flow(bf_ctx *c)
 {
-  if (!c->p->brg) return 0;
+  if (!c->p->brg.on) return 0;
   c->nflows = bf_flow_run(c, c->p, &c->flows);
   if (c->nflows < 0) {
     c->nflows = 0;

@@ -38,7 +38,7 @@ static int write_result(MPI_Comm comm, const bf_input *in,
 {
   int size;
   BF_MPI(MPI_Comm_size(comm, &size));
-  bf_h5 *h = bf_h5_create(comm, in->p.output);
+  bf_h5 *h = bf_h5_create(comm, in->p.run.output);
   if (!h) return BF_FAILED;
   write_config(h, comm, in);
 
@@ -65,7 +65,7 @@ static int write_result(MPI_Comm comm, const bf_input *in,
                         : "open: index n is r = n s (no wrapping)");
 
   const bf_ensemble *ens = job->ens;
-  if (in->p.save_theta)
+  if (in->p.run.save_theta)
     bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,
                    (hsize_t)ens->nparams, (hsize_t)ens->first,
                    (hsize_t)ens->count, ens->theta,
@@ -93,8 +93,8 @@ static void write_kernel(bf_h5 *h, const bf_ctx *job, const char *name, const do
 static void write_kernels(bf_h5 *h, const bf_params *p, const bf_ctx *job)
 {
   int n = job->n;
-  hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->d};
-  bf_h5_write_root(h, "/nnft/x", 2, dims, p->x, "length", "correlator points x_i");
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)p->net.d};
+  bf_h5_write_root(h, "/nnft/x", 2, dims, p->corr.x, "length", "correlator points x_i");
   write_kernel(h, job, "/nnft/K_nngp", job->k_nngp, &job->K_nngp,
                "infinite-width NNGP kernel K(x_i, x_j)");
   write_kernel(h, job, "/nnft/K_ntk", job->k_ntk, &job->K_ntk,
@@ -107,10 +107,10 @@ static void write_kernels(bf_h5 *h, const bf_params *p, const bf_ctx *job)
 /* The point indices of every G4c entry of the file. */
 static void write_quadruples(bf_h5 *h, const bf_params *p)
 {
-  hsize_t q4[2] = {(hsize_t)p->nquads, 4};
-  double *quads = BF_ALLOC(4 * p->nquads, double);
-  for (int q = 0; q < p->nquads; q++)
-    for (int k = 0; k < 4; k++) quads[4 * q + k] = p->quad[q][k];
+  hsize_t q4[2] = {(hsize_t)p->corr.nquads, 4};
+  double *quads = BF_ALLOC(4 * p->corr.nquads, double);
+  for (int q = 0; q < p->corr.nquads; q++)
+    for (int k = 0; k < 4; k++) quads[4 * q + k] = p->corr.quad[q][k];
   bf_h5_write_root(h, "/nnft/quadruples", 2, q4, quads, "-",
                    "point indices (i, j, k, l) of each G4c entry");
   free(quads);
@@ -136,7 +136,7 @@ static int write_mlp_result(MPI_Comm comm, const bf_input *in,
                              const bf_ctx *job)
 {
   const bf_params *p = &in->p;
-  bf_h5 *h = bf_h5_create(comm, p->output);
+  bf_h5 *h = bf_h5_create(comm, p->run.output);
   if (!h) return BF_FAILED;
   write_config(h, comm, in);
   write_kernels(h, p, job);
@@ -151,7 +151,7 @@ static int write_mlp_result(MPI_Comm comm, const bf_input *in,
     bf_h5_attr_int(h, "/nnft", "zscore_max_at", (int64_t)job->z_i * n + job->z_j, "-",
                    "i n + j: the point pair of zscore_max");
     const bf_ensemble *ens = job->ens;
-    if (p->save_theta)
+    if (p->run.save_theta)
       bf_h5_write_rows(h, "/ensemble/theta", (hsize_t)ens->members,
                      (hsize_t)ens->nparams, (hsize_t)ens->first,
                      (hsize_t)ens->count, ens->theta, "-",
@@ -188,7 +188,7 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_ctx *job,
     if (f->nprobe) {
       hsize_t np = (hsize_t)f->nprobe;
       double *idx = BF_ALLOC(f->nprobe, double);
-      for (int j = 0; j < f->nprobe; j++) idx[j] = p->probe_idx[j];
+      for (int j = 0; j < f->nprobe; j++) idx[j] = p->brg.probe_idx[j];
       char name[96];
       snprintf(name, sizeof name, "%s/probe", g);
       bf_h5_write_root(h, name, 1, &np, idx, "-",
@@ -206,11 +206,11 @@ static void write_flows(bf_h5 *h, const bf_params *p, const bf_ctx *job,
                       "resample; NaN: bootstrap < 2)");
     bf_h5_attr_int(h, g, "critical_step", f->crit, "-",
                    "step k of Lambda_C (0-based); -1: not reached");
-    bf_h5_attr_double(h, g, "critical_tol", p->critical_tol, "-",
+    bf_h5_attr_double(h, g, "critical_tol", p->brg.critical_tol, "-",
                       "delta of the threshold (1 + delta) MSE_0");
     bf_h5_attr_int(h, g, "n_dropped", (int64_t)E - f->n_kept, "-",
                    "members left out of the statistics ([brg] keep_mse_below)");
-    bf_h5_attr_double(h, g, "keep_mse_below", p->keep_mse_below, "output^2",
+    bf_h5_attr_double(h, g, "keep_mse_below", p->brg.keep_mse_below, "output^2",
                       "[brg] keep_mse_below (0: every member kept)");
     bf_h5_attr_string(h, g, "basis", f->basis == BF_BASIS_EIGEN ? "eigen" : "diagonal");
     bf_h5_attr_string(h, g, "prescription", f->prune ? "prune" : "resample");
@@ -235,14 +235,14 @@ static double *times_width(const bf_model *mod, int64_t n, const double *g4c)
  * G2 and G4c of the trained ensemble in /train. */
 static void write_measure(bf_h5 *h, const bf_params *p, const bf_ctx *job)
 {
-  hsize_t xd[2] = {(hsize_t)p->npoints, (hsize_t)p->d}, nq = (hsize_t)p->nquads;
-  bf_h5_write_root(h, "/nnft/x", 2, xd, p->x, "length", "correlator points x_i");
+  hsize_t xd[2] = {(hsize_t)p->corr.npoints, (hsize_t)p->net.d}, nq = (hsize_t)p->corr.nquads;
+  bf_h5_write_root(h, "/nnft/x", 2, xd, p->corr.x, "length", "correlator points x_i");
   write_quadruples(h, p);
   bf_h5_attr_int(h, "/nnft", "width_N", job->mod->width, "-", WIDTH_WHAT);
-  write_moments(h, "/train", p->npoints, p->nquads, job->g2, job->g2_err, job->g4c,
+  write_moments(h, "/train", p->corr.npoints, p->corr.nquads, job->g2, job->g2_err, job->g4c,
                 job->g4c_err, "trained ensemble G2(x_i, x_j) at the correlator points (/nnft/x)",
                 "trained ensemble connected G4c on /nnft/quadruples");
-  double *ng = times_width(job->mod, p->nquads, job->g4c);
+  double *ng = times_width(job->mod, p->corr.nquads, job->g4c);
   bf_h5_write_root(h, "/train/NG4c", 1, &nq, ng, "output^4",
                    "N G4c, N = /nnft width_N (the last hidden width)");
   free(ng);
@@ -254,7 +254,7 @@ static int write_train_result(MPI_Comm comm, const bf_input *in,
 {
   const bf_params *p = &in->p;
   const bf_dataset *ds = job->ds;
-  bf_h5 *h = bf_h5_create(comm, p->output);
+  bf_h5 *h = bf_h5_create(comm, p->run.output);
   if (!h) return BF_FAILED;
   write_config(h, comm, in);
   hsize_t xd[2] = {(hsize_t)ds->n, (hsize_t)ds->d}, n1 = (hsize_t)ds->n;
@@ -263,22 +263,22 @@ static int write_train_result(MPI_Comm comm, const bf_input *in,
   bf_h5_write_root(h, "/data/y_train", 1, &n1, ds->y, "output", "training targets (noisy)");
   bf_h5_write_root(h, "/data/x_test", 2, td, ds->xt, "length", "test inputs");
   bf_h5_write_root(h, "/data/y_test", 1, &t1, ds->yt, "output", "test targets (noise-free)");
-  bf_h5_attr_double(h, "/data", "noise", p->noise, "output",
+  bf_h5_attr_double(h, "/data", "noise", p->data.noise, "output",
                     "sigma of the Gaussian noise on the training targets");
   const char *method[] = {"none", "gd", "posterior", "sgd"};
-  bf_h5_attr_string(h, "/train", "method", method[p->method]);
-  int sgd = p->method == BF_TRAIN_SGD;
-  if (p->method == BF_TRAIN_GD || sgd) {
-    bf_h5_attr_string(h, "/train", "loss", p->loss == BF_LOSS_MSE ? "mse" : "half_mse");
-    bf_h5_attr_double(h, "/train", "lr", p->lr, "-", "learning rate eta");
+  bf_h5_attr_string(h, "/train", "method", method[p->train.method]);
+  int sgd = p->train.method == BF_TRAIN_SGD;
+  if (p->train.method == BF_TRAIN_GD || sgd) {
+    bf_h5_attr_string(h, "/train", "loss", p->train.loss == BF_LOSS_MSE ? "mse" : "half_mse");
+    bf_h5_attr_double(h, "/train", "lr", p->train.lr, "-", "learning rate eta");
   }
   if (sgd) {
-    bf_h5_attr_int(h, "/train", "batch", p->batch, "-", "SGD minibatch size");
-    bf_h5_attr_int(h, "/train", "epochs", p->epochs, "-", "SGD epochs");
-    bf_h5_attr_string(h, "/train", "order", p->sgd_order == BF_ORDER_SHUFFLED ? "shuffled"
+    bf_h5_attr_int(h, "/train", "batch", p->train.batch, "-", "SGD minibatch size");
+    bf_h5_attr_int(h, "/train", "epochs", p->train.epochs, "-", "SGD epochs");
+    bf_h5_attr_string(h, "/train", "order", p->train.order == BF_ORDER_SHUFFLED ? "shuffled"
                                                                               : "fixed");
   }
-  if (p->method == BF_TRAIN_GD || sgd) {
+  if (p->train.method == BF_TRAIN_GD || sgd) {
     double *steps = BF_ALLOC(job->log.nrec, double);
     hsize_t nr = (hsize_t)job->log.nrec;
     for (int r = 0; r < job->log.nrec; r++) steps[r] = job->log.steps[r];
@@ -294,7 +294,7 @@ static int write_train_result(MPI_Comm comm, const bf_input *in,
                    "ensemble predictive variance on the test points");
   if (job->ref_mean) {
     bf_h5_write_root(h, "/train/reference_mean", 1, &t1, job->ref_mean, "output",
-                     p->method != BF_TRAIN_GD ? "GP posterior mean"
+                     p->train.method != BF_TRAIN_GD ? "GP posterior mean"
                      : job->mod->linear
                          ? "infinite-width prediction of readout GD (NNGP kernel)"
                          : "infinite-width NTK prediction");
@@ -307,10 +307,10 @@ static int write_train_result(MPI_Comm comm, const bf_input *in,
                                      "output^2",
                                      "max over test points of |test_var - reference_var|");
   }
-  if (p->save_theta)
+  if (p->run.save_theta)
     write_rows(h, job->ens, "/ensemble/theta", job->ens->nparams, job->ens->theta, "-",
                "trained parameters per member (flattening as in docs/outputs.md)");
-  if (p->solver != BF_SOLVER_NONE) {
+  if (p->fisher.solver != BF_SOLVER_NONE) {
     bf_h5_attr_string(h, "/fisher", "solver",
                       !job->lambda ? "none (diagonal basis only)"
                       : job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual");
@@ -319,7 +319,7 @@ static int write_train_result(MPI_Comm comm, const bf_input *in,
     bf_h5_attr_int(h, "/fisher", "trained_offset", job->mod->t0, "-",
                    "column of theta where the trained block starts");
     bf_h5_attr_string(h, "/fisher", "normalization",
-                      p->normalization == BF_FISHER_MEAN ? "mean" : "sum");
+                      p->fisher.normalization == BF_FISHER_MEAN ? "mean" : "sum");
     bf_h5_attr_int(h, "/fisher", "n_points", (int)job->fisher->n, "-",
                    "points n_F of the metric");
   }
@@ -355,6 +355,6 @@ int bf_stage_write(bf_ctx *c)
                : c->mod->free_field ? write_result(c->comm, c->in, c)
                                     : write_mlp_result(c->comm, c->in, c);
   if (status) return status; /* OUTPUT.partial removed, OUTPUT untouched */
-  bf_log(c->comm, "write: %s (%.2f s)", c->p->output, bf_elapsed() - t);
+  bf_log(c->comm, "write: %s (%.2f s)", c->p->run.output, bf_elapsed() - t);
   return 0;
 }

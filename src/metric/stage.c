@@ -49,11 +49,11 @@ static void spectra(const bf_grid *g, const bf_params *p, bf_ctx *job,
       bf_bcast_doubles(g->comm, theta, P, r);
       if (vecs)
         bf_fisher_eigenvectors(g, job->mod, theta, job->fisher, job->metric_sigma, job->solver,
-                               p->block, job->evec_map, lam,
+                               p->fisher.block, job->evec_map, lam,
                                vecs + e * job->evec_map->rows * k);
       else
         bf_fisher_eigenvalues(g, job->mod, theta, job->fisher, job->metric_sigma, job->solver,
-                              p->block, lam);
+                              p->fisher.block, lam);
       if (r == g->rank) memcpy(lambda + m * k, lam, sizeof(double) * k);
       if (g->rank == 0 && g->group == 0 && m == 0 && r == 0)
         bf_log(MPI_COMM_SELF, "metric: first spectrum in %.2f s on a %d x %d grid",
@@ -67,11 +67,11 @@ static void spectra(const bf_grid *g, const bf_params *p, bf_ctx *job,
 void bf_metric_alloc(bf_ctx *job)
 {
   const bf_params *p = job->p;
-  if (p->solver == BF_SOLVER_NONE) return;
+  if (p->fisher.solver == BF_SOLVER_NONE) return;
   const bf_ensemble *ens = job->ens;
-  job->solver = bf_fisher_choose(p->solver, job->fisher->n, job->mod->Pt);
+  job->solver = bf_fisher_choose(p->fisher.solver, job->fisher->n, job->mod->Pt);
   job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
-  job->grid = bf_grid_create(job->comm, p->groups); /* the metric's, and the flow's */
+  job->grid = bf_grid_create(job->comm, p->fisher.groups); /* the metric's, and the flow's */
   if (!job->grid) return; /* refused ([fisher] groups): the restore stage fails */
   int64_t k = job->k;
   int rank;
@@ -79,7 +79,7 @@ void bf_metric_alloc(bf_ctx *job)
   bf_sizes sz; /* lambda, diag, flow_lambda: the context's table */
   bf_ctx_sizes(job, &sz);
   bf_fields_alloc(job, bf_ctx_fields, bf_ctx_nfields, &sz, rank);
-  int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
+  int flow_eigen = p->brg.on && p->brg.basis != BF_BASES_DIAGONAL;
   if (flow_eigen) { /* this rank's rows of its group's members: no k x Pt */
     job->evec_map = bf_evec_map_create(job->grid, job->mod->Pt, k, ens->first, ens->count);
     int64_t n = job->evec_map->count * job->evec_map->rows * k;
@@ -126,9 +126,9 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_ctx *job)
   const bf_cosnet *net = job->mod->free_field;
   double A2 = net->amp * net->amp, s2 = job->sigma * job->sigma, m2 = net->mass * net->mass;
   int64_t n = job->fisher->n, N = net->width, d = net->d;
-  int mean = p->normalization == BF_FISHER_MEAN;
+  int mean = p->fisher.normalization == BF_FISHER_MEAN;
   double R = net->cutoff, sum[8] = {0};
-  job->scale = p->scale > 0 ? p->scale : job->fisher_count * A2 / (2 * s2 * (R * R / 4 + m2));
+  job->scale = p->fisher.scale > 0 ? p->fisher.scale : job->fisher_count * A2 / (2 * s2 * (R * R / 4 + m2));
   double *J = BF_ALLOC(n * N, double), *acc = BF_ALLOC(N, double);
   for (int64_t m = 0; m < job->ens->count; m++) {
     const double *theta = job->ens->theta + m * job->ens->nparams;
@@ -164,7 +164,7 @@ static void resolved_momentum(MPI_Comm comm, const bf_params *p, bf_ctx *job)
 int bf_stage_metric(bf_ctx *c)
 {
   const bf_params *p = c->p;
-  if (p->solver == BF_SOLVER_NONE) return 0;
+  if (p->fisher.solver == BF_SOLVER_NONE) return 0;
   if (c->resume.active && c->resume.stage >= BF_AT_METRIC) {
     bf_log(c->comm, "metric: restored from the checkpoint");
     return 0;
@@ -179,5 +179,5 @@ int bf_stage_metric(bf_ctx *c)
   else
     bf_log(c->comm, "metric: diagonal I_AA per member, %.2f s", bf_elapsed() - t);
   /* the flow's starting point */
-  return p->brg ? bf_ctx_boundary(c, BF_AT_METRIC, bf_train_length(p), NULL, 0, 0, 0) : 0;
+  return p->brg.on ? bf_ctx_boundary(c, BF_AT_METRIC, bf_train_length(p), NULL, 0, 0, 0) : 0;
 }

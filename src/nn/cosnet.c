@@ -56,13 +56,13 @@ double bf_cosnet_amplitude(const bf_cosnet *net)
 bf_cosnet *bf_cosnet_create(const bf_params *p)
 {
   bf_cosnet *net = BF_CALLOC(1, bf_cosnet);
-  net->d = p->d;
-  net->width = p->width;
-  net->momenta = p->momenta;
-  net->mass = p->mass;
-  net->cutoff = p->cutoff;
-  net->sigma_a = p->sigma_a;
-  net->lat = bf_lattice_make(p->d, p->sites, p->spacing);
+  net->d = p->net.d;
+  net->width = p->net.width;
+  net->momenta = p->cosnet.momenta;
+  net->mass = p->cosnet.mass;
+  net->cutoff = p->cosnet.cutoff;
+  net->sigma_a = p->cosnet.sigma_a;
+  net->lat = bf_lattice_make(p->net.d, p->lattice.sites, p->lattice.spacing);
   if (net->momenta == BF_MOMENTA_LATTICE) lattice_momenta(net);
   net->amp = bf_cosnet_amplitude(net);
   return net;

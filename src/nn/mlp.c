@@ -63,23 +63,23 @@ static void layer_scales(bf_layer *ly, int param, double sw, double sb)
 bf_mlp *bf_mlp_create(const bf_params *p)
 {
   bf_mlp *net = BF_CALLOC(1, bf_mlp);
-  int L = p->nhidden > 0 ? p->nhidden : p->depth;
-  net->d = p->d;
+  int L = p->net.nhidden > 0 ? p->net.nhidden : p->net.depth;
+  net->d = p->net.d;
   net->depth = L;
-  net->parameterization = p->parameterization;
-  net->sigma_w = p->sigma_w;
-  net->sigma_b = p->sigma_b;
+  net->parameterization = p->net.parameterization;
+  net->sigma_w = p->net.sigma_w;
+  net->sigma_b = p->net.sigma_b;
   net->layer = BF_CALLOC(L + 2, bf_layer);
   int64_t off = 0;
-  net->max_units = p->d;
+  net->max_units = p->net.d;
   for (int l = 1; l <= L + 1; l++) {
     bf_layer *ly = &net->layer[l];
-    ly->in = l == 1 ? p->d : net->layer[l - 1].out;
-    ly->out = l == L + 1 ? 1 : p->nhidden > 0 ? p->hwidth[l - 1] : p->width;
+    ly->in = l == 1 ? p->net.d : net->layer[l - 1].out;
+    ly->out = l == L + 1 ? 1 : p->net.nhidden > 0 ? p->net.hwidth[l - 1] : p->net.width;
     ly->act = l == L + 1 ? NULL
-              : bf_activation_get(p->nhidden > 0 ? p->hact[l - 1] : p->activation);
-    ly->bias = !p->nobias;
-    layer_scales(ly, p->parameterization, p->sigma_w, p->sigma_b);
+              : bf_activation_get(p->net.nhidden > 0 ? p->net.hact[l - 1] : p->net.activation);
+    ly->bias = !p->net.nobias;
+    layer_scales(ly, p->net.parameterization, p->net.sigma_w, p->net.sigma_b);
     ly->woff = off;
     off += (int64_t)ly->out * ly->in;
     ly->boff = off;

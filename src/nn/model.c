@@ -31,10 +31,10 @@ static bf_model *(*const REGISTRY[])(const bf_params *) = {
 
 bf_model *bf_model_create(const bf_params *p)
 {
-  BF_ASSERT(p->arch >= 0 && p->arch < (int)(sizeof REGISTRY / sizeof REGISTRY[0]));
-  bf_model *mod = REGISTRY[p->arch](p);
-  mod->quadrature = p->quadrature;
-  mod->order = p->order;
+  BF_ASSERT(p->net.arch >= 0 && p->net.arch < (int)(sizeof REGISTRY / sizeof REGISTRY[0]));
+  bf_model *mod = REGISTRY[p->net.arch](p);
+  mod->quadrature = p->kernel.quadrature;
+  mod->order = p->kernel.order;
   return mod;
 }
 

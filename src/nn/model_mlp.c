@@ -268,12 +268,12 @@ bf_model *bf_model_mlp_create(const bf_params *p)
   mod->net = net;
   mod->d = net->d;
   mod->P = net->nparams;
-  mod->t0 = p->trainable == BF_TRAIN_READOUT ? net->layer[net->depth + 1].woff : 0;
+  mod->t0 = p->train.trainable == BF_TRAIN_READOUT ? net->layer[net->depth + 1].woff : 0;
   mod->Pt = mod->P - mod->t0;
-  mod->linear = p->trainable == BF_TRAIN_READOUT;
+  mod->linear = p->train.trainable == BF_TRAIN_READOUT;
   bf_mlp_describe(net, mod->describe, sizeof mod->describe);
   mod->width = net->layer[net->depth].out;
-  int closed = p->quadrature == BF_QUAD_AUTO, kinked = 0, smooth = 0, forms = 1;
+  int closed = p->kernel.quadrature == BF_QUAD_AUTO, kinked = 0, smooth = 0, forms = 1;
   for (int l = 1; l <= net->depth; l++) {
     const bf_activation *a = net->layer[l].act;
     forms &= closed && a->ephi && a->edphi;

@@ -10,11 +10,11 @@ int bf_stage_sample(bf_ctx *c)
   const bf_params *p = c->p;
   c->mod = bf_model_create(p);
   if (c->kernels_only) return 0;
-  c->ens = bf_ensemble_create(c->comm, p->members, c->mod->P);
+  c->ens = bf_ensemble_create(c->comm, p->ens.members, c->mod->P);
   double t = bf_elapsed();
-  bf_ensemble_sample(c->ens, c->mod, p->seed);
+  bf_ensemble_sample(c->ens, c->mod, p->run.seed);
   c->seconds_sample = bf_elapsed() - t;
-  bf_log(c->comm, "sample: %d members x %lld parameters (%lld trained), %.2f s", p->members,
+  bf_log(c->comm, "sample: %d members x %lld parameters (%lld trained), %.2f s", p->ens.members,
          (long long)c->mod->P, (long long)c->mod->Pt, c->seconds_sample);
   return 0;
 }

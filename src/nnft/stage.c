@@ -52,15 +52,15 @@ static void measure_lattice(bf_ctx *job, MPI_Comm comm)
 static void measure_points(bf_ctx *job, const bf_params *p, MPI_Comm comm)
 {
   bf_ensemble *ens = job->ens;
-  int n = job->n, d = p->d, rank;
+  int n = job->n, d = p->net.d, rank;
   BF_MPI(MPI_Comm_rank(comm, &rank));
-  const double *x = p->x;
+  const double *x = p->corr.x;
   double *f = BF_ALLOC(n, double);
   (void)d;
   bf_plan *w = bf_model_plan_create(job->mod, n);
-  bf_moments *mom = bf_moments_create(comm, n, p->nquads,
-                                      (const int (*)[4])p->quad, p->members,
-                                      p->blocks);
+  bf_moments *mom = bf_moments_create(comm, n, p->corr.nquads,
+                                      (const int (*)[4])p->corr.quad, p->ens.members,
+                                      p->corr.blocks);
   double t0 = bf_elapsed();
   int64_t every = ens->count / 10 > 0 ? ens->count / 10 : 1;
   for (int64_t m = 0; m < ens->count; m++) {
@@ -88,14 +88,14 @@ static void measure_trained(MPI_Comm comm, const bf_params *p, bf_ctx *job)
   const bf_ensemble *ens = job->ens;
   double t = bf_elapsed(), *keep = BF_ALLOC(ens->count + 1, double);
   for (int64_t m = 0; m < ens->count; m++) keep[m] = !job->diverged[m];
-  bf_measure *ms = bf_measure_create(comm, job->mod, p->npoints, p->x, p->nquads,
-                                     (const int (*)[4])p->quad, p->members, p->blocks);
+  bf_measure *ms = bf_measure_create(comm, job->mod, p->corr.npoints, p->corr.x, p->corr.nquads,
+                                     (const int (*)[4])p->corr.quad, p->ens.members, p->corr.blocks);
   bf_measure_run(ms, ens->theta, ens->nparams, ens->first, ens->count, keep, job->g2,
                  job->g2_err, job->g4c, job->g4c_err);
   bf_measure_destroy(&ms);
   free(keep);
   bf_log(comm, "measure: G2 and G4c of the trained ensemble at %d points, %d quadruples, "
-         "%.2f s", p->npoints, p->nquads, bf_elapsed() - t);
+         "%.2f s", p->corr.npoints, p->corr.nquads, bf_elapsed() - t);
 }
 
 /* max over i <= j of |G2 - K_nngp| / G2_err, and where. */
@@ -131,7 +131,7 @@ int bf_stage_measure(bf_ctx *c)
   if (!c->ens) return 0; /* kernels only */
   double t = bf_elapsed();
   if (c->mod->free_field && !bf_ctx_trained(p)) { /* a prior free field on its lattice */
-    c->lat = bf_lattice_make(p->d, p->sites, p->spacing);
+    c->lat = bf_lattice_make(p->net.d, p->lattice.sites, p->lattice.spacing);
     int64_t ns = c->lat.nsites;
     c->lat_g2 = BF_ALLOC(ns, double), c->lat_g2_err = BF_ALLOC(ns, double);
     measure_lattice(c, c->comm);
@@ -140,8 +140,8 @@ int bf_stage_measure(bf_ctx *c)
            c->seconds_measure);
     return 0;
   }
-  if (p->npoints == 0) return 0; /* the cos-net measures on its lattice in the flow */
-  c->n = p->npoints, c->nq = p->nquads;
+  if (p->corr.npoints == 0) return 0; /* the cos-net measures on its lattice in the flow */
+  c->n = p->corr.npoints, c->nq = p->corr.nquads;
   alloc_points(c);
   if (bf_ctx_trained(p)) {
     measure_trained(c->comm, p, c);
@@ -180,11 +180,11 @@ static int replicated_kernels(bf_ctx *c)
   const bf_params *p = c->p;
   int64_t n2 = (int64_t)c->n * c->n;
   c->k_nngp = BF_ALLOC(n2 + 1, double), c->k_ntk = BF_ALLOC(n2 + 1, double);
-  if (bf_failed(c->comm, !bf_model_kernel(c->comm, c->mod, BF_KERNEL_PRIOR, p->x, c->n, p->x,
+  if (bf_failed(c->comm, !bf_model_kernel(c->comm, c->mod, BF_KERNEL_PRIOR, p->corr.x, c->n, p->corr.x,
                                           c->n, c->k_nngp),
                 NO_PRIOR_KERNEL))
     return BF_FAILED;
-  if (!bf_model_kernel(c->comm, c->mod, BF_KERNEL_NTK, p->x, c->n, p->x, c->n, c->k_ntk))
+  if (!bf_model_kernel(c->comm, c->mod, BF_KERNEL_NTK, p->corr.x, c->n, p->corr.x, c->n, c->k_ntk))
     for (int64_t k = 0; k < n2; k++) c->k_ntk[k] = NAN; /* documented: none */
   return 0;
 }
@@ -209,13 +209,13 @@ static int distributed_kernels(bf_ctx *c)
 {
   const bf_params *p = c->p;
   c->kernel_grid = bf_grid_create(c->comm, 1);
-  int nb = bf_block_for(c->kernel_grid, c->n, p->block);
+  int nb = bf_block_for(c->kernel_grid, c->n, p->fisher.block);
   c->K_nngp = bf_dmat_make(c->kernel_grid, c->n, c->n, nb);
   c->K_ntk = bf_dmat_make(c->kernel_grid, c->n, c->n, nb);
-  int st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_PRIOR, p->x, p->x, 0, &c->K_nngp);
+  int st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_PRIOR, p->corr.x, p->corr.x, 0, &c->K_nngp);
   if (st == BF_STOPPED) return BF_STOPPED;
   if (bf_failed(c->comm, st == 0, NO_PRIOR_KERNEL)) return BF_FAILED;
-  st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_NTK, p->x, p->x, 0, &c->K_ntk);
+  st = bf_dmat_fill_kernel(c->kernel_grid, c->mod, BF_KERNEL_NTK, p->corr.x, p->corr.x, 0, &c->K_ntk);
   if (st == BF_STOPPED) return BF_STOPPED;
   for (int64_t k = 0; st == 0 && k < c->K_ntk.count; k++)
     c->K_ntk.a[k] = NAN; /* documented: none */
@@ -229,7 +229,7 @@ static int reference_points(bf_ctx *c)
 {
   const bf_params *p = c->p;
   double t = bf_elapsed();
-  c->n = p->npoints, c->nq = p->nquads;
+  c->n = p->corr.npoints, c->nq = p->corr.nquads;
   int status = c->kernels_only ? distributed_kernels(c) : replicated_kernels(c);
   if (status) return status;
   bf_log(c->comm, "kernels: NNGP and NTK at %d points (%s), %.2f s", c->n, c->mod->describe,

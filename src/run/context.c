@@ -41,16 +41,16 @@ void bf_ctx_sizes(const bf_ctx *c, bf_sizes *s)
   *s = (bf_sizes){.members = c->ens->members, .first = c->ens->first, .count = c->ens->count};
   s->n['R' - 'A'] = c->log.nrec, s->n['P' - 'A'] = c->ens->nparams;
   s->n['A' - 'A'] = c->mod->Pt, s->n['K' - 'A'] = c->k, s->n['O' - 'A'] = 1;
-  int descent = p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD;
-  int flow_diag = p->brg && p->brg_basis != BF_BASES_EIGEN;
-  int flow_eigen = p->brg && p->brg_basis != BF_BASES_DIAGONAL;
+  int descent = p->train.method == BF_TRAIN_GD || p->train.method == BF_TRAIN_SGD;
+  int flow_diag = p->brg.on && p->brg.basis != BF_BASES_EIGEN;
+  int flow_eigen = p->brg.on && p->brg.basis != BF_BASES_DIAGONAL;
   /* relative cutoffs read lambda_max from the spectrum only in the eigen
    * basis (flow_eigen); the diagonal basis takes it from I_AA */
   s->have = (bf_ctx_trained(p) ? TRAINED : 0) | (descent ? DESCENT : 0) |
-            (descent && p->record_every > 0 && p->solver != BF_SOLVER_NONE ? SNAP : 0) |
-            (p->solver != BF_SOLVER_NONE && c->k > 0 ? METRIC : 0) |
-            (p->basis == BF_BASIS_EIGEN || flow_eigen ? LAMBDA : 0) |
-            (p->basis == BF_BASIS_DIAGONAL || flow_diag ? DIAG : 0);
+            (descent && p->train.record_every > 0 && p->fisher.solver != BF_SOLVER_NONE ? SNAP : 0) |
+            (p->fisher.solver != BF_SOLVER_NONE && c->k > 0 ? METRIC : 0) |
+            (p->fisher.basis == BF_BASIS_EIGEN || flow_eigen ? LAMBDA : 0) |
+            (p->fisher.basis == BF_BASIS_DIAGONAL || flow_diag ? DIAG : 0);
 }
 
 bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p)
@@ -92,5 +92,5 @@ int bf_ctx_boundary(bf_ctx *c, int stage, int64_t train_step, const bf_flow_resu
 
 int bf_ctx_trained(const bf_params *p)
 {
-  return p->method != BF_TRAIN_NONE || p->solver != BF_SOLVER_NONE;
+  return p->train.method != BF_TRAIN_NONE || p->fisher.solver != BF_SOLVER_NONE;
 }

@@ -60,8 +60,8 @@ static void point_text(const bf_params *p, int i, char *xs, size_t size)
 {
   int len = 0;
   xs[0] = '\0';
-  for (int j = 0; j < p->d && len < (int)size; j++)
-    len += snprintf(xs + len, size - len, "%s%.3g", j ? "," : "", p->x[(int64_t)i * p->d + j]);
+  for (int j = 0; j < p->net.d && len < (int)size; j++)
+    len += snprintf(xs + len, size - len, "%s%.3g", j ? "," : "", p->corr.x[(int64_t)i * p->net.d + j]);
 }
 
 static void print_kernel_table(MPI_Comm comm, const bf_params *p,
@@ -111,8 +111,8 @@ static void print_mlp_table(MPI_Comm comm, const bf_params *p,
   odd = 0;
   for (int q = 0; q < job->nq; q++) {
     char qs[40];
-    snprintf(qs, sizeof qs, "(%d,%d,%d,%d)", p->quad[q][0], p->quad[q][1],
-             p->quad[q][2], p->quad[q][3]);
+    snprintf(qs, sizeof qs, "(%d,%d,%d,%d)", p->corr.quad[q][0], p->corr.quad[q][1],
+             p->corr.quad[q][2], p->corr.quad[q][3]);
     printf("%-16s %13.5e %10.2e %8.2f %13.5e\n", qs, job->g4c[q], job->g4c_err[q],
            zscore(job->g4c[q], 0, job->g4c_err[q], &odd), job->mod->width * job->g4c[q]);
   }
@@ -140,9 +140,9 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
       for (int j = 0; j < 5 && j < job->k; j++) top[j] += job->lambda[m * job->k + j];
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, top, 5, MPI_DOUBLE, MPI_SUM, comm));
   if (rank != 0) return;
-  if (p->method == BF_TRAIN_GD || p->method == BF_TRAIN_SGD) {
-    const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
-    double live = (double)(p->members - job->n_diverged);
+  if (p->train.method == BF_TRAIN_GD || p->train.method == BF_TRAIN_SGD) {
+    const char *unit = p->train.method == BF_TRAIN_SGD ? "epoch" : "step";
+    double live = (double)(p->ens.members - job->n_diverged);
     printf("\ntraining MSE (ensemble mean): %s 0: %.5g, %s %d: %.5g", unit, tmp[0] / live,
            unit, bf_train_length(p), tmp[1] / live);
     if (job->n_diverged)
@@ -152,13 +152,13 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
   }
   if (job->ref_mean)
     printf("infinite-width check on %lld test points: max |mean - %s| = %.4g%s",
-           (long long)job->ds->ntest, p->method == BF_TRAIN_GD ? "NTK" : "GP",
+           (long long)job->ds->ntest, p->train.method == BF_TRAIN_GD ? "NTK" : "GP",
            job->dev_mean, job->ref_var ? "" : "\n");
   if (job->ref_var) printf(", max |var - GP| = %.4g\n", job->dev_var);
   if (job->lambda && job->k > 0) {
     printf("Fisher (%s, sigma = %g): ensemble-mean top eigenvalues:",
            job->solver == BF_SOLVER_PRIMAL ? "primal" : "dual", job->sigma);
-    for (int j = 0; j < 5 && j < job->k; j++) printf(" %.4g", top[j] / p->members);
+    for (int j = 0; j < 5 && j < job->k; j++) printf(" %.4g", top[j] / p->ens.members);
     printf("\n");
   }
   if (job->scale > 0) {
@@ -175,11 +175,11 @@ static void print_train_summary(MPI_Comm comm, const bf_params *p,
 /* Which members [brg] keep_mse_below dropped from the ensemble statistics. */
 static void print_kept(const bf_params *p, const bf_flow_result *f)
 {
-  if (p->keep_mse_below <= 0) return;
+  if (p->brg.keep_mse_below <= 0) return;
   printf("  members kept: %lld of %d (keep_mse_below = %g); dropped:", (long long)f->n_kept,
-         p->members, p->keep_mse_below);
+         p->ens.members, p->brg.keep_mse_below);
   int shown = 0;
-  for (int m = 0; m < p->members; m++)
+  for (int m = 0; m < p->ens.members; m++)
     if (!f->kept[m] && shown++ < 32) printf(" %d", m);
   printf("%s\n", shown > 32 ? " ..." : shown ? "" : " none");
 }
@@ -197,29 +197,29 @@ static double kept_mean(const bf_flow_result *f, int64_t E, const double *x)
  * the sloppy count there; every value that can be missing says why. */
 static void print_flow_summary(const bf_params *p, const bf_flow_result *f)
 {
-  const char *unit = p->relative ? " x lambda_max" : "";
-  double mse0 = kept_mean(f, p->members, f->mse0), thr = (1 + p->critical_tol) * mse0;
+  const char *unit = p->brg.relative ? " x lambda_max" : "";
+  double mse0 = kept_mean(f, p->ens.members, f->mse0), thr = (1 + p->brg.critical_tol) * mse0;
   double worst = 0;
   for (int k = 0; k < f->K; k++) worst = fmax(worst, f->mse_mean[k] / mse0);
   printf("\nflow %s (%lld of %d members in the statistics)\n", f->name,
-         (long long)f->n_kept, p->members);
+         (long long)f->n_kept, p->ens.members);
   printf("  %-34s %.6g\n", "MSE_0 (no coarse-graining)", mse0);
-  printf("  %-34s %.6g (delta = %g)\n", "threshold (1 + delta) MSE_0", thr, p->critical_tol);
+  printf("  %-34s %.6g (delta = %g)\n", "threshold (1 + delta) MSE_0", thr, p->brg.critical_tol);
   if (f->crit < 0) {
     printf("  %-34s none: not reached on the grid\n  %-34s (the mean test MSE never "
            "exceeded %.3g x MSE_0; largest ratio %.4g)\n", "Lambda_C", "",
-           1 + p->critical_tol, worst);
+           1 + p->brg.critical_tol, worst);
     return;
   }
   printf("  %-34s %.6g%s (step %d of %d)\n", "Lambda_C", f->lc, unit, f->crit + 1, f->K);
-  if (p->bootstrap < 2)
-    printf("  %-34s none: [brg] bootstrap = %d\n", "bootstrap 95% interval", p->bootstrap);
+  if (p->brg.bootstrap < 2)
+    printf("  %-34s none: [brg] bootstrap = %d\n", "bootstrap 95% interval", p->brg.bootstrap);
   else
     printf("  %-34s %.6g .. %.6g%s%s\n", "bootstrap 95% interval", f->lc_lo, f->lc_hi, unit,
            isinf(f->lc_hi) ? " (inf: some draws never crossed the threshold on the grid)"
                            : "");
   printf("  %-34s %.6g\n", "sloppy directions at Lambda_C",
-         kept_mean(f, p->members, f->n_sloppy + (int64_t)f->crit * p->members));
+         kept_mean(f, p->ens.members, f->n_sloppy + (int64_t)f->crit * p->ens.members));
 }
 
 /* The ERG checks per step (cos-net on the full lattice). */
@@ -230,8 +230,8 @@ static void print_erg_steps(const bf_params *p, const bf_flow_result *f)
   int unfit = 0;
   for (int k = 0; k < f->K; k++) {
     double sl = 0;
-    for (int64_t m = 0; m < p->members; m++) sl += f->n_sloppy[k * p->members + m];
-    printf("%12.4g %10.4f %10.1f %8.2f ", f->cut[k], f->pcut[k], sl / p->members, f->zmax[k]);
+    for (int64_t m = 0; m < p->ens.members; m++) sl += f->n_sloppy[k * p->ens.members + m];
+    printf("%12.4g %10.4f %10.1f %8.2f ", f->cut[k], f->pcut[k], sl / p->ens.members, f->zmax[k]);
     if (isfinite(f->m_eff[k]))
       printf("%10.4f +- %5.4f %8.3f\n", f->m_eff[k], f->m_err[k], f->m_hat[k]);
     else
@@ -253,7 +253,7 @@ static void print_g4c_steps(const bf_params *p, const bf_ctx *job,
          job->mod->width);
   for (int q = 0; q < f->nq; q++)
     printf("    (%d,%d,%d,%d) %12.5g +- %-10.3g %12.5g +- %-10.3g %12.5g +- %.3g\n",
-           p->quad[q][0], p->quad[q][1], p->quad[q][2], p->quad[q][3], N * job->g4c[q],
+           p->corr.quad[q][0], p->corr.quad[q][1], p->corr.quad[q][2], p->corr.quad[q][3], N * job->g4c[q],
            N * job->g4c_err[q], N * f->g4c[q], N * f->g4c_err[q], N * f->g4c[last + q],
            N * f->g4c_err[last + q]);
 }

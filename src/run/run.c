@@ -23,7 +23,7 @@ static int restore(bf_ctx *c)
 {
   bf_train_alloc(c);
   bf_metric_alloc(c);
-  if (c->p->solver != BF_SOLVER_NONE && !c->grid) return BF_FAILED; /* [fisher] groups */
+  if (c->p->fisher.solver != BF_SOLVER_NONE && !c->grid) return BF_FAILED; /* [fisher] groups */
   return c->driver ? bf_session_resume(c, c->driver->session) : 0;
 }
 
@@ -74,10 +74,10 @@ enum { FEW_MEMBERS = 10 };
 
 static void warn_few_members(MPI_Comm comm, const bf_params *p)
 {
-  if (p->members >= FEW_MEMBERS) return;
+  if (p->ens.members >= FEW_MEMBERS) return;
   bf_warn(comm, "[ensemble] members = %d < %d: the standard errors%s rest on too few members "
-          "to mean much", p->members, FEW_MEMBERS,
-          p->brg && p->bootstrap > 0 ? " and the bootstrap interval of Lambda_C" : "");
+          "to mean much", p->ens.members, FEW_MEMBERS,
+          p->brg.on && p->brg.bootstrap > 0 ? " and the bootstrap interval of Lambda_C" : "");
 }
 
 /* A stop request came back up from a stage.  At a checkpoint the stage has
@@ -90,7 +90,7 @@ static int stopped(MPI_Comm comm, const bf_params *p)
   int rank, checkpointed = bf_stopped_at_checkpoint();
   BF_MPI(MPI_Comm_rank(comm, &rank));
   char ckpt[1100], prev[1100], tmp[1100];
-  bf_ckpt_names(p->output, ckpt, prev, tmp, sizeof ckpt);
+  bf_ckpt_names(p->run.output, ckpt, prev, tmp, sizeof ckpt);
   if (rank == 0 && !checkpointed) {
     printf("brgflow: stopped on request where no checkpoint is written (the infinite-width "
            "kernels, or [run] checkpoint_every / checkpoint_flow_every = 0): no result; rerun "
@@ -131,7 +131,7 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
                 "%s: [network] arch: `brgflow kernel` needs arch = mlp (a model with "
                 "infinite-width kernels at points)", in->path))
     return BF_FAILED;
-  bf_log(comm, "brgflow %s kernel: %d points", BF_VERSION, p->npoints);
+  bf_log(comm, "brgflow %s kernel: %d points", BF_VERSION, p->corr.npoints);
   return run(comm, in, 1);
 }
 
@@ -146,7 +146,7 @@ int bf_run(MPI_Comm comm, const bf_input *in)
   BF_MPI(MPI_Comm_size(comm, &size));
   bf_model *mod = bf_model_create(p);
   bf_log(comm, "brgflow %s: %s; E = %d members, on %d rank%s", BF_VERSION, mod->describe,
-         p->members, size, size > 1 ? "s" : "");
+         p->ens.members, size, size > 1 ? "s" : "");
   bf_model_destroy(&mod);
   warn_few_members(comm, p);
   return run(comm, in, 0);

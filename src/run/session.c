@@ -33,7 +33,7 @@ static int stop_point(MPI_Comm comm, const bf_params *p)
   BF_MPI(MPI_Comm_rank(comm, &rank));
   if (!bf_stop_poll(comm)) return 0;
   char ckpt[1100], prev[1100], tmp[1100];
-  bf_ckpt_names(p->output, ckpt, prev, tmp, sizeof ckpt);
+  bf_ckpt_names(p->run.output, ckpt, prev, tmp, sizeof ckpt);
   if (rank == 0) {
     unlink(bf_stop_file());
     printf("brgflow: stop requested (signal or %s): stopped after the last completed step.\n"
@@ -200,7 +200,7 @@ static int checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
   int64_t values = 0;
   for (int i = 0; i < n; i++)
     values += a[i].len ? a[i].len : (a[i].blocks ? block_rows(ens, &a[i]) : ens->members) * a[i].cols;
-  bf_ckpt *c = bf_ckpt_begin(comm, p->output, values, n);
+  bf_ckpt *c = bf_ckpt_begin(comm, p->run.output, values, n);
   bf_ckpt_attr_string(c, "input", s->input_text);
   bf_ckpt_attr_string(c, "version", BF_VERSION);
   bf_ckpt_attr_int(c, "stage", stage);
@@ -209,7 +209,7 @@ static int checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
   bf_ckpt_attr_int(c, "flow_step", flow_step);
   put_arrays(c, ens, a, n);
   char path[1100], prev[1100], tmp[1100];
-  bf_ckpt_names(p->output, path, prev, tmp, sizeof path);
+  bf_ckpt_names(p->run.output, path, prev, tmp, sizeof path);
   if (bf_ckpt_commit(&c)) return BF_FAILED;
   bf_log(comm, "checkpoint: %s (stage %d, %.2f s)", path, stage, bf_elapsed() - t);
   return 0;
@@ -241,8 +241,8 @@ static int check_steps(const bf_params *p, bf_session *s, bf_ckpt *c, char *why,
       snprintf(why, n, "attribute %s is missing or not an integer", name[i]);
       return 0;
     }
-  int nflows = bf_flow_count(p), K = p->ncut > 0 ? p->ncut : p->cutoffs;
-  int flows = p->brg && p->solver != BF_SOLVER_NONE, total = bf_train_length(p);
+  int nflows = bf_flow_count(p), K = p->brg.ncut > 0 ? p->brg.ncut : p->brg.count;
+  int flows = p->brg.on && p->fisher.solver != BF_SOLVER_NONE, total = bf_train_length(p);
   /* stages 1 and 2 are written only by runs with a flow */
   int bad = v[0] < 0 || v[0] > 2 || (v[0] >= 1 && !flows) ? 0
             : v[1] < 0 || v[1] > total ? 1
@@ -364,7 +364,7 @@ static int boundary(bf_ctx *c, int stage, int64_t train_step, const bf_flow_resu
 {
   bf_session *s = c->driver->session;
   const bf_params *p = c->p;
-  int every = stage == BF_AT_TRAIN ? p->checkpoint_every : p->checkpoint_flow_every;
+  int every = stage == BF_AT_TRAIN ? p->run.checkpoint_every : p->run.checkpoint_flow_every;
   int last = stage == BF_AT_TRAIN ? train_step >= bf_train_length(p)
              : stage == BF_AT_FLOW ? flow_step >= flows[flow_index].K : 1;
   if (stage != BF_AT_METRIC && every <= 0)
@@ -385,7 +385,7 @@ void bf_session_attach(bf_ctx *c, bf_session *s)
    * default action of SIGTERM.  The flag lives in core (stop.c): stages
    * without step boundaries poll it too. */
   bf_stop_install();
-  bf_stop_watch_file(c->p->output);
+  bf_stop_watch_file(c->p->run.output);
 }
 
 void bf_session_finish(bf_ctx *c, bf_session *s)
@@ -395,6 +395,6 @@ void bf_session_finish(bf_ctx *c, bf_session *s)
   BF_MPI(MPI_Comm_rank(c->comm, &rank));
   if (rank != 0) return; /* the result is complete: its checkpoints are spent */
   char path[1100], prev[1100], tmp[1100];
-  bf_ckpt_names(c->p->output, path, prev, tmp, sizeof path);
+  bf_ckpt_names(c->p->run.output, path, prev, tmp, sizeof path);
   unlink(path), unlink(prev), unlink(tmp);
 }

@@ -28,26 +28,26 @@ enum {
 
 static void random_points(const bf_params *p, int purpose, int64_t n, double *x)
 {
-  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, (uint32_t)purpose);
+  bf_rng s = bf_rng_stream(p->run.seed, BF_DATA_MEMBER, (uint32_t)purpose);
   for (int64_t k = 0; k < n; k++) /* point k: uniforms (k, b) for block b of 4 coordinates */
-    for (int j0 = 0; j0 < p->d; j0 += 4) {
+    for (int j0 = 0; j0 < p->net.d; j0 += 4) {
       double u[4];
       bf_rng_uniform4(&s, (uint64_t)k, (uint64_t)(j0 / 4), u);
-      for (int j = j0; j < p->d && j < j0 + 4; j++) x[k * p->d + j] = p->domain * (2 * u[j - j0] - 1);
+      for (int j = j0; j < p->net.d && j < j0 + 4; j++) x[k * p->net.d + j] = p->data.domain * (2 * u[j - j0] - 1);
     }
 }
 
 /* x = mu + L z, z standard normals: draw k*d + j of the purpose's stream. */
 static void gaussian_points(const bf_params *p, int purpose, int64_t n, double *x)
 {
-  int d = p->d;
-  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, (uint32_t)purpose);
+  int d = p->net.d;
+  bf_rng s = bf_rng_stream(p->run.seed, BF_DATA_MEMBER, (uint32_t)purpose);
   double *z = BF_ALLOC(d, double);
   for (int64_t k = 0; k < n; k++) {
     bf_rng_normals(&s, (uint64_t)(k * d), d, z);
     for (int i = 0; i < d; i++) {
-      double v = p->mu[i];
-      for (int j = 0; j <= i; j++) v += p->chol[i * d + j] * z[j];
+      double v = p->data.mu[i];
+      for (int j = 0; j <= i; j++) v += p->data.chol[i * d + j] * z[j];
       x[k * d + i] = v;
     }
   }
@@ -57,32 +57,32 @@ static void gaussian_points(const bf_params *p, int purpose, int64_t n, double *
 /* m^d grid on [-a, a]^d, row-major. */
 static void grid_points(const bf_params *p, int64_t n, double *x)
 {
-  int m = (int)lround(pow((double)n, 1.0 / p->d));
-  bf_lattice g = bf_lattice_make(p->d, m, 1.0);
+  int m = (int)lround(pow((double)n, 1.0 / p->net.d));
+  bf_lattice g = bf_lattice_make(p->net.d, m, 1.0);
   for (int64_t k = 0; k < n; k++) {
     int c[3];
     bf_lattice_coords(&g, k, c);
-    for (int j = 0; j < p->d; j++)
-      x[k * p->d + j] = m == 1 ? 0 : p->domain * (2.0 * c[j] / (m - 1) - 1);
+    for (int j = 0; j < p->net.d; j++)
+      x[k * p->net.d + j] = m == 1 ? 0 : p->data.domain * (2.0 * c[j] / (m - 1) - 1);
   }
 }
 
 static void lattice_points(const bf_params *p, double *x)
 {
-  bf_lattice lat = bf_lattice_make(p->d, p->sites, p->spacing);
+  bf_lattice lat = bf_lattice_make(p->net.d, p->lattice.sites, p->lattice.spacing);
   for (int64_t k = 0; k < lat.nsites; k++) {
     int c[3];
     bf_lattice_coords(&lat, k, c);
-    for (int j = 0; j < p->d; j++) x[k * p->d + j] = c[j] * p->spacing;
+    for (int j = 0; j < p->net.d; j++) x[k * p->net.d + j] = c[j] * p->lattice.spacing;
   }
 }
 
 static double formula(const bf_params *p, const double *x)
 {
   double u = 0;
-  for (int j = 0; j < p->d; j++) u += x[j];
-  u /= sqrt((double)p->d);
-  return p->target == BF_TARGET_SIN ? sin(M_PI * u) : u * u * u - u;
+  for (int j = 0; j < p->net.d; j++) u += x[j];
+  u /= sqrt((double)p->net.d);
+  return p->data.target == BF_TARGET_SIN ? sin(M_PI * u) : u * u * u - u;
 }
 
 /* The jitter that keeps K + jitter positive definite in floating point,
@@ -111,7 +111,7 @@ enum { GP_BLOCK = 64 };
 static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
                        bf_dataset *ds)
 {
-  int64_t n = ds->n + ds->ntest, d = p->d;
+  int64_t n = ds->n + ds->ntest, d = p->net.d;
   int nn = (int)n, one = 1, info = 0;
   double *pts = BF_ALLOC(n * d, double), *y = BF_ALLOC(n, double);
   memcpy(pts, ds->x, sizeof(double) * ds->n * d);
@@ -129,7 +129,7 @@ static void gp_targets(MPI_Comm comm, const bf_params *p, const bf_model *mod,
     BF_ASSERT(info == 0);
     bf_log(comm, "data: target = gp, n = %d kernel in its blocks %.2f s, PDPOTRF on %d x %d "
            "%.2f s", nn, t1 - t0, g->nprow, g->npcol, bf_elapsed() - t1);
-    bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_GP);
+    bf_rng s = bf_rng_stream(p->run.seed, BF_DATA_MEMBER, DATA_GP);
     bf_rng_normals(&s, 0, n, y);
     bf_dmat_vector_set(g, &z, y);
     pdtrmv_("U", "T", "N", &nn, K.a, &one, &one, K.desc, z.a, &one, &one, z.desc, &one);
@@ -148,12 +148,12 @@ static int file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
 {
   int rank, bad = 0;
   BF_MPI(MPI_Comm_rank(comm, &rank));
-  int64_t need = ds->n + ds->ntest, d = p->d;
+  int64_t need = ds->n + ds->ntest, d = p->net.d;
   double *x = BF_ALLOC(need * d, double), *y = BF_ALLOC(need, double);
   char why[256] = "";
   if (rank == 0) {
     bf_h5_errors_off(); /* a missing dataset is reported below */
-    hid_t f = H5Fopen(p->data_file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = H5Fopen(p->data.file, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t dx = f >= 0 ? H5Dopen2(f, "/x", H5P_DEFAULT) : -1;
     hid_t dy = f >= 0 ? H5Dopen2(f, "/y", H5P_DEFAULT) : -1;
     hsize_t dims[2] = {0, 0}, ny = 0;
@@ -206,7 +206,7 @@ static int file_data(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
     if (f >= 0) H5Fclose(f);
     bf_h5_errors_restore();
   }
-  if (bf_failed(comm, bad, "[data] file = '%s': %s", p->data_file, why)) {
+  if (bf_failed(comm, bad, "[data] file = '%s': %s", p->data.file, why)) {
     free(x), free(y);
     return 1;
   }
@@ -275,33 +275,33 @@ void bf_expr_destroy(bf_expr **ep)
 static int expression_targets(MPI_Comm comm, const bf_params *p, bf_dataset *ds)
 {
   char err[512] = "";
-  bf_expr *e = bf_expr_create(p->expression, p->d, ds->x, err, sizeof err);
-  if (bf_failed(comm, !e, "[data] expression = '%s': muparser: %s", p->expression, err))
+  bf_expr *e = bf_expr_create(p->data.expression, p->net.d, ds->x, err, sizeof err);
+  if (bf_failed(comm, !e, "[data] expression = '%s': muparser: %s", p->data.expression, err))
     return 1;
   int64_t bad = -1;
   for (int64_t k = 0; k < ds->n + ds->ntest; k++) {
     int test = k >= ds->n;
     int64_t i = test ? k - ds->n : k;
-    const double *x = (test ? ds->xt : ds->x) + i * p->d;
+    const double *x = (test ? ds->xt : ds->x) + i * p->net.d;
     double f = bf_expr_eval(e, x);
     (test ? ds->yt : ds->y)[i] = f;
     if (!isfinite(f) && bad < 0) bad = k;
   }
   bf_expr_destroy(&e);
   return bf_failed(comm, bad >= 0, "[data] expression = '%s': not finite at %s point %lld "
-                   "(x1 = %g)", p->expression, bad < ds->n ? "training" : "test",
+                   "(x1 = %g)", p->data.expression, bad < ds->n ? "training" : "test",
                    (long long)(bad < ds->n ? bad : bad - ds->n),
-                   bad < 0 ? 0 : bad < ds->n ? ds->x[bad * p->d] : ds->xt[(bad - ds->n) * p->d]);
+                   bad < 0 ? 0 : bad < ds->n ? ds->x[bad * p->net.d] : ds->xt[(bad - ds->n) * p->net.d]);
 }
 
 bf_dataset *bf_fisher_points_create(const bf_params *p)
 {
-  BF_ASSERT(p->data_points == BF_DATA_RANDOM || p->data_points == BF_DATA_GAUSSIAN);
+  BF_ASSERT(p->data.points == BF_DATA_RANDOM || p->data.points == BF_DATA_GAUSSIAN);
   bf_dataset *f = BF_CALLOC(1, bf_dataset);
-  f->d = p->d;
-  f->n = p->fisher_n;
-  f->x = BF_ALLOC(f->n * p->d, double);
-  if (p->data_points == BF_DATA_GAUSSIAN) gaussian_points(p, DATA_FISHER, f->n, f->x);
+  f->d = p->net.d;
+  f->n = p->fisher.n_points;
+  f->x = BF_ALLOC(f->n * p->net.d, double);
+  if (p->data.points == BF_DATA_GAUSSIAN) gaussian_points(p, DATA_FISHER, f->n, f->x);
   else random_points(p, DATA_FISHER, f->n, f->x);
   return f;
 }
@@ -309,44 +309,44 @@ bf_dataset *bf_fisher_points_create(const bf_params *p)
 bf_dataset *bf_dataset_create(MPI_Comm comm, const bf_params *p)
 {
   bf_dataset *ds = BF_CALLOC(1, bf_dataset);
-  ds->d = p->d;
-  ds->n = p->data_points == BF_DATA_LATTICE ? bf_lattice_make(p->d, p->sites, 1).nsites
-                                            : p->n_train;
-  ds->ntest = p->n_test;
-  ds->x = BF_ALLOC(ds->n * p->d, double);
+  ds->d = p->net.d;
+  ds->n = p->data.points == BF_DATA_LATTICE ? bf_lattice_make(p->net.d, p->lattice.sites, 1).nsites
+                                            : p->data.n_train;
+  ds->ntest = p->data.n_test;
+  ds->x = BF_ALLOC(ds->n * p->net.d, double);
   ds->y = BF_ALLOC(ds->n, double);
-  ds->xt = BF_ALLOC(ds->ntest * p->d, double);
+  ds->xt = BF_ALLOC(ds->ntest * p->net.d, double);
   ds->yt = BF_ALLOC(ds->ntest, double);
-  if (p->data_points == BF_DATA_GRID) grid_points(p, ds->n, ds->x);
-  if (p->data_points == BF_DATA_RANDOM) random_points(p, DATA_X, ds->n, ds->x);
-  if (p->data_points == BF_DATA_LATTICE) lattice_points(p, ds->x);
-  if (p->data_points == BF_DATA_GAUSSIAN) {
+  if (p->data.points == BF_DATA_GRID) grid_points(p, ds->n, ds->x);
+  if (p->data.points == BF_DATA_RANDOM) random_points(p, DATA_X, ds->n, ds->x);
+  if (p->data.points == BF_DATA_LATTICE) lattice_points(p, ds->x);
+  if (p->data.points == BF_DATA_GAUSSIAN) {
     gaussian_points(p, DATA_GAUSS_X, ds->n, ds->x);
     gaussian_points(p, DATA_GAUSS_TEST, ds->ntest, ds->xt);
   } else {
     random_points(p, DATA_TEST, ds->ntest, ds->xt);
   }
   int failed = 0;
-  if (p->target == BF_TARGET_FILE) {
+  if (p->data.target == BF_TARGET_FILE) {
     failed = file_data(comm, p, ds);
-  } else if (p->target == BF_TARGET_EXPRESSION) {
+  } else if (p->data.target == BF_TARGET_EXPRESSION) {
     failed = expression_targets(comm, p, ds);
-  } else if (p->target == BF_TARGET_GP) {
+  } else if (p->data.target == BF_TARGET_GP) {
     bf_model *mod = bf_model_create(p);
     gp_targets(comm, p, mod, ds);
     bf_model_destroy(&mod);
   } else {
-    for (int64_t k = 0; k < ds->n; k++) ds->y[k] = formula(p, ds->x + k * p->d);
-    for (int64_t k = 0; k < ds->ntest; k++) ds->yt[k] = formula(p, ds->xt + k * p->d);
+    for (int64_t k = 0; k < ds->n; k++) ds->y[k] = formula(p, ds->x + k * p->net.d);
+    for (int64_t k = 0; k < ds->ntest; k++) ds->yt[k] = formula(p, ds->xt + k * p->net.d);
   }
   if (failed) {
     bf_dataset_destroy(&ds);
     return NULL;
   }
   /* synthetic targets get the likelihood's noise; a file's data has its own */
-  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, DATA_NOISE);
-  for (int64_t k = 0; p->target != BF_TARGET_FILE && k < ds->n; k++)
-    ds->y[k] += p->noise * bf_rng_normal(&s, (uint64_t)k);
+  bf_rng s = bf_rng_stream(p->run.seed, BF_DATA_MEMBER, DATA_NOISE);
+  for (int64_t k = 0; p->data.target != BF_TARGET_FILE && k < ds->n; k++)
+    ds->y[k] += p->data.noise * bf_rng_normal(&s, (uint64_t)k);
   return ds;
 }
 

@@ -160,7 +160,7 @@ static int solve(MPI_Comm comm, const bf_params *p, const bf_model *mod, int kin
   memset(s, 0, sizeof *s);
   s->n = (int)ds->n, s->nt = (int)ds->ntest;
   s->g = bf_grid_create(comm, 1);
-  int nb = bf_block_for(s->g, s->n, p->block);
+  int nb = bf_block_for(s->g, s->n, p->fisher.block);
   bf_dmat A = bf_dmat_make(s->g, s->n, s->n, nb), Z = {0};
   int st = bf_dmat_fill_kernel(s->g, mod, kind, ds->x, ds->x, 1, &A);
   double t0 = bf_elapsed(), t1 = t0;
@@ -218,12 +218,12 @@ static int gd_by_steps(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   int n = (int)ds->n, nt = (int)ds->ntest, one = 1, st;
   double c = bf_train_rate(p) / n, unit = 1, zero = 0;
   bf_grid *g = bf_grid_create(comm, 1);
-  int nb = bf_block_for(g, n, p->block);
+  int nb = bf_block_for(g, n, p->fisher.block);
   bf_dmat A = bf_dmat_make(g, n, n, nb), r = bf_dmat_make(g, n, 1, nb);
   bf_dmat v = bf_dmat_make(g, n, 1, nb), y = bf_dmat_make(g, n, 1, nb);
   st = bf_dmat_fill_kernel(g, mod, BF_KERNEL_TANGENT, ds->x, ds->x, 1, &A);
   bf_dmat_vector_set(g, &r, ds->y);
-  for (int s = 0; st == 1 && s < p->steps; s++) {
+  for (int s = 0; st == 1 && s < p->train.steps; s++) {
     pdsymv_("U", &n, &unit, A.a, &one, &one, A.desc, r.a, &one, &one, r.desc, &one, &zero,
             y.a, &one, &one, y.desc, &one);
     for (int64_t i = 0; i < r.mloc && r.nloc > 0; i++) v.a[i] += c * r.a[i], r.a[i] -= c * y.a[i];
@@ -245,29 +245,29 @@ static int gd_by_steps(MPI_Comm comm, const bf_params *p, const bf_model *mod,
 int bf_infinite_predict(MPI_Comm comm, const bf_params *p, const bf_model *mod,
                         const bf_dataset *ds, double **mean, double **var)
 {
-  int post = p->method == BF_TRAIN_POSTERIOR, n = (int)ds->n;
+  int post = p->train.method == BF_TRAIN_POSTERIOR, n = (int)ds->n;
   kernel_solve s;
   *mean = *var = NULL;
   double t0 = bf_elapsed();
-  if (!post && p->steps <= (int64_t)STEPS_PER_POINT * n) {
+  if (!post && p->train.steps <= (int64_t)STEPS_PER_POINT * n) {
     *mean = BF_ALLOC(ds->ntest, double);
     int ok = gd_by_steps(comm, p, mod, ds, *mean);
     if (!ok) free(*mean), *mean = NULL;
     else bf_log(comm, "infinite-width: %d steps of PDSYMV on the n = %d tangent kernel, %.2f s",
-                p->steps, n, bf_elapsed() - t0);
+                p->train.steps, n, bf_elapsed() - t0);
     return ok;
   }
   /* posterior: the prior kernel of f (cos-net: G2; readout: NNGP); gd: the
    * tangent kernel of the trained block */
   if (!solve(comm, p, mod, post ? BF_KERNEL_PRIOR : BF_KERNEL_TANGENT, ds, &s)) return 0;
-  double s2 = p->noise * p->noise, *g = BF_ALLOC(n, double), *h = BF_ALLOC(n, double);
+  double s2 = p->data.noise * p->data.noise, *g = BF_ALLOC(n, double), *h = BF_ALLOC(n, double);
   for (int j = 0; j < n; j++) {
     h[j] = 1 / (s.w[j] + s2);
     if (post) {
       g[j] = h[j];
     } else { /* g = (1 - (1 - eta w/n)^t)/w: the discrete-time (I - e^{-eta Theta t/n}) */
-      double eta = bf_train_rate(p), decay = pow(1 - eta * s.w[j] / n, p->steps);
-      g[j] = s.w[j] > 1e-14 * s.w[n - 1] ? (1 - decay) / s.w[j] : eta * p->steps / n;
+      double eta = bf_train_rate(p), decay = pow(1 - eta * s.w[j] / n, p->train.steps);
+      g[j] = s.w[j] > 1e-14 * s.w[n - 1] ? (1 - decay) / s.w[j] : eta * p->train.steps / n;
     }
   }
   *mean = BF_ALLOC(s.nt, double);
@@ -311,7 +311,7 @@ int bf_infinite_curves(MPI_Comm comm, const bf_params *p, const bf_model *mod,
   *mse = BF_ALLOC(K, double);
   *var = BF_ALLOC((int64_t)K * nt, double);
   for (int k = 0; k < K; k++) {
-    double Lambda = p->relative ? cut[k] * lmax : cut[k], m = 0;
+    double Lambda = p->brg.relative ? cut[k] * lmax : cut[k], m = 0;
     for (int j = 0; j < n; j++) g[j] = s.w[j] / (sig2 * s2) < Lambda ? 0 : 1 / (s.w[j] + sig2);
     double *v = *var + (int64_t)k * nt;
     sum_directions(&s, g, g, mean, v);

@@ -59,7 +59,7 @@ static void train_chunk(const bf_params *p, bf_ctx *job, int from, int to)
     if (job->diverged[m]) continue; /* dropped: trained no further */
     double *theta = ens->theta + m * ens->nparams, *loss = job->loss + m * job->log.nrec;
     double *snap = job->snap ? job->snap + m * job->log.nrec * ens->nparams : NULL;
-    if (p->method == BF_TRAIN_SGD)
+    if (p->train.method == BF_TRAIN_SGD)
       bf_train_sgd(job->mod, p, job->ds, &job->log, ens->first + m, theta, loss, snap, from,
                    to);
     else
@@ -86,12 +86,12 @@ static int check_finite(MPI_Comm comm, const bf_params *p, bf_ctx *job, int to)
       if (recorded) finite = isfinite(job->loss[m * job->log.nrec + r]);
     }
     if (finite || job->diverged[m]) continue;
-    if (p->on_divergence == 0) {
+    if (p->train.on_divergence == 0) {
       if (bad < 0) bad = ens->first + m;
       continue;
     }
     job->diverged[m] = 1, fresh++;
-    bf_model_sample(job->mod, p->seed, ens->first + m, theta);
+    bf_model_sample(job->mod, p->run.seed, ens->first + m, theta);
     for (int r = 0; r < job->log.nrec; r++) /* from the divergence on: none */
       if (job->log.steps[r] >= to || !isfinite(job->loss[m * job->log.nrec + r]))
         job->loss[m * job->log.nrec + r] = NAN;
@@ -100,22 +100,22 @@ static int check_finite(MPI_Comm comm, const bf_params *p, bf_ctx *job, int to)
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &b, 1, MPI_INT64_T, MPI_MIN, comm));
   if (bf_failed(comm, b != INT64_MAX, "train: member %lld diverged (parameters not finite "
                 "after %s %d): lower [train] lr = %g, or set [train] on_divergence = drop",
-                (long long)b, p->method == BF_TRAIN_SGD ? "epoch" : "step", to, p->lr))
+                (long long)b, p->train.method == BF_TRAIN_SGD ? "epoch" : "step", to, p->train.lr))
     return BF_FAILED;
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &fresh, 1, MPI_INT64_T, MPI_SUM, comm));
   job->n_diverged += fresh;
   if (fresh)
     bf_log(comm, "train: %lld member%s diverged by %s %d: dropped (on_divergence = drop), "
            "%lld in all", (long long)fresh, fresh > 1 ? "s" : "",
-           p->method == BF_TRAIN_SGD ? "epoch" : "step", to, (long long)job->n_diverged);
+           p->train.method == BF_TRAIN_SGD ? "epoch" : "step", to, (long long)job->n_diverged);
   /* the ensemble statistics need members: a mean over none is NaN, a
    * standard error over one is undefined */
-  int64_t live = ens->members - job->n_diverged, need = p->brg ? 2 : 1;
+  int64_t live = ens->members - job->n_diverged, need = p->brg.on ? 2 : 1;
   return bf_failed(comm, live < need, "train: %lld of %lld members diverged by %s %d and were "
                    "dropped ([train] on_divergence = drop): %lld left, the ensemble statistics "
                    "need %lld; lower [train] lr = %g", (long long)job->n_diverged,
-                   (long long)ens->members, p->method == BF_TRAIN_SGD ? "epoch" : "step", to,
-                   (long long)live, (long long)need, p->lr) ? BF_FAILED : 0;
+                   (long long)ens->members, p->train.method == BF_TRAIN_SGD ? "epoch" : "step", to,
+                   (long long)live, (long long)need, p->train.lr) ? BF_FAILED : 0;
 }
 
 /* GD (steps) or SGD (epochs) in chunks of checkpoint_every, all local
@@ -129,14 +129,14 @@ static int train_members(bf_ctx *job)
   const bf_params *p = job->p;
   bf_ensemble *ens = job->ens;
   double t0 = bf_elapsed();
-  if (p->method == BF_TRAIN_POSTERIOR)
+  if (p->train.method == BF_TRAIN_POSTERIOR)
     for (int64_t m = 0; m < ens->count; m++)
       bf_train_posterior(job->mod, p, job->ds, ens->first + m, ens->theta + m * ens->nparams);
-  if (p->method != BF_TRAIN_GD && p->method != BF_TRAIN_SGD) return 0;
+  if (p->train.method != BF_TRAIN_GD && p->train.method != BF_TRAIN_SGD) return 0;
   int total = bf_train_length(p);
-  int chunk = job->driver && p->checkpoint_every > 0 ? p->checkpoint_every : total;
+  int chunk = job->driver && p->run.checkpoint_every > 0 ? p->run.checkpoint_every : total;
   int from = job->resume.active ? (int)job->resume.train_step : 0, start = from;
-  const char *unit = p->method == BF_TRAIN_SGD ? "epoch" : "step";
+  const char *unit = p->train.method == BF_TRAIN_SGD ? "epoch" : "step";
   do {
     int to = chunk > 0 && from + chunk < total ? from + chunk : total;
     train_chunk(p, job, from, to);
@@ -156,9 +156,9 @@ static int train_members(bf_ctx *job)
  * the count n of p(Lambda) becomes 1 (docs/theory.md i). */
 static void fisher_points(const bf_params *p, bf_ctx *job)
 {
-  if (p->fisher_points == BF_FISHER_SEPARATE) job->fisher_own = bf_fisher_points_create(p);
+  if (p->fisher.points == BF_FISHER_SEPARATE) job->fisher_own = bf_fisher_points_create(p);
   job->fisher = job->fisher_own ? job->fisher_own : job->ds;
-  int mean = p->normalization == BF_FISHER_MEAN;
+  int mean = p->fisher.normalization == BF_FISHER_MEAN;
   double nF = (double)job->fisher->n;
   job->metric_sigma = mean ? job->sigma * sqrt(nF) : job->sigma;
   job->fisher_count = mean ? 1.0 : nF;
@@ -170,14 +170,14 @@ int bf_stage_data(bf_ctx *c)
   if (!bf_ctx_trained(p)) return 0;
   int size;
   BF_MPI(MPI_Comm_size(c->comm, &size));
-  if (bf_failed(c->comm, p->solver != BF_SOLVER_NONE && p->groups > size,
-                "[fisher] groups = %d: more groups than the %d MPI rank%s", p->groups, size,
+  if (bf_failed(c->comm, p->fisher.solver != BF_SOLVER_NONE && p->fisher.groups > size,
+                "[fisher] groups = %d: more groups than the %d MPI rank%s", p->fisher.groups, size,
                 size > 1 ? "s" : ""))
     return BF_FAILED;
   c->ds = bf_dataset_create(c->comm, p);
   if (!c->ds) return BF_FAILED; /* [data] file or expression */
   if (bf_stopped()) return BF_STOPPED; /* during the kernels of target = gp */
-  c->sigma = p->fisher_sigma > 0 ? p->fisher_sigma : p->noise;
+  c->sigma = p->fisher.sigma > 0 ? p->fisher.sigma : p->data.noise;
   fisher_points(p, c);
   c->log = bf_train_schedule(p);
   bf_log(c->comm, "data: %lld training, %lld test points", (long long)c->ds->n,
@@ -195,9 +195,9 @@ int bf_stage_train(bf_ctx *c)
     if (status) return status;
   }
   predictive(c->comm, c);
-  bf_log(c->comm, "train: %s, %.2f s", p->method == BF_TRAIN_GD ? "gradient descent"
-         : p->method == BF_TRAIN_SGD ? "stochastic gradient descent"
-         : p->method == BF_TRAIN_POSTERIOR ? "exact posterior" : "none (prior)",
+  bf_log(c->comm, "train: %s, %.2f s", p->train.method == BF_TRAIN_GD ? "gradient descent"
+         : p->train.method == BF_TRAIN_SGD ? "stochastic gradient descent"
+         : p->train.method == BF_TRAIN_POSTERIOR ? "exact posterior" : "none (prior)",
          bf_elapsed() - t);
   return 0;
 }
@@ -213,8 +213,8 @@ static double max_dev(int64_t n, const double *a, const double *b)
 int bf_stage_predict(bf_ctx *c)
 {
   const bf_params *p = c->p;
-  if (!bf_ctx_trained(p) || p->method == BF_TRAIN_NONE) return 0;
-  if (p->method == BF_TRAIN_SGD) {
+  if (!bf_ctx_trained(p) || p->train.method == BF_TRAIN_NONE) return 0;
+  if (p->train.method == BF_TRAIN_SGD) {
     bf_log(c->comm, "infinite-width check: skipped (SGD has no closed-form infinite-width "
            "limit; the NTK prediction holds for full-batch gd only)");
     return 0;

@@ -22,19 +22,19 @@ enum { POSTERIOR_DRAW = 30, SGD_ORDER = 31 };
 
 int bf_train_length(const bf_params *p)
 {
-  return p->method == BF_TRAIN_SGD ? p->epochs : p->steps;
+  return p->train.method == BF_TRAIN_SGD ? p->train.epochs : p->train.steps;
 }
 
 double bf_train_rate(const bf_params *p)
 {
-  return p->loss == BF_LOSS_MSE ? 2 * p->lr : p->lr;
+  return p->train.loss == BF_LOSS_MSE ? 2 * p->train.lr : p->train.lr;
 }
 
 bf_train_log bf_train_schedule(const bf_params *p)
 {
   bf_train_log log;
   int t = bf_train_length(p);
-  int every = p->record_every > 0 ? p->record_every : (t > 0 ? t : 1);
+  int every = p->train.record_every > 0 ? p->train.record_every : (t > 0 ? t : 1);
   log.nrec = t / every + 1 + (t % every ? 1 : 0);
   log.steps = BF_ALLOC(log.nrec, int);
   for (int r = 0; r < log.nrec; r++) log.steps[r] = r * every < t ? r * every : t;
@@ -94,7 +94,7 @@ void bf_train_gd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
       bf_model_gradient(mod, plan, theta, n, ds->x, ds->y, 1.0 / n, f, g);
     }
     /* step `to` is recorded by the next chunk, unless it is the last */
-    while ((step < to || to == p->steps) && rec < log->nrec && log->steps[rec] == step) {
+    while ((step < to || to == p->train.steps) && rec < log->nrec && log->steps[rec] == step) {
       if (snap) memcpy(snap + rec * mod->P, theta, sizeof(double) * mod->P);
       loss[rec++] = mse(f, ds->y, n);
     }
@@ -121,7 +121,7 @@ struct bf_sgd {
 bf_sgd *bf_sgd_create(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
                       const double *theta)
 {
-  int64_t n = ds->n, B = p->batch < n ? p->batch : n, Pt = mod->Pt;
+  int64_t n = ds->n, B = p->train.batch < n ? p->train.batch : n, Pt = mod->Pt;
   bf_sgd *w = BF_CALLOC(1, bf_sgd);
   w->mod = mod, w->ds = ds, w->rate = bf_train_rate(p);
   w->plan = bf_model_plan_create(mod, n);
@@ -196,8 +196,8 @@ void bf_train_order(const bf_params *p, int64_t member, int64_t epoch, int64_t n
                     int64_t *perm)
 {
   for (int64_t i = 0; i < n; i++) perm[i] = i;
-  if (p->sgd_order != BF_ORDER_SHUFFLED) return;
-  bf_rng s = bf_rng_stream(p->seed, (uint64_t)member, SGD_ORDER);
+  if (p->train.order != BF_ORDER_SHUFFLED) return;
+  bf_rng s = bf_rng_stream(p->run.seed, (uint64_t)member, SGD_ORDER);
   for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates: j uniform in [0, i] */
     int64_t j = (int64_t)(bf_rng_uniform(&s, (uint64_t)epoch * (uint64_t)n + (uint64_t)i) *
                           (double)(i + 1));
@@ -211,14 +211,14 @@ void bf_train_sgd(const bf_model *mod, const bf_params *p, const bf_dataset *ds,
                   const bf_train_log *log, int64_t member, double *theta, double *loss,
                   double *snap, int from, int to)
 {
-  int64_t n = ds->n, B = p->batch < n ? p->batch : n;
+  int64_t n = ds->n, B = p->train.batch < n ? p->train.batch : n;
   bf_sgd *w = bf_sgd_create(mod, p, ds, theta);
   int64_t *perm = BF_ALLOC(n, int64_t);
   int rec = 0;
   while (rec < log->nrec && log->steps[rec] < from) rec++;
   for (int epoch = from; epoch <= to; epoch++) {
     /* epoch `to` is recorded by the next chunk, unless it is the last */
-    while ((epoch < to || to == p->epochs) && rec < log->nrec && log->steps[rec] == epoch) {
+    while ((epoch < to || to == p->train.epochs) && rec < log->nrec && log->steps[rec] == epoch) {
       if (snap) memcpy(snap + rec * mod->P, theta, sizeof(double) * mod->P);
       loss[rec++] = bf_sgd_mse(w, theta);
     }
@@ -235,7 +235,7 @@ void bf_train_posterior(const bf_model *mod, const bf_params *p,
 {
   BF_ASSERT(mod->linear);
   int64_t n = ds->n, Pt = mod->Pt;
-  double s2 = p->noise * p->noise;
+  double s2 = p->data.noise * p->data.noise;
   double *J = BF_ALLOC(n * Pt, double), *f0 = BF_ALLOC(n, double);
   double *H = BF_ALLOC(Pt * Pt, double), *sd = BF_ALLOC(Pt, double);
   double *rhs = BF_ALLOC(Pt, double);
@@ -258,7 +258,7 @@ void bf_train_posterior(const bf_model *mod, const bf_params *p,
   /* In row-major terms H now holds L (lower) with H = L L^T.
    * mean: L L^T mu = rhs; sample: mu + L^-T z. */
   cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, np, H, np, rhs, 1);
-  bf_rng s = bf_rng_stream(p->seed, (uint64_t)member, POSTERIOR_DRAW);
+  bf_rng s = bf_rng_stream(p->run.seed, (uint64_t)member, POSTERIOR_DRAW);
   double *z = BF_ALLOC(Pt, double);
   bf_rng_normals(&s, 0, Pt, z);
   for (int64_t i = 0; i < Pt; i++) rhs[i] += z[i];

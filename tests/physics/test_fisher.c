@@ -23,11 +23,11 @@
 
 static bf_params mlp_params(int n, int width)
 {
-  bf_params p = {.seed = 4, .arch = BF_ARCH_MLP, .d = 2, .width = width, .depth = 2,
-                 .activation = 1,
-                 .sigma_w = 1.4, .sigma_b = 0.3, .members = 2, .target = BF_TARGET_SIN,
-                 .n_train = n, .n_test = 4, .noise = 0.1, .domain = 1.0,
-                 .data_points = BF_DATA_RANDOM, .groups = 1, .block = 8};
+  bf_params p = {.run.seed = 4, .net.arch = BF_ARCH_MLP, .net.d = 2, .net.width = width, .net.depth = 2,
+                 .net.activation = 1,
+                 .net.sigma_w = 1.4, .net.sigma_b = 0.3, .ens.members = 2, .data.target = BF_TARGET_SIN,
+                 .data.n_train = n, .data.n_test = 4, .data.noise = 0.1, .data.domain = 1.0,
+                 .data.points = BF_DATA_RANDOM, .fisher.groups = 1, .fisher.block = 8};
   return p;
 }
 
@@ -39,11 +39,11 @@ static void primal_vs_dual(int n, int width)
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
   double *theta = malloc(mod->P * sizeof(double));
-  bf_mlp_sample(net, p.seed, 0, theta);
+  bf_mlp_sample(net, p.run.seed, 0, theta);
   int64_t k = n < mod->Pt ? n : mod->Pt;
   double *lp = malloc(k * sizeof(double)), *ld = malloc(k * sizeof(double)), worst = 0;
-  bf_fisher_eigenvalues(g, mod, theta, ds, 0.1, BF_SOLVER_PRIMAL, p.block, lp);
-  bf_fisher_eigenvalues(g, mod, theta, ds, 0.1, BF_SOLVER_DUAL, p.block, ld);
+  bf_fisher_eigenvalues(g, mod, theta, ds, 0.1, BF_SOLVER_PRIMAL, p.fisher.block, lp);
+  bf_fisher_eigenvalues(g, mod, theta, ds, 0.1, BF_SOLVER_DUAL, p.fisher.block, ld);
   for (int64_t j = 0; j < k; j++) worst = fmax(worst, fabs(lp[j] - ld[j]) / lp[0]);
   FIGURE("n = %d, P = %lld: max |primal - dual| / lambda_max over %lld eigenvalues = %.1e "
          "(tol 1e-10); lambda_max = %.4g, lambda_min = %.4g", n, (long long)mod->Pt,
@@ -73,7 +73,7 @@ static void test_dual_against_explicit_jacobian(void **state)
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
   double *theta = malloc(mod->P * sizeof(double));
-  bf_mlp_sample(net, p.seed, 1, theta);
+  bf_mlp_sample(net, p.run.seed, 1, theta);
   int n = 20, P = (int)mod->Pt;
   double *J = malloc((size_t)n * P * sizeof(double)), *G = calloc((size_t)n * n, sizeof(double));
   bf_model_jacobian(mod, theta, n, ds->x, J);
@@ -100,23 +100,23 @@ static void test_dual_against_explicit_jacobian(void **state)
 static void test_cosnet_diagonal_fisher(void **state)
 {
   (void)state;
-  bf_params p = {.seed = 8, .d = 2, .width = 64, .mass = 0.5, .cutoff = 2.0,
-                 .sigma_a = 1.0, .momenta = BF_MOMENTA_LATTICE, .sites = 8,
-                 .spacing = 1.0, .members = 2, .n_test = 4, .noise = 0.2,
-                 .domain = 1, .data_points = BF_DATA_LATTICE};
+  bf_params p = {.run.seed = 8, .net.d = 2, .net.width = 64, .cosnet.mass = 0.5, .cosnet.cutoff = 2.0,
+                 .cosnet.sigma_a = 1.0, .cosnet.momenta = BF_MOMENTA_LATTICE, .lattice.sites = 8,
+                 .lattice.spacing = 1.0, .ens.members = 2, .data.n_test = 4, .data.noise = 0.2,
+                 .data.domain = 1, .data.points = BF_DATA_LATTICE};
   bf_model *mod = bf_model_create(&p);
   const bf_cosnet *net = mod->free_field;
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   double *theta = malloc(mod->P * sizeof(double)), *diag = malloc(mod->Pt * sizeof(double));
-  bf_cosnet_sample(net, p.seed, 0, theta);
-  bf_fisher_diagonal(mod, theta, ds, p.noise, diag);
-  double worst = 0, s2 = p.noise * p.noise;
+  bf_cosnet_sample(net, p.run.seed, 0, theta);
+  bf_fisher_diagonal(mod, theta, ds, p.data.noise, diag);
+  double worst = 0, s2 = p.data.noise * p.data.noise;
   int checked = 0;
   for (int64_t i = 0; i < mod->Pt; i++) {
-    const double *b = theta + p.width + 2 * i;
+    const double *b = theta + p.net.width + 2 * i;
     double q2 = b[0] * b[0] + b[1] * b[1];
     if (q2 == 0) continue; /* the q = 0 mode depends on its phase (docs/physics.md 4) */
-    double want = ds->n * net->amp * net->amp / (2 * s2 * (q2 + p.mass * p.mass));
+    double want = ds->n * net->amp * net->amp / (2 * s2 * (q2 + p.cosnet.mass * p.cosnet.mass));
     worst = fmax(worst, fabs(diag[i] / want - 1));
     checked++;
   }
@@ -137,7 +137,7 @@ static void test_mlp_diagonal_is_diag_of_jtj(void **state)
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   double *theta = malloc(mod->P * sizeof(double)), *diag = malloc(mod->Pt * sizeof(double));
   double *J = malloc((size_t)300 * mod->Pt * sizeof(double)), worst = 0, scale = 0;
-  bf_mlp_sample(net, p.seed, 0, theta);
+  bf_mlp_sample(net, p.run.seed, 0, theta);
   bf_fisher_diagonal(mod, theta, ds, 0.1, diag);
   bf_model_jacobian(mod, theta, 300, ds->x, J);
   for (int64_t a = 0; a < mod->Pt; a++) {
@@ -169,7 +169,7 @@ static void test_eigenvectors(void **state)
     int P = (int)mod->Pt, nv = 10;
     double *theta = malloc(mod->P * sizeof(double)), *J = malloc((size_t)n * P * sizeof(double));
     double *V = malloc((size_t)nv * P * sizeof(double)), lam[10], res = 0, orth = 0;
-    bf_mlp_sample(net, p.seed, 0, theta);
+    bf_mlp_sample(net, p.run.seed, 0, theta);
     /* one member, rank 0's; each rank gets its parameter rows, gathered
      * here (by parameter row, P x nv) to check them whole */
     bf_evec_map *map = bf_evec_map_create(g, P, nv, 0, g->rank == 0);
@@ -217,22 +217,22 @@ static void test_eigenvectors(void **state)
  * class occupancies and phases ~ sqrt(M/N)). */
 static double alignment_deviation(int width, int *nmom)
 {
-  bf_params p = {.seed = 21, .d = 1, .width = width, .mass = 0.4, .cutoff = 1.3,
-                 .sigma_a = 1.0, .momenta = BF_MOMENTA_LATTICE, .sites = 16,
-                 .spacing = 1.0, .members = 2, .n_test = 2, .noise = 0.3,
-                 .domain = 1, .data_points = BF_DATA_LATTICE, .block = 4};
+  bf_params p = {.run.seed = 21, .net.d = 1, .net.width = width, .cosnet.mass = 0.4, .cosnet.cutoff = 1.3,
+                 .cosnet.sigma_a = 1.0, .cosnet.momenta = BF_MOMENTA_LATTICE, .lattice.sites = 16,
+                 .lattice.spacing = 1.0, .ens.members = 2, .data.n_test = 2, .data.noise = 0.3,
+                 .data.domain = 1, .data.points = BF_DATA_LATTICE, .fisher.block = 4};
   bf_model *mod = bf_model_create(&p);
   const bf_cosnet *net = mod->free_field;
   bf_dataset *ds = bf_dataset_create(MPI_COMM_WORLD, &p);
   bf_grid *g = bf_grid_create(MPI_COMM_WORLD, 1);
   double *theta = malloc(mod->P * sizeof(double)), lam[16], want[16], worst = 0;
   int M = (int)net->nmom, k = 16 < width ? 16 : width;
-  bf_cosnet_sample(net, p.seed, 0, theta);
-  bf_fisher_eigenvalues(g, mod, theta, ds, p.noise, bf_fisher_choose(BF_SOLVER_AUTO, 16, width),
+  bf_cosnet_sample(net, p.run.seed, 0, theta);
+  bf_fisher_eigenvalues(g, mod, theta, ds, p.data.noise, bf_fisher_choose(BF_SOLVER_AUTO, 16, width),
                         4, lam);
   for (int q = 0; q < M; q++) { /* lambda_q, sorted descending (small |q| first) */
     double q2 = net->mom[q] * net->mom[q];
-    want[q] = 16 * net->amp * net->amp / (2 * p.noise * p.noise * (q2 + p.mass * p.mass));
+    want[q] = 16 * net->amp * net->amp / (2 * p.data.noise * p.data.noise * (q2 + p.cosnet.mass * p.cosnet.mass));
   }
   for (int a = 0; a < M; a++)
     for (int b = a + 1; b < M; b++)

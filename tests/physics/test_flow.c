@@ -27,14 +27,14 @@
 
 static bf_params erg_params(int width, int basis)
 {
-  bf_params p = {.seed = 3, .arch = BF_ARCH_COSNET, .d = 2, .width = width, .mass = 0.5,
-                 .cutoff = 2.0, .sigma_a = 1.0, .momenta = BF_MOMENTA_LATTICE, .sites = 12,
-                 .spacing = 1.0, .members = 400, .target = BF_TARGET_SIN, .n_test = 8,
-                 .noise = 1.0, .domain = 1, .data_points = BF_DATA_LATTICE,
-                 .method = BF_TRAIN_NONE, .solver = BF_SOLVER_AUTO,
-                 .basis = BF_BASIS_DIAGONAL, .groups = 1, .block = 16, .brg = 1,
-                 .lambda_min = 8, .lambda_max = 150, .cutoffs = 6, .brg_basis = basis,
-                 .prescription = BF_PRESC_PRUNE, .critical_tol = 0.1, .bootstrap = 0};
+  bf_params p = {.run.seed = 3, .net.arch = BF_ARCH_COSNET, .net.d = 2, .net.width = width, .cosnet.mass = 0.5,
+                 .cosnet.cutoff = 2.0, .cosnet.sigma_a = 1.0, .cosnet.momenta = BF_MOMENTA_LATTICE, .lattice.sites = 12,
+                 .lattice.spacing = 1.0, .ens.members = 400, .data.target = BF_TARGET_SIN, .data.n_test = 8,
+                 .data.noise = 1.0, .data.domain = 1, .data.points = BF_DATA_LATTICE,
+                 .train.method = BF_TRAIN_NONE, .fisher.solver = BF_SOLVER_AUTO,
+                 .fisher.basis = BF_BASIS_DIAGONAL, .fisher.groups = 1, .fisher.block = 16, .brg.on = 1,
+                 .brg.lambda_min = 8, .brg.lambda_max = 150, .brg.count = 6, .brg.basis = basis,
+                 .brg.prescription = BF_PRESC_PRUNE, .brg.critical_tol = 0.1, .brg.bootstrap = 0};
   return p;
 }
 
@@ -70,12 +70,12 @@ static void test_brg_equals_erg(void **state)
     ASSERT_LE(f->zmax[k], 4.0);
     /* the fit needs two distinct resolved |q|; where there are fewer, NaN
      * is its documented answer, and anywhere else NaN is a failure */
-    int fittable = distinct_q2_below(p.sites, p.spacing, f->pcut[k]) >= 2;
-    FIGURE("  distinct resolved |q|^2 below p: %d -> fit %s", distinct_q2_below(p.sites,
-           p.spacing, f->pcut[k]), fittable ? "required" : "must be NaN");
+    int fittable = distinct_q2_below(p.lattice.sites, p.lattice.spacing, f->pcut[k]) >= 2;
+    FIGURE("  distinct resolved |q|^2 below p: %d -> fit %s", distinct_q2_below(p.lattice.sites,
+           p.lattice.spacing, f->pcut[k]), fittable ? "required" : "must be NaN");
     assert_int_equal(isfinite(f->m_eff[k]) != 0, fittable);
     if (fittable) {
-      ASSERT_LE(fabs(f->m_eff[k] - p.mass), 4 * f->m_err[k]);
+      ASSERT_LE(fabs(f->m_eff[k] - p.cosnet.mass), 4 * f->m_err[k]);
       assert_true(f->m_hat[k] > prev_hat); /* mass is relevant: grows to the IR */
       prev_hat = f->m_hat[k];
       nfit++;
@@ -91,7 +91,7 @@ static void test_brg_equals_erg(void **state)
 static double eigen_deviation(int width)
 {
   bf_params p = erg_params(width, BF_BASES_EIGEN);
-  p.members = 100;
+  p.ens.members = 100;
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *f;
   int nf = bf_flow_run(job, &p, &f);
@@ -122,23 +122,23 @@ static void test_eigen_basis_alignment_improves(void **state)
 static void test_small_paper_relu(void **state)
 {
   (void)state;
-  bf_params p = {.seed = 9, .arch = BF_ARCH_MLP, .d = 1, .width = 256, .depth = 1,
-                 .activation = 0, .sigma_w = 1.4142135623730951, .sigma_b = 0.1,
-                 .members = 24, .target = BF_TARGET_SIN, .n_train = 32, .n_test = 32,
-                 .noise = 0.05, .domain = 1, .data_points = BF_DATA_GRID,
-                 .method = BF_TRAIN_GD, .lr = 0.3, .steps = 1000,
-                 .solver = BF_SOLVER_AUTO, .basis = BF_BASIS_EIGEN, .groups = 1,
-                 .block = 16, .brg = 1, .lambda_min = 1e-6, .lambda_max = 1, .cutoffs = 13,
-                 .relative = 1, .brg_basis = BF_BASES_EIGEN, .prescription = BF_PRESC_RESAMPLE,
-                 .critical_tol = 0.1, .bootstrap = 200, .quadrature = BF_QUAD_AUTO, .order = 96};
+  bf_params p = {.run.seed = 9, .net.arch = BF_ARCH_MLP, .net.d = 1, .net.width = 256, .net.depth = 1,
+                 .net.activation = 0, .net.sigma_w = 1.4142135623730951, .net.sigma_b = 0.1,
+                 .ens.members = 24, .data.target = BF_TARGET_SIN, .data.n_train = 32, .data.n_test = 32,
+                 .data.noise = 0.05, .data.domain = 1, .data.points = BF_DATA_GRID,
+                 .train.method = BF_TRAIN_GD, .train.lr = 0.3, .train.steps = 1000,
+                 .fisher.solver = BF_SOLVER_AUTO, .fisher.basis = BF_BASIS_EIGEN, .fisher.groups = 1,
+                 .fisher.block = 16, .brg.on = 1, .brg.lambda_min = 1e-6, .brg.lambda_max = 1, .brg.count = 13,
+                 .brg.relative = 1, .brg.basis = BF_BASES_EIGEN, .brg.prescription = BF_PRESC_RESAMPLE,
+                 .brg.critical_tol = 0.1, .brg.bootstrap = 200, .kernel.quadrature = BF_QUAD_AUTO, .kernel.order = 96};
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *f;
   int nf = bf_flow_run(job, &p, &f);
   double mse0 = 0;
-  for (int m = 0; m < p.members; m++) mse0 += f->mse0[m] / p.members;
+  for (int m = 0; m < p.ens.members; m++) mse0 += f->mse0[m] / p.ens.members;
   for (int k = 0; k < f->K; k++) {
     double mean = 0;
-    for (int m = 0; m < p.members; m++) mean += f->mse[k * p.members + m] / p.members;
+    for (int m = 0; m < p.ens.members; m++) mean += f->mse[k * p.ens.members + m] / p.ens.members;
     FIGURE("Lambda = %.1e lambda_max: test MSE %.4g (uncoarsened %.4g)", f->cut[k], mean, mse0);
   }
   FIGURE("Lambda_C = %.3g lambda_max, bootstrap 95%% [%.3g, %.3g], step %d", f->lc, f->lc_lo,
@@ -154,24 +154,24 @@ static void test_small_paper_relu(void **state)
  * test MSE and predictive variance along the flow, closer as width grows. */
 static void curve_deviation(int width, double *dmse, double *dvar)
 {
-  bf_params p = {.seed = 6, .arch = BF_ARCH_MLP, .d = 1, .width = width, .depth = 1,
-                 .activation = 1, .sigma_w = 1.5, .sigma_b = 0.3, .members = 200,
-                 .trainable = BF_TRAIN_READOUT, .target = BF_TARGET_SIN, .n_train = 16,
-                 .n_test = 12, .noise = 0.1, .domain = 1, .data_points = BF_DATA_RANDOM,
-                 .method = BF_TRAIN_POSTERIOR, .solver = BF_SOLVER_AUTO,
-                 .basis = BF_BASIS_EIGEN, .groups = 1, .block = 8, .brg = 1,
-                 .lambda_min = 1e-5, .lambda_max = 1, .cutoffs = 8, .relative = 1,
-                 .brg_basis = BF_BASES_EIGEN, .prescription = BF_PRESC_RESAMPLE,
-                 .critical_tol = 0.1, .quadrature = BF_QUAD_AUTO, .order = 96};
+  bf_params p = {.run.seed = 6, .net.arch = BF_ARCH_MLP, .net.d = 1, .net.width = width, .net.depth = 1,
+                 .net.activation = 1, .net.sigma_w = 1.5, .net.sigma_b = 0.3, .ens.members = 200,
+                 .train.trainable = BF_TRAIN_READOUT, .data.target = BF_TARGET_SIN, .data.n_train = 16,
+                 .data.n_test = 12, .data.noise = 0.1, .data.domain = 1, .data.points = BF_DATA_RANDOM,
+                 .train.method = BF_TRAIN_POSTERIOR, .fisher.solver = BF_SOLVER_AUTO,
+                 .fisher.basis = BF_BASIS_EIGEN, .fisher.groups = 1, .fisher.block = 8, .brg.on = 1,
+                 .brg.lambda_min = 1e-5, .brg.lambda_max = 1, .brg.count = 8, .brg.relative = 1,
+                 .brg.basis = BF_BASES_EIGEN, .brg.prescription = BF_PRESC_RESAMPLE,
+                 .brg.critical_tol = 0.1, .kernel.quadrature = BF_QUAD_AUTO, .kernel.order = 96};
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *f;
   int nf = bf_flow_run(job, &p, &f);
   assert_non_null(f->mse_inf);
   *dmse = *dvar = 0;
-  int nt = p.n_test;
+  int nt = p.data.n_test;
   for (int k = 0; k < f->K; k++) {
     double mean = 0;
-    for (int m = 0; m < p.members; m++) mean += f->mse[k * p.members + m] / p.members;
+    for (int m = 0; m < p.ens.members; m++) mean += f->mse[k * p.ens.members + m] / p.ens.members;
     *dmse = fmax(*dmse, fabs(mean - f->mse_inf[k]) / f->mse_inf[k]);
     for (int x = 0; x < nt; x++) /* mean absolute deviation along the flow */
       *dvar += fabs(f->pred_var[k * nt + x] - f->var_inf[k * nt + x]) / (f->K * nt);
@@ -196,15 +196,15 @@ static void test_posterior_flow_approaches_infinite_width(void **state)
 /* A small GD-trained tanh ensemble for the selection tests (5). */
 static bf_params select_params(void)
 {
-  bf_params p = {.seed = 5, .arch = BF_ARCH_MLP, .d = 1, .width = 64, .depth = 1,
-                 .activation = 1, .sigma_w = 1.5, .sigma_b = 0.1, .members = 16,
-                 .target = BF_TARGET_SIN, .n_train = 16, .n_test = 8, .noise = 0.05,
-                 .domain = 1, .data_points = BF_DATA_RANDOM, .method = BF_TRAIN_GD,
-                 .lr = 0.5, .steps = 200, .solver = BF_SOLVER_AUTO, .basis = BF_BASIS_EIGEN,
-                 .groups = 1, .block = 8, .brg = 1, .lambda_min = 1e-4, .lambda_max = 1,
-                 .cutoffs = 9, .relative = 1, .brg_basis = BF_BASES_EIGEN,
-                 .prescription = BF_PRESC_RESAMPLE, .critical_tol = 0.1, .bootstrap = 50,
-                 .quadrature = BF_QUAD_AUTO, .order = 96};
+  bf_params p = {.run.seed = 5, .net.arch = BF_ARCH_MLP, .net.d = 1, .net.width = 64, .net.depth = 1,
+                 .net.activation = 1, .net.sigma_w = 1.5, .net.sigma_b = 0.1, .ens.members = 16,
+                 .data.target = BF_TARGET_SIN, .data.n_train = 16, .data.n_test = 8, .data.noise = 0.05,
+                 .data.domain = 1, .data.points = BF_DATA_RANDOM, .train.method = BF_TRAIN_GD,
+                 .train.lr = 0.5, .train.steps = 200, .fisher.solver = BF_SOLVER_AUTO, .fisher.basis = BF_BASIS_EIGEN,
+                 .fisher.groups = 1, .fisher.block = 8, .brg.on = 1, .brg.lambda_min = 1e-4, .brg.lambda_max = 1,
+                 .brg.count = 9, .brg.relative = 1, .brg.basis = BF_BASES_EIGEN,
+                 .brg.prescription = BF_PRESC_RESAMPLE, .brg.critical_tol = 0.1, .brg.bootstrap = 50,
+                 .kernel.quadrature = BF_QUAD_AUTO, .kernel.order = 96};
   return p;
 }
 
@@ -223,10 +223,10 @@ static void test_explicit_cutoffs_equal_grid(void **state)
   bf_flow_result *g, *l;
   bf_flow_run(job, &p, &g);
   double cut[9];
-  bf_flow_cutoffs(p.lambda_min, p.lambda_max, p.cutoffs, cut);
-  p.ncut = 9, p.cut = cut, p.cutoffs = 16; /* the list replaces count */
+  bf_flow_cutoffs(p.brg.lambda_min, p.brg.lambda_max, p.brg.count, cut);
+  p.brg.ncut = 9, p.brg.cut = cut, p.brg.count = 16; /* the list replaces count */
   bf_flow_run(job, &p, &l);
-  int64_t E = p.members, KE = 9 * E, KT = 9 * p.n_test;
+  int64_t E = p.ens.members, KE = 9 * E, KT = 9 * p.data.n_test;
   assert_int_equal(l->K, 9);
   double d = fmax(max_abs_diff(KE, g->mse, l->mse), max_abs_diff(KT, g->pred_mean, l->pred_mean));
   d = fmax(d, max_abs_diff(KT, g->pred_var, l->pred_var));
@@ -248,7 +248,7 @@ static void test_explicit_cutoffs_equal_grid(void **state)
 static void check_kept_statistics(const bf_params *p, const bf_flow_result *f, const int *keep,
                                   int nkeep)
 {
-  int64_t E = p->members, nt = p->n_test, np = p->nprobe;
+  int64_t E = p->ens.members, nt = p->data.n_test, np = p->brg.nprobe;
   double dmse = 0, dmean = 0, dvar = 0;
   for (int k = 0; k < f->K; k++) {
     double s = 0;
@@ -262,7 +262,7 @@ static void check_kept_statistics(const bf_params *p, const bf_flow_result *f, c
         double x = f->probe_pred[(k * E + m) * np + j] - mean;
         var += keep[m] ? x * x / (nkeep - 1) : 0;
       }
-      pm = f->pred_mean[k * nt + p->probe_idx[j]], pv = f->pred_var[k * nt + p->probe_idx[j]];
+      pm = f->pred_mean[k * nt + p->brg.probe_idx[j]], pv = f->pred_var[k * nt + p->brg.probe_idx[j]];
       dmean = fmax(dmean, fabs(pm - mean));
       /* pred_var is one pass, (sum x^2 - (sum x)^2/n)/(n-1): its rounding
        * scales with mean^2, not with var */
@@ -283,11 +283,11 @@ static void test_keep_mse_below_and_probe(void **state)
   (void)state;
   bf_params p = select_params();
   int probe[3] = {0, 3, 7};
-  p.nprobe = 3, p.probe_idx = probe;
+  p.brg.nprobe = 3, p.brg.probe_idx = probe;
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   bf_flow_result *all, *f, *none;
   bf_flow_run(job, &p, &all);
-  int E = p.members, keep[16], nkeep = 0, everyone[16];
+  int E = p.ens.members, keep[16], nkeep = 0, everyone[16];
   /* X: the median of test_mse0, so that about half are dropped */
   double sorted[16], hi = 0;
   memcpy(sorted, all->mse0, sizeof sorted);
@@ -296,9 +296,9 @@ static void test_keep_mse_below_and_probe(void **state)
       double t = sorted[b];
       sorted[b] = sorted[b - 1], sorted[b - 1] = t;
     }
-  p.keep_mse_below = sorted[E / 2];
+  p.brg.keep_mse_below = sorted[E / 2];
   for (int m = 0; m < E; m++) {
-    keep[m] = all->mse0[m] < p.keep_mse_below, nkeep += keep[m];
+    keep[m] = all->mse0[m] < p.brg.keep_mse_below, nkeep += keep[m];
     everyone[m] = 1, hi = fmax(hi, all->mse0[m]);
   }
   bf_flow_run(job, &p, &f);
@@ -306,7 +306,7 @@ static void test_keep_mse_below_and_probe(void **state)
   for (int m = 0; m < E; m++) agree += f->kept[m] == keep[m];
   FIGURE("keep_mse_below = %.5g (median test_mse0): %lld kept by the flow, %d counted here "
          "(test_mse0 < X); kept flags agree for %d of %d members (tol: exact)",
-         p.keep_mse_below, (long long)f->n_kept, nkeep, agree, E);
+         p.brg.keep_mse_below, (long long)f->n_kept, nkeep, agree, E);
   assert_int_equal(f->n_kept, nkeep);
   assert_int_equal(agree, E);
   assert_true(nkeep < E); /* the case must drop some */
@@ -315,14 +315,14 @@ static void test_keep_mse_below_and_probe(void **state)
   assert_memory_equal(all->probe_pred, f->probe_pred, sizeof(double) * f->K * E * 3);
   check_kept_statistics(&p, f, keep, nkeep);
   check_kept_statistics(&p, all, everyone, E);
-  p.keep_mse_below = 2 * hi; /* above every test_mse0: drops none */
+  p.brg.keep_mse_below = 2 * hi; /* above every test_mse0: drops none */
   bf_flow_run(job, &p, &none);
   FIGURE("keep_mse_below = %.5g (2 x max test_mse0): %lld of %d kept; Lambda_C %.4g vs %.4g "
-         "with keep_mse_below = 0 (tol: bitwise)", p.keep_mse_below, (long long)none->n_kept, E,
+         "with keep_mse_below = 0 (tol: bitwise)", p.brg.keep_mse_below, (long long)none->n_kept, E,
          none->lc, all->lc);
   assert_int_equal(none->n_kept, E);
-  assert_memory_equal(all->pred_mean, none->pred_mean, sizeof(double) * f->K * p.n_test);
-  assert_memory_equal(all->pred_var, none->pred_var, sizeof(double) * f->K * p.n_test);
+  assert_memory_equal(all->pred_mean, none->pred_mean, sizeof(double) * f->K * p.data.n_test);
+  assert_memory_equal(all->pred_var, none->pred_var, sizeof(double) * f->K * p.data.n_test);
   assert_memory_equal(all->mse_mean, none->mse_mean, sizeof(double) * f->K);
   assert_true(all->crit == none->crit && all->lc_lo == none->lc_lo && all->lc_hi == none->lc_hi);
   bf_flow_results_destroy(&all, 1);

@@ -18,9 +18,9 @@
 
 static bf_params params(int d, int momenta, int L, double s, double R)
 {
-  bf_params p = {.seed = 2024 + d, .d = d, .width = 256, .mass = 0.6,
-                 .cutoff = R, .sigma_a = 1.0, .momenta = momenta, .sites = L,
-                 .spacing = s, .members = 1000};
+  bf_params p = {.run.seed = 2024 + d, .net.d = d, .net.width = 256, .cosnet.mass = 0.6,
+                 .cosnet.cutoff = R, .cosnet.sigma_a = 1.0, .cosnet.momenta = momenta, .lattice.sites = L,
+                 .lattice.spacing = s, .ens.members = 1000};
   return p;
 }
 
@@ -31,14 +31,14 @@ static void check_free_field(bf_params p, const char *label)
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
   int64_t n = job->lat.nsites;
   double *wrong = malloc(n * sizeof(double));
-  if (p.momenta == BF_MOMENTA_LATTICE)
-    bf_ref_lattice(MPI_COMM_WORLD, &job->lat, 1.2 * p.mass, p.cutoff, wrong);
+  if (p.cosnet.momenta == BF_MOMENTA_LATTICE)
+    bf_ref_lattice(MPI_COMM_WORLD, &job->lat, 1.2 * p.cosnet.mass, p.cosnet.cutoff, wrong);
   else
-    bf_ref_continuum_grid(MPI_COMM_WORLD, &job->lat, 1.2 * p.mass, p.cutoff, wrong);
+    bf_ref_continuum_grid(MPI_COMM_WORLD, &job->lat, 1.2 * p.cosnet.mass, p.cosnet.cutoff, wrong);
   double zwrong = bf_zscore_max(n, job->lat_g2, job->lat_g2_err, wrong, NULL);
   FIGURE("%s d=%d: max z over %lld displacements = %.2f (tol %.0f); "
          "G2(0) = %.5f +- %.5f vs ref %.5f; with mass 1.2 m: max z = %.1f",
-         label, p.d, (long long)n, job->zscore_max, Z_TOL, job->lat_g2[0], job->lat_g2_err[0],
+         label, p.net.d, (long long)n, job->zscore_max, Z_TOL, job->lat_g2[0], job->lat_g2_err[0],
          job->lat_g2_ref[0], zwrong);
   ASSERT_LE(job->zscore_max, Z_TOL);
   assert_true(zwrong > Z_TOL);
@@ -68,17 +68,17 @@ static void test_large_cutoff_closed_form(void **state)
 {
   (void)state;
   bf_params p = params(1, BF_MOMENTA_CONTINUUM, 40, 0.25, 60.0);
-  p.width = 1024;
+  p.net.width = 1024;
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
-  double tail = 1 / (M_PI * p.cutoff), worst = 0;
+  double tail = 1 / (M_PI * p.cosnet.cutoff), worst = 0;
   for (int64_t i = 0; i < job->lat.nsites; i++) {
     double r = bf_displacement(&job->lat, i);
-    double dev = fabs(job->lat_g2[i] - bf_ref_closed_form(1, p.mass, r));
+    double dev = fabs(job->lat_g2[i] - bf_ref_closed_form(1, p.cosnet.mass, r));
     worst = fmax(worst, dev / (Z_TOL * job->lat_g2_err[i] + tail));
   }
   FIGURE("d=1 R=%.0f: max |G2 - e^{-mr}/2m| / (4 stderr + 1/(pi R)) = %.2f (tol 1); "
          "G2(0) = %.4f +- %.4f vs 1/(2m) = %.4f",
-         p.cutoff, worst, job->lat_g2[0], job->lat_g2_err[0], 0.5 / p.mass);
+         p.cosnet.cutoff, worst, job->lat_g2[0], job->lat_g2_err[0], 0.5 / p.cosnet.mass);
   ASSERT_LE(worst, 1.0);
   bf_ctx_destroy(&job);
 }

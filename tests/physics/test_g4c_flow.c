@@ -40,19 +40,19 @@ static double XS[2] = {0.9, -0.6};
 
 static bf_params params(int width, int trainable, int basis)
 {
-  bf_params p = {.seed = 21, .arch = BF_ARCH_MLP, .d = 1, .width = width, .depth = 1,
-                 .activation = 0, .sigma_w = 1.2, .sigma_b = 0.4, .members = MEMBERS,
-                 .trainable = trainable, .target = BF_TARGET_SIN, .n_train = 8, .n_test = 8,
-                 .noise = 0.05, .domain = 1, .data_points = BF_DATA_RANDOM,
-                 .method = BF_TRAIN_GD, .lr = 0.5, .steps = 100, .solver = BF_SOLVER_AUTO,
-                 .basis = basis, .groups = 1, .block = 8, .brg = 1, .ncut = NCUT, .cut = CUTS,
-                 .relative = 1, .brg_basis = basis == BF_BASIS_EIGEN ? BF_BASES_EIGEN
+  bf_params p = {.run.seed = 21, .net.arch = BF_ARCH_MLP, .net.d = 1, .net.width = width, .net.depth = 1,
+                 .net.activation = 0, .net.sigma_w = 1.2, .net.sigma_b = 0.4, .ens.members = MEMBERS,
+                 .train.trainable = trainable, .data.target = BF_TARGET_SIN, .data.n_train = 8, .data.n_test = 8,
+                 .data.noise = 0.05, .data.domain = 1, .data.points = BF_DATA_RANDOM,
+                 .train.method = BF_TRAIN_GD, .train.lr = 0.5, .train.steps = 100, .fisher.solver = BF_SOLVER_AUTO,
+                 .fisher.basis = basis, .fisher.groups = 1, .fisher.block = 8, .brg.on = 1, .brg.ncut = NCUT, .brg.cut = CUTS,
+                 .brg.relative = 1, .brg.basis = basis == BF_BASIS_EIGEN ? BF_BASES_EIGEN
                                                                      : BF_BASES_DIAGONAL,
-                 .prescription = BF_PRESC_RESAMPLE, .critical_tol = 0.1, .npoints = 2,
-                 .nquads = 3, .blocks = 32, .quadrature = BF_QUAD_AUTO, .order = 96};
+                 .brg.prescription = BF_PRESC_RESAMPLE, .brg.critical_tol = 0.1, .corr.npoints = 2,
+                 .corr.nquads = 3, .corr.blocks = 32, .kernel.quadrature = BF_QUAD_AUTO, .kernel.order = 96};
   int quads[3][4] = {{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 0, 1, 1}};
-  memcpy(p.quad, quads, sizeof quads);
-  p.x = XS;
+  memcpy(p.corr.quad, quads, sizeof quads);
+  p.corr.x = XS;
   return p;
 }
 
@@ -81,8 +81,8 @@ static void run_free(run *r)
 /* (15/4) sw^4 k^2 / N at point x: the depth-1 ReLU G4c(x,x,x,x). */
 static double exact_g4c(const bf_params *p, double x)
 {
-  double sw2 = p->sigma_w * p->sigma_w, k = sw2 * x * x + p->sigma_b * p->sigma_b;
-  return 15.0 / 4.0 * sw2 * sw2 * k * k / p->width;
+  double sw2 = p->net.sigma_w * p->net.sigma_w, k = sw2 * x * x + p->net.sigma_b * p->net.sigma_b;
+  return 15.0 / 4.0 * sw2 * sw2 * k * k / p->net.width;
 }
 
 /* Checks 1 and 2 for one case: the last step against the prior ensemble
@@ -91,13 +91,13 @@ static void last_step_is_prior(const char *label, const bf_params *p)
 {
   run r = flow(p);
   bf_params q = *p; /* the same members' prior: nothing trained */
-  q.method = BF_TRAIN_NONE, q.solver = BF_SOLVER_NONE, q.brg = 0;
+  q.train.method = BF_TRAIN_NONE, q.fisher.solver = BF_SOLVER_NONE, q.brg.on = 0;
   bf_ctx *prior = bf_chain(MPI_COMM_WORLD, &q, "reference", 0);
   const double *g = r.f->g4c + (NCUT - 1) * 3, *e = r.f->g4c_err + (NCUT - 1) * 3;
-  double sloppy = 0, N = p->width;
-  for (int m = 0; m < p->members; m++) sloppy += r.f->n_sloppy[(NCUT - 1) * p->members + m];
+  double sloppy = 0, N = p->net.width;
+  for (int m = 0; m < p->ens.members; m++) sloppy += r.f->n_sloppy[(NCUT - 1) * p->ens.members + m];
   FIGURE("%s: last step Lambda = %g lambda_max, mean sloppy directions %.2f of P_T = %lld",
-         label, CUTS[NCUT - 1], sloppy / p->members, (long long)r.job->mod->Pt);
+         label, CUTS[NCUT - 1], sloppy / p->ens.members, (long long)r.job->mod->Pt);
   for (int q = 0; q < 3; q++) {
     double z = (g[q] - prior->g4c[q]) / hypot(e[q], prior->g4c_err[q]);
     FIGURE("  quadruple %d: N G4c last step %.4f +- %.4f, prior %.4f +- %.4f, z = %.2f "
@@ -130,7 +130,7 @@ static void test_first_step_is_trained(void **state)
   bf_params p = params(16, BF_TRAIN_ALL, BF_BASIS_EIGEN);
   run r = flow(&p);
   double sloppy = 0;
-  for (int m = 0; m < p.members; m++) sloppy += r.f->n_sloppy[m];
+  for (int m = 0; m < p.ens.members; m++) sloppy += r.f->n_sloppy[m];
   int same = !memcmp(r.f->g4c, r.job->g4c, sizeof(double) * 3) &&
              !memcmp(r.f->g4c_err, r.job->g4c_err, sizeof(double) * 3);
   for (int q = 0; q < 3; q++)
@@ -173,26 +173,26 @@ static void test_g4c_falls_as_one_over_width(void **state)
 {
   (void)state;
   bf_params p1 = params(64, BF_TRAIN_READOUT, BF_BASIS_EIGEN), p2 = p1; /* 3 x MEMBERS: */
-  p2.width = 256;
-  p1.n_train = p2.n_train = 4, p1.data_points = p2.data_points = BF_DATA_GRID;
-  p1.members = p2.members = 3 * MEMBERS; /* N = 256's errors resolve N G4c ~ 10 */
+  p2.net.width = 256;
+  p1.data.n_train = p2.data.n_train = 4, p1.data.points = p2.data.points = BF_DATA_GRID;
+  p1.ens.members = p2.ens.members = 3 * MEMBERS; /* N = 256's errors resolve N G4c ~ 10 */
   bf_ctx *j1 = bf_chain(MPI_COMM_WORLD, &p1, "metric", 0);
   bf_ctx *j2 = bf_chain(MPI_COMM_WORLD, &p2, "metric", 0);
   double cut[17];
-  p1.ncut = p2.ncut = gap_cutoffs(j1, cut);
-  p1.cut = p2.cut = cut;
+  p1.brg.ncut = p2.brg.ncut = gap_cutoffs(j1, cut);
+  p1.brg.cut = p2.brg.cut = cut;
   bf_flow_result *f1, *f2;
   bf_flow_run(j1, &p1, &f1);
   bf_flow_run(j2, &p2, &f2);
-  for (int k = 0; k < p1.ncut; k++) { /* the same sloppy set at both widths */
+  for (int k = 0; k < p1.brg.ncut; k++) { /* the same sloppy set at both widths */
     double s1 = 0, s2 = 0;
-    for (int m = 0; m < p1.members; m++)
-      s1 += f1->n_sloppy[k * p1.members + m], s2 += f2->n_sloppy[k * p1.members + m];
+    for (int m = 0; m < p1.ens.members; m++)
+      s1 += f1->n_sloppy[k * p1.ens.members + m], s2 += f2->n_sloppy[k * p1.ens.members + m];
     FIGURE("Lambda = %8.2e lambda_max: mean sloppy directions %.3f (N = %d), %.3f (N = %d)",
-           cut[k], s1 / p1.members, p1.width, s2 / p2.members, p2.width);
+           cut[k], s1 / p1.ens.members, p1.net.width, s2 / p2.ens.members, p2.net.width);
   }
-  double N1 = p1.width, N2 = p2.width, apart = 0;
-  for (int k = 0; k < p1.ncut; k++)
+  double N1 = p1.net.width, N2 = p2.net.width, apart = 0;
+  for (int k = 0; k < p1.brg.ncut; k++)
     for (int q = 0; q < 3; q++) {
       int i = k * 3 + q;
       double g1 = f1->g4c[i], e1 = f1->g4c_err[i], g2 = f2->g4c[i], e2 = f2->g4c_err[i];

@@ -25,12 +25,12 @@
 
 static bf_params mlp(int act, int depth, int param)
 {
-  bf_params p = {.seed = 77 + depth, .arch = BF_ARCH_MLP, .d = 2, .width = 128, .depth = depth,
-                 .activation = act, .parameterization = param, .sigma_w = 1.5,
-                 .sigma_b = 0.3, .members = 1000, .npoints = 5, .nquads = 1,
-                 .blocks = 20, .quadrature = BF_QUAD_AUTO, .order = 96};
+  bf_params p = {.run.seed = 77 + depth, .net.arch = BF_ARCH_MLP, .net.d = 2, .net.width = 128, .net.depth = depth,
+                 .net.activation = act, .net.parameterization = param, .net.sigma_w = 1.5,
+                 .net.sigma_b = 0.3, .ens.members = 1000, .corr.npoints = 5, .corr.nquads = 1,
+                 .corr.blocks = 20, .kernel.quadrature = BF_QUAD_AUTO, .kernel.order = 96};
   static double x[5 * 2] = {1, 0.5, -0.5, 1, 0.3, -0.2, -1.2, -0.8, 0.8, 0.8};
-  p.x = x;
+  p.corr.x = x;
   return p;
 }
 
@@ -60,10 +60,10 @@ static void test_wrong_kernel_is_rejected(void **state)
   (void)state;
   bf_params p = mlp(1, 2, BF_PARAM_NTK);
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
-  p.sigma_w *= 1.2;
+  p.net.sigma_w *= 1.2;
   bf_mlp *wrong = bf_mlp_create(&p);
   double K[25], T[25], zmax = 0;
-  bf_kernels(MPI_COMM_WORLD, wrong, 5, p.x, BF_QUAD_AUTO, 96, K, T);
+  bf_kernels(MPI_COMM_WORLD, wrong, 5, p.corr.x, BF_QUAD_AUTO, 96, K, T);
   for (int k = 0; k < 25; k++) zmax = fmax(zmax, fabs(job->g2[k] - K[k]) / job->g2_err[k]);
   FIGURE("tanh depth 2 against the kernel of 1.2 sigma_w: max z = %.1f (must exceed %.0f)",
          zmax, Z_TOL);
@@ -77,25 +77,25 @@ static void test_g4c_scales_as_one_over_width(void **state)
   (void)state;
   const int widths[] = {4, 16, 64, 1024};
   for (int w = 0; w < 4; w++) {
-    bf_params p = {.seed = 5, .arch = BF_ARCH_MLP, .d = 1, .width = widths[w], .depth = 1, .activation = 0,
-                   .sigma_w = 1.2, .sigma_b = 0.4, .members = 40000, .npoints = 2,
-                   .nquads = 2, .blocks = 32, .order = 96};
+    bf_params p = {.run.seed = 5, .net.arch = BF_ARCH_MLP, .net.d = 1, .net.width = widths[w], .net.depth = 1, .net.activation = 0,
+                   .net.sigma_w = 1.2, .net.sigma_b = 0.4, .ens.members = 40000, .corr.npoints = 2,
+                   .corr.nquads = 2, .corr.blocks = 32, .kernel.order = 96};
     double xs[2] = {0.9, -0.6};
-    p.x = xs;
+    p.corr.x = xs;
     int quads[2][4] = {{0, 0, 0, 0}, {1, 1, 1, 1}};
-    memcpy(p.quad, quads, sizeof quads);
+    memcpy(p.corr.quad, quads, sizeof quads);
     bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "reference", 0);
     for (int q = 0; q < 2; q++) {
-      double x = p.x[q], sw2 = p.sigma_w * p.sigma_w;
-      double k = sw2 * x * x + p.sigma_b * p.sigma_b;
-      double exact = 15.0 / 4.0 * sw2 * sw2 * k * k / p.width;
+      double x = p.corr.x[q], sw2 = p.net.sigma_w * p.net.sigma_w;
+      double k = sw2 * x * x + p.net.sigma_b * p.net.sigma_b;
+      double exact = 15.0 / 4.0 * sw2 * sw2 * k * k / p.net.width;
       double z = (job->g4c[q] - exact) / job->g4c_err[q];
       FIGURE("N = %4d, x = %+.1f: N G4c = %.4f +- %.4f, exact N G4c = %.4f, z = %.2f; "
-             "G4c/err = %.1f", p.width, x, p.width * job->g4c[q],
-             p.width * job->g4c_err[q], p.width * exact, z, job->g4c[q] / job->g4c_err[q]);
+             "G4c/err = %.1f", p.net.width, x, p.net.width * job->g4c[q],
+             p.net.width * job->g4c_err[q], p.net.width * exact, z, job->g4c[q] / job->g4c_err[q]);
       ASSERT_LE(fabs(z), Z_TOL);
-      if (p.width == 4) assert_true(job->g4c[q] / job->g4c_err[q] > Z_TOL);
-      if (p.width == 1024) ASSERT_LE(fabs(job->g4c[q]) / job->g4c_err[q], Z_TOL);
+      if (p.net.width == 4) assert_true(job->g4c[q] / job->g4c_err[q] > Z_TOL);
+      if (p.net.width == 1024) ASSERT_LE(fabs(job->g4c[q]) / job->g4c_err[q], Z_TOL);
     }
     bf_ctx_destroy(&job);
   }
@@ -145,11 +145,11 @@ static bf_params mixed(const mix_case *c, int *w, int *a)
   bf_params p = mlp(0, c->L, c->param);
   memcpy(w, c->width, sizeof(int) * c->L);
   memcpy(a, c->act, sizeof(int) * c->L);
-  p.seed = c->seed;
-  p.nhidden = c->L, p.hwidth = w, p.hact = a;
-  p.nobias = !c->bias;
-  p.sigma_w = c->sw, p.sigma_b = c->sb;
-  p.members = MIX_MEMBERS;
+  p.run.seed = c->seed;
+  p.net.nhidden = c->L, p.net.hwidth = w, p.net.hact = a;
+  p.net.nobias = !c->bias;
+  p.net.sigma_w = c->sw, p.net.sigma_b = c->sb;
+  p.ens.members = MIX_MEMBERS;
   return p;
 }
 
@@ -182,7 +182,7 @@ static void test_mixed_stacks_g2_matches_nngp(void **state)
     FIGURE("%s: %s, E = %d: max z = %.2f at (%d,%d) (G2 = %.5g +- %.3g, K = %.5g), "
            "diagonal max z = %.2f (tol %.0f on %s); most negative off-diagonal "
            "(G2 - K)/sqrt(K_ii K_jj) = %.3f; %.1f s",
-           MIXED[c].label, job->mod->describe, p.members, job->zscore_max, i, j,
+           MIXED[c].label, job->mod->describe, p.ens.members, job->zscore_max, i, j,
            job->g2[i * n + j], job->g2_err[i * n + j], job->k_nngp[i * n + j], zdiag, Z_TOL,
            MIXED[c].diagonal_only ? "the diagonal" : "all pairs", rel, MPI_Wtime() - t0);
     double z = MIXED[c].diagonal_only ? zdiag : job->zscore_max;
@@ -223,11 +223,11 @@ static void test_mixed_wrong_kernels_are_rejected(void **state)
                                  : "last activation tanh -> relu";
         break;
       case 1:
-        q.nobias = !q.nobias;
-        what = q.nobias ? "bias dropped" : "bias added";
+        q.net.nobias = !q.net.nobias;
+        what = q.net.nobias ? "bias dropped" : "bias added";
         break;
       case 2:
-        q.sigma_w *= 1.2;
+        q.net.sigma_w *= 1.2;
         what = "sigma_w x 1.2";
         break;
       default:
@@ -236,13 +236,13 @@ static void test_mixed_wrong_kernels_are_rejected(void **state)
       }
       bf_mlp *net = bf_mlp_create(&q);
       double K[25], T[25];
-      bf_kernels(MPI_COMM_WORLD, net, job->n, q.x, BF_QUAD_AUTO, q.order, K, T);
+      bf_kernels(MPI_COMM_WORLD, net, job->n, q.corr.x, BF_QUAD_AUTO, q.kernel.order, K, T);
       bf_mlp_destroy(&net);
       double z = zmax_of(job, K, mc->diagonal_only);
       if (m == 3 && mc->param == BF_PARAM_NTK) { /* against bf_kernels of the right stack */
         double Kr[25], Tr[25];
         net = bf_mlp_create(&p);
-        bf_kernels(MPI_COMM_WORLD, net, job->n, p.x, BF_QUAD_AUTO, p.order, Kr, Tr);
+        bf_kernels(MPI_COMM_WORLD, net, job->n, p.corr.x, BF_QUAD_AUTO, p.kernel.order, Kr, Tr);
         bf_mlp_destroy(&net);
         double dk = 0;
         for (int k = 0; k < job->n * job->n; k++) dk = fmax(dk, fabs(K[k] - Kr[k]) / Kr[k]);

@@ -19,12 +19,12 @@ enum { NPTS = 6, WIDTH = 3 };
 
 static bf_params params(int trainable, int loss, int batch)
 {
-  bf_params p = {.seed = 7, .arch = BF_ARCH_MLP, .d = 1, .width = WIDTH, .depth = 1,
-                 .activation = 1 /* tanh */, .sigma_w = 1.5, .sigma_b = 0.3, .members = 2,
-                 .n_train = NPTS, .n_test = 2, .noise = 0.1, .domain = 1.0,
-                 .method = BF_TRAIN_SGD, .trainable = trainable, .lr = 0.07,
-                 .steps = 200, .loss = loss, .batch = batch, .epochs = 1,
-                 .quadrature = BF_QUAD_AUTO, .order = 96, .groups = 1, .block = 8};
+  bf_params p = {.run.seed = 7, .net.arch = BF_ARCH_MLP, .net.d = 1, .net.width = WIDTH, .net.depth = 1,
+                 .net.activation = 1 /* tanh */, .net.sigma_w = 1.5, .net.sigma_b = 0.3, .ens.members = 2,
+                 .data.n_train = NPTS, .data.n_test = 2, .data.noise = 0.1, .data.domain = 1.0,
+                 .train.method = BF_TRAIN_SGD, .train.trainable = trainable, .train.lr = 0.07,
+                 .train.steps = 200, .train.loss = loss, .train.batch = batch, .train.epochs = 1,
+                 .kernel.quadrature = BF_QUAD_AUTO, .kernel.order = 96, .fisher.groups = 1, .fisher.block = 8};
   return p;
 }
 
@@ -62,12 +62,12 @@ static void hand_step(const bf_model *mod, const bf_params *p, double *th, const
                       int B)
 {
   const bf_mlp *net = bf_model_mlp(mod);
-  double grad[16], sum[16] = {0}, c = (p->loss == BF_LOSS_MSE ? 2.0 : 1.0) / B;
+  double grad[16], sum[16] = {0}, c = (p->train.loss == BF_LOSS_MSE ? 2.0 : 1.0) / B;
   for (int b = 0; b < B; b++) {
     double r = hand_f(net, th, X[idx[b]], grad) - Y[idx[b]];
     for (int64_t A = 0; A < mod->P; A++) sum[A] += r * grad[A];
   }
-  for (int64_t A = mod->t0; A < mod->t0 + mod->Pt; A++) th[A] -= p->lr * c * sum[A];
+  for (int64_t A = mod->t0; A < mod->t0 + mod->Pt; A++) th[A] -= p->train.lr * c * sum[A];
 }
 
 static double hand_mse(const bf_model *mod, const double *th)
@@ -101,7 +101,7 @@ static void test_one_step_by_hand(void **state)
         bf_params p = params(tr ? BF_TRAIN_READOUT : BF_TRAIN_ALL, loss, B);
         bf_model *mod = bf_model_create(&p);
         double th[16], want[16], th0[16];
-        bf_model_sample(mod, p.seed, 1, th);
+        bf_model_sample(mod, p.run.seed, 1, th);
         memcpy(want, th, sizeof(double) * mod->P);
         memcpy(th0, th, sizeof(double) * mod->P);
         bf_sgd *w = bf_sgd_create(mod, &p, &ds, th);
@@ -132,7 +132,7 @@ static void test_fixed_epoch_by_hand(void **state)
       bf_model *mod = bf_model_create(&p);
       bf_train_log log = bf_train_schedule(&p);
       double th[16], want[16], loss[2], loss0;
-      bf_model_sample(mod, p.seed, 0, th);
+      bf_model_sample(mod, p.run.seed, 0, th);
       memcpy(want, th, sizeof(double) * mod->P);
       loss0 = hand_mse(mod, want);
       bf_train_sgd(mod, &p, &ds, &log, 0, th, loss, NULL, 0, 1);
@@ -181,12 +181,12 @@ static void test_shuffled_order(void **state)
   enum { N = 40 };
   bf_params p = params(BF_TRAIN_READOUT, BF_LOSS_MSE, 1);
   int64_t e0[N], e1[N], m1[N], again[N], fixed[N];
-  p.sgd_order = BF_ORDER_SHUFFLED;
+  p.train.order = BF_ORDER_SHUFFLED;
   bf_train_order(&p, 5, 0, N, e0);
   bf_train_order(&p, 5, 1, N, e1);
   bf_train_order(&p, 6, 0, N, m1);
   bf_train_order(&p, 6, 0, N, again);
-  p.sgd_order = BF_ORDER_FIXED;
+  p.train.order = BF_ORDER_FIXED;
   bf_train_order(&p, 5, 3, N, fixed);
   int64_t id = 0;
   for (int64_t i = 0; i < N; i++) id += fixed[i] != i;
@@ -210,15 +210,15 @@ static void test_gd_mse_is_half_mse_at_twice_lr(void **state)
   bf_dataset ds = dataset();
   for (int tr = 0; tr < 2; tr++) {
     bf_params a = params(tr ? BF_TRAIN_READOUT : BF_TRAIN_ALL, BF_LOSS_MSE, 1), b = a;
-    a.method = b.method = BF_TRAIN_GD, a.steps = b.steps = 50;
-    b.loss = BF_LOSS_HALF_MSE, b.lr = 2 * a.lr;
+    a.train.method = b.train.method = BF_TRAIN_GD, a.train.steps = b.train.steps = 50;
+    b.train.loss = BF_LOSS_HALF_MSE, b.train.lr = 2 * a.train.lr;
     bf_model *mod = bf_model_create(&a);
     bf_train_log log = bf_train_schedule(&a);
     double ta[16], tb[16], la[2], lb[2];
-    bf_model_sample(mod, a.seed, 0, ta);
+    bf_model_sample(mod, a.run.seed, 0, ta);
     memcpy(tb, ta, sizeof ta);
-    bf_train_gd(mod, &a, &ds, &log, ta, la, NULL, 0, a.steps);
-    bf_train_gd(mod, &b, &ds, &log, tb, lb, NULL, 0, b.steps);
+    bf_train_gd(mod, &a, &ds, &log, ta, la, NULL, 0, a.train.steps);
+    bf_train_gd(mod, &b, &ds, &log, tb, lb, NULL, 0, b.train.steps);
     double dev = max_diff(ta, tb, mod->P);
     FIGURE("GD %s, 50 steps: mse at lr vs half_mse at 2 lr: max |diff| = %.1e (tol 0, "
            "bitwise); loss %.5f -> %.5f", tr ? "readout" : "all", dev, la[0], la[1]);
@@ -228,10 +228,10 @@ static void test_gd_mse_is_half_mse_at_twice_lr(void **state)
     bf_model_destroy(&mod);
   }
   bf_params a = params(BF_TRAIN_ALL, BF_LOSS_MSE, 1), b = a;
-  a.method = b.method = BF_TRAIN_GD, a.steps = b.steps = 20, a.members = b.members = 4;
-  a.width = b.width = 16, a.target = b.target = BF_TARGET_SIN;
-  a.data_points = b.data_points = BF_DATA_RANDOM;
-  b.loss = BF_LOSS_HALF_MSE, b.lr = 2 * a.lr;
+  a.train.method = b.train.method = BF_TRAIN_GD, a.train.steps = b.train.steps = 20, a.ens.members = b.ens.members = 4;
+  a.net.width = b.net.width = 16, a.data.target = b.data.target = BF_TARGET_SIN;
+  a.data.points = b.data.points = BF_DATA_RANDOM;
+  b.train.loss = BF_LOSS_HALF_MSE, b.train.lr = 2 * a.train.lr;
   bf_ctx *ja = bf_chain(MPI_COMM_WORLD, &a, "metric", 0);
   bf_ctx *jb = bf_chain(MPI_COMM_WORLD, &b, "metric", 0);
   assert_non_null(ja->ref_mean);
@@ -248,8 +248,8 @@ static void test_sgd_job_skips_reference(void **state)
 {
   (void)state;
   bf_params p = params(BF_TRAIN_READOUT, BF_LOSS_MSE, 2);
-  p.target = BF_TARGET_SIN, p.data_points = BF_DATA_RANDOM, p.epochs = 30;
-  p.record_every = 10, p.width = 16, p.lr = 0.05;
+  p.data.target = BF_TARGET_SIN, p.data.points = BF_DATA_RANDOM, p.train.epochs = 30;
+  p.train.record_every = 10, p.net.width = 16, p.train.lr = 0.05;
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   double first = job->loss[0], last = job->loss[job->log.nrec - 1];
   FIGURE("sgd job: reference %s (want none); %d records at epochs 0..%d; member 0 "

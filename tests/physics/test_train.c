@@ -12,12 +12,12 @@
 
 static bf_params base(int arch, int method, int width)
 {
-  bf_params p = {.seed = 12, .arch = arch, .d = 1, .width = width, .depth = 1,
-                 .activation = 1, .sigma_w = 1.5, .sigma_b = 0.2, .members = 256,
-                 .target = BF_TARGET_SIN, .n_train = 12, .n_test = 8, .noise = 0.1,
-                 .domain = 1.0, .data_points = BF_DATA_RANDOM, .method = method,
-                 .lr = 0.5, .steps = 200, .quadrature = BF_QUAD_AUTO, .order = 96,
-                 .groups = 1, .block = 8};
+  bf_params p = {.run.seed = 12, .net.arch = arch, .net.d = 1, .net.width = width, .net.depth = 1,
+                 .net.activation = 1, .net.sigma_w = 1.5, .net.sigma_b = 0.2, .ens.members = 256,
+                 .data.target = BF_TARGET_SIN, .data.n_train = 12, .data.n_test = 8, .data.noise = 0.1,
+                 .data.domain = 1.0, .data.points = BF_DATA_RANDOM, .train.method = method,
+                 .train.lr = 0.5, .train.steps = 200, .kernel.quadrature = BF_QUAD_AUTO, .kernel.order = 96,
+                 .fisher.groups = 1, .fisher.block = 8};
   return p;
 }
 
@@ -38,10 +38,10 @@ static void check_shrinks(bf_params narrow, bf_params wide, const char *what)
   bf_ctx *b = bf_chain(MPI_COMM_WORLD, &wide, "metric", 0);
   assert_non_null(a->ref_mean);
   FIGURE("%s: max |mean - ref| = %.4f at N = %d, %.4f at N = %d; wide max z = %.2f (tol 4)",
-         what, a->dev_mean, narrow.width, b->dev_mean, wide.width, worst_z(b));
+         what, a->dev_mean, narrow.net.width, b->dev_mean, wide.net.width, worst_z(b));
   if (a->ref_var)
     FIGURE("%s: max |var - ref| = %.4f at N = %d, %.4f at N = %d", what, a->dev_var,
-           narrow.width, b->dev_var, wide.width);
+           narrow.net.width, b->dev_var, wide.net.width);
   ASSERT_LE(b->dev_mean, 0.5 * a->dev_mean);
   if (a->ref_var) ASSERT_LE(b->dev_var, 0.5 * a->dev_var);
   ASSERT_LE(worst_z(b), 4.0);
@@ -60,7 +60,7 @@ static void test_posterior_approaches_gp(void **state)
 {
   (void)state;
   bf_params n = base(BF_ARCH_MLP, BF_TRAIN_POSTERIOR, 8), w = base(BF_ARCH_MLP, BF_TRAIN_POSTERIOR, 1024);
-  n.trainable = w.trainable = BF_TRAIN_READOUT;
+  n.train.trainable = w.train.trainable = BF_TRAIN_READOUT;
   check_shrinks(n, w, "posterior, MLP readout, vs GP");
 }
 
@@ -68,10 +68,10 @@ static void test_cosnet_posterior_approaches_gp(void **state)
 {
   (void)state;
   bf_params n = base(BF_ARCH_COSNET, BF_TRAIN_POSTERIOR, 4);
-  n.mass = 0.5, n.cutoff = 2.0, n.sigma_a = 1.0, n.momenta = BF_MOMENTA_LATTICE;
-  n.sites = 12, n.spacing = 1.0, n.data_points = BF_DATA_LATTICE;
+  n.cosnet.mass = 0.5, n.cosnet.cutoff = 2.0, n.cosnet.sigma_a = 1.0, n.cosnet.momenta = BF_MOMENTA_LATTICE;
+  n.lattice.sites = 12, n.lattice.spacing = 1.0, n.data.points = BF_DATA_LATTICE;
   bf_params w = n;
-  w.width = 1024;
+  w.net.width = 1024;
   check_shrinks(n, w, "posterior, cos-net readout on the lattice, vs GP (kernel G2)");
 }
 
@@ -83,15 +83,15 @@ static void test_cosnet_resolved_momentum(void **state)
 {
   (void)state;
   bf_params p = base(BF_ARCH_COSNET, BF_TRAIN_POSTERIOR, 512);
-  p.mass = 0.5, p.cutoff = 1.5, p.sigma_a = 1.0, p.momenta = BF_MOMENTA_LATTICE;
-  p.d = 2, p.sites = 12, p.spacing = 1.0, p.data_points = BF_DATA_LATTICE;
-  p.noise = 0.2, p.members = 8, p.solver = BF_SOLVER_AUTO;
+  p.cosnet.mass = 0.5, p.cosnet.cutoff = 1.5, p.cosnet.sigma_a = 1.0, p.cosnet.momenta = BF_MOMENTA_LATTICE;
+  p.net.d = 2, p.lattice.sites = 12, p.lattice.spacing = 1.0, p.data.points = BF_DATA_LATTICE;
+  p.data.noise = 0.2, p.ens.members = 8, p.fisher.solver = BF_SOLVER_AUTO;
   bf_ctx *job = bf_chain(MPI_COMM_WORLD, &p, "metric", 0);
   double ptheory = job->resolved[7][1], want = 0, unit = 2 * M_PI / 12;
   for (int a = -6; a <= 6; a++)
     for (int b = -6; b <= 6; b++) {
       double q = unit * sqrt(a * a + b * b);
-      if (q < p.cutoff && q <= ptheory) want = fmax(want, q);
+      if (q < p.cosnet.cutoff && q <= ptheory) want = fmax(want, q);
     }
   FIGURE("full lattice (n = %.0f): p(Lambda) = %.4f, largest lattice |q| below it = %.6f, "
          "ensemble = %.6f (tol 1e-12); at n = %.0f: theory %.4f, ensemble %.4f",

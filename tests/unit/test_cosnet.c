@@ -16,9 +16,9 @@
 
 static bf_params base_params(int d, int momenta, double R)
 {
-  bf_params p = {.seed = 11, .d = d, .width = 64, .mass = 0.7, .cutoff = R,
-                 .sigma_a = 1.3, .momenta = momenta, .sites = 12,
-                 .spacing = 0.8, .members = 4};
+  bf_params p = {.run.seed = 11, .net.d = d, .net.width = 64, .cosnet.mass = 0.7, .cosnet.cutoff = R,
+                 .cosnet.sigma_a = 1.3, .cosnet.momenta = momenta, .lattice.sites = 12,
+                 .lattice.spacing = 0.8, .ens.members = 4};
   return p;
 }
 
@@ -36,7 +36,7 @@ static void test_amplitude_continuum(void **state)
   for (int d = 1; d <= 3; d++) {
     bf_params p = base_params(d, BF_MOMENTA_CONTINUUM, 2.5);
     bf_cosnet *net = bf_cosnet_create(&p);
-    double R = p.cutoff, m = p.mass, vol = surface[d] * pow(R, d) / d;
+    double R = p.cosnet.cutoff, m = p.cosnet.mass, vol = surface[d] * pow(R, d) / d;
     ball_arg a = {d, m};
     gsl_function f = {ball_integrand, &a};
     gsl_integration_workspace *w = gsl_integration_workspace_alloc(200);
@@ -44,7 +44,7 @@ static void test_amplitude_continuum(void **state)
     gsl_integration_qag(&f, 0, R, 0, 1e-13, 200, GSL_INTEG_GAUSS61, w, &integral, &abserr);
     gsl_integration_workspace_free(w);
     double avg = surface[d] * integral / vol; /* E_b[1/(b^2+m^2)] */
-    double g0 = p.sigma_a * p.sigma_a * net->amp * net->amp / 2 * avg;
+    double g0 = p.cosnet.sigma_a * p.cosnet.sigma_a * net->amp * net->amp / 2 * avg;
     double exact = d == 1 ? atan(R / m) / (M_PI * m)
                  : d == 2 ? log1p(R * R / (m * m)) / (4 * M_PI)
                           : (R - m * atan(R / m)) / (2 * M_PI * M_PI);
@@ -62,15 +62,15 @@ static void test_amplitude_lattice(void **state)
   for (int d = 1; d <= 3; d++) {
     bf_params p = base_params(d, BF_MOMENTA_LATTICE, 2.5);
     bf_cosnet *net = bf_cosnet_create(&p);
-    double avg = 0, m2 = p.mass * p.mass;
+    double avg = 0, m2 = p.cosnet.mass * p.cosnet.mass;
     for (int64_t k = 0; k < net->nmom; k++) {
       double q2 = 0;
       for (int j = 0; j < d; j++) q2 += net->mom[k * d + j] * net->mom[k * d + j];
       avg += 1.0 / (q2 + m2) / net->nmom;
     }
-    double g0 = p.sigma_a * p.sigma_a * net->amp * net->amp / 2 * avg;
+    double g0 = p.cosnet.sigma_a * p.cosnet.sigma_a * net->amp * net->amp / 2 * avg;
     int origin[3] = {0, 0, 0};
-    double exact = bf_ref_lattice_direct(&net->lat, p.mass, p.cutoff, origin);
+    double exact = bf_ref_lattice_direct(&net->lat, p.cosnet.mass, p.cosnet.cutoff, origin);
     double rel = fabs(g0 / exact - 1);
     FIGURE("d=%d lattice (M=%lld): E[f^2] = %.12g, G_R^lat(0) = %.12g, rel. diff %.1e (tol 1e-12)",
            d, (long long)net->nmom, g0, exact, rel);
@@ -87,15 +87,15 @@ static void test_theta_layout(void **state)
   for (int mode = 0; mode < 2; mode++) {
     bf_params p = base_params(3, mode, 2.5);
     bf_cosnet *net = bf_cosnet_create(&p);
-    int64_t N = p.width, P = bf_cosnet_nparams(net);
+    int64_t N = p.net.width, P = bf_cosnet_nparams(net);
     assert_int_equal(P, N * 5);
     double *theta = malloc(P * sizeof(double));
-    bf_cosnet_sample(net, p.seed, 3, theta);
-    double unit = 2 * M_PI / (p.sites * p.spacing);
+    bf_cosnet_sample(net, p.run.seed, 3, theta);
+    double unit = 2 * M_PI / (p.lattice.sites * p.lattice.spacing);
     for (int64_t i = 0; i < N; i++) {
       const double *b = theta + N + 3 * i;
       double c = theta[N + 3 * N + i];
-      assert_true(b[0] * b[0] + b[1] * b[1] + b[2] * b[2] < p.cutoff * p.cutoff);
+      assert_true(b[0] * b[0] + b[1] * b[1] + b[2] * b[2] < p.cosnet.cutoff * p.cosnet.cutoff);
       assert_true(c > -M_PI && c < M_PI);
       if (mode == BF_MOMENTA_LATTICE)
         for (int j = 0; j < 3; j++)
@@ -111,7 +111,7 @@ static void test_field_formula(void **state)
 {
   (void)state;
   bf_params p = base_params(2, BF_MOMENTA_CONTINUUM, 2.5);
-  p.width = 3;
+  p.net.width = 3;
   bf_cosnet *net = bf_cosnet_create(&p);
   double theta[12] = {0.5, -1.0, 2.0, 0.1, 0.2, -0.3, 0.4, 1.0, 0.0, 0.3, -2.0, 1.5};
   double x[2] = {0.7, -1.9}, phi;
@@ -120,7 +120,7 @@ static void test_field_formula(void **state)
   for (int i = 0; i < 3; i++) {
     const double *b = theta + 3 + 2 * i;
     want += theta[i] * net->amp * cos(b[0] * x[0] + b[1] * x[1] + theta[9 + i]) /
-            sqrt(b[0] * b[0] + b[1] * b[1] + p.mass * p.mass);
+            sqrt(b[0] * b[0] + b[1] * b[1] + p.cosnet.mass * p.cosnet.mass);
   }
   ASSERT_LE(fabs(phi - want), 1e-14);
   bf_cosnet_destroy(&net);
@@ -134,19 +134,19 @@ static void test_grid_kernel_matches_plain(void **state)
     bf_params p = base_params(d, BF_MOMENTA_CONTINUUM, 2.5);
     bf_cosnet *net = bf_cosnet_create(&p);
     int B = 7;
-    bf_lattice box = bf_lattice_make(d, B, p.spacing);
+    bf_lattice box = bf_lattice_make(d, B, p.lattice.spacing);
     double *theta = malloc(bf_cosnet_nparams(net) * sizeof(double));
     double *x = malloc(box.nsites * d * sizeof(double));
     double *plain = malloc(box.nsites * sizeof(double));
     double *grid = malloc(box.nsites * sizeof(double));
-    bf_cosnet_sample(net, p.seed, 1, theta);
+    bf_cosnet_sample(net, p.run.seed, 1, theta);
     for (int64_t k = 0; k < box.nsites; k++) {
       int n[3];
       bf_lattice_coords(&box, k, n);
-      for (int j = 0; j < d; j++) x[k * d + j] = n[j] * p.spacing;
+      for (int j = 0; j < d; j++) x[k * d + j] = n[j] * p.lattice.spacing;
     }
     bf_cosnet_field(net, theta, box.nsites, x, plain);
-    bf_cosnet_field_grid(net, theta, B, p.spacing, grid);
+    bf_cosnet_field_grid(net, theta, B, p.lattice.spacing, grid);
     double worst = 0, scale = 0;
     for (int64_t k = 0; k < box.nsites; k++) {
       worst = fmax(worst, fabs(grid[k] - plain[k]));

@@ -146,7 +146,7 @@ static void test_expression_targets(void **state)
  * src/train/data.c). */
 static void gp_reference(const bf_params *p, const bf_dataset *ds, double *y)
 {
-  int64_t n = ds->n + ds->ntest, d = p->d;
+  int64_t n = ds->n + ds->ntest, d = p->net.d;
   double *pts = malloc(sizeof(double) * n * d), *K = malloc(sizeof(double) * n * n);
   double *z = malloc(sizeof(double) * n);
   memcpy(pts, ds->x, sizeof(double) * ds->n * d);
@@ -157,7 +157,7 @@ static void gp_reference(const bf_params *p, const bf_dataset *ds, double *y)
   int nn = (int)n, info;
   dpotrf_("L", &nn, K, &nn, &info); /* column-major L = row-major upper */
   assert_int_equal(info, 0);
-  bf_rng s = bf_rng_stream(p->seed, BF_DATA_MEMBER, 23);
+  bf_rng s = bf_rng_stream(p->run.seed, BF_DATA_MEMBER, 23);
   bf_rng_normals(&s, 0, n, z);
   for (int64_t i = 0; i < n; i++) {
     y[i] = 0;
@@ -258,8 +258,8 @@ static void test_bad_fisher_point_keys(void **state)
   assert_int_equal(parse("[data]\nnoise = 0\n[train]\nmethod = gd\n[fisher]\nsolver = auto\n"
                          "sigma = 1\npoints = separate\nn_points = 7\nnormalization = mean\n",
                          &p), 0);
-  assert_int_equal(p.fisher_n, 7);
-  assert_int_equal(p.normalization, BF_FISHER_MEAN);
+  assert_int_equal(p.fisher.n_points, 7);
+  assert_int_equal(p.fisher.normalization, BF_FISHER_MEAN);
   bf_params_free(&p);
 }
 

@@ -38,14 +38,14 @@ static void test_defaults_and_values(void **state)
                      "[cosnet]\nmass = 0.25\nmomenta = continuum\n"
                      "[run]\nseed = 18446744073709551615\noutput = o.h5\n";
   assert_int_equal(parse(text, NULL, 0, &p), 0);
-  assert_int_equal(p.d, 2);
-  assert_int_equal(p.width, 64);
-  assert_true(p.mass == 0.25);
-  assert_int_equal(p.momenta, BF_MOMENTA_CONTINUUM);
-  assert_true(p.seed == UINT64_MAX);
-  assert_string_equal(p.output, "o.h5");
-  assert_int_equal(p.sites, 32); /* default */
-  assert_int_equal(p.arch, BF_ARCH_COSNET);
+  assert_int_equal(p.net.d, 2);
+  assert_int_equal(p.net.width, 64);
+  assert_true(p.cosnet.mass == 0.25);
+  assert_int_equal(p.cosnet.momenta, BF_MOMENTA_CONTINUUM);
+  assert_true(p.run.seed == UINT64_MAX);
+  assert_string_equal(p.run.output, "o.h5");
+  assert_int_equal(p.lattice.sites, 32); /* default */
+  assert_int_equal(p.net.arch, BF_ARCH_COSNET);
 }
 
 static void test_set_overrides(void **state)
@@ -54,8 +54,8 @@ static void test_set_overrides(void **state)
   bf_params p;
   const char *sets[] = {"network.width=17", "cosnet.momenta=continuum"};
   assert_int_equal(parse("[network]\nwidth = 5\n", sets, 2, &p), 0);
-  assert_int_equal(p.width, 17);
-  assert_int_equal(p.momenta, BF_MOMENTA_CONTINUUM);
+  assert_int_equal(p.net.width, 17);
+  assert_int_equal(p.cosnet.momenta, BF_MOMENTA_CONTINUUM);
 }
 
 static void test_effective_text_round_trip(void **state)
@@ -158,16 +158,16 @@ static void test_mlp_keys(void **state)
                    "[correlator]\npoints = list\nlist = 1,2; 3,4; -1,0.5\n"
                    "quadruples = 0,1,2,2; 2,2,2,2\n";
   assert_int_equal(parse(ok, NULL, 0, &p), 0);
-  assert_int_equal(p.arch, BF_ARCH_MLP);
-  assert_int_equal(p.npoints, 3);
-  assert_true(p.x[2 * 2 + 0] == -1 && p.x[2 * 2 + 1] == 0.5);
-  assert_int_equal(p.nquads, 2);
-  assert_int_equal(p.quad[0][3], 2);
+  assert_int_equal(p.net.arch, BF_ARCH_MLP);
+  assert_int_equal(p.corr.npoints, 3);
+  assert_true(p.corr.x[2 * 2 + 0] == -1 && p.corr.x[2 * 2 + 1] == 0.5);
+  assert_int_equal(p.corr.nquads, 2);
+  assert_int_equal(p.corr.quad[0][3], 2);
   /* default grid: 8 points along e_1 from -1 to 1, auto quadruples */
   assert_int_equal(parse("[network]\narch = mlp\n", NULL, 0, &p), 0);
-  assert_int_equal(p.npoints, 8);
-  assert_true(p.x[7] == 1.0 && p.x[0] == -1.0);
-  assert_int_equal(p.nquads, 3);
+  assert_int_equal(p.corr.npoints, 8);
+  assert_true(p.corr.x[7] == 1.0 && p.corr.x[0] == -1.0);
+  assert_int_equal(p.corr.nquads, 3);
   expect_error("[network]\narch = mlp\ndepth = 1025\n", NULL, 0, "t.ini:3: [network] depth",
                "out of range");
   expect_error("[network]\narch = mlp\nactivation = swish\n", NULL, 0,
@@ -195,20 +195,20 @@ static void test_flow_selection_keys(void **state)
            "keep_mse_below = 0.5\nprobe = 0, 7\n", flow);
   assert_int_equal(parse(text, NULL, 0, &p), 0);
   FIGURE("authors' list: %d cutoffs parsed, first %g, last %g (expected 25, 1e-4, 1e5); "
-         "probe %d, %d", p.ncut, p.cut[0], p.cut[p.ncut - 1], p.probe_idx[0], p.probe_idx[1]);
-  assert_int_equal(p.ncut, 25);
-  assert_true(p.cut[0] == 1e-4 && p.cut[12] == 10 && p.cut[24] == 1e5);
-  assert_int_equal(p.nprobe, 2);
-  assert_true(p.keep_mse_below == 0.5);
+         "probe %d, %d", p.brg.ncut, p.brg.cut[0], p.brg.cut[p.brg.ncut - 1], p.brg.probe_idx[0], p.brg.probe_idx[1]);
+  assert_int_equal(p.brg.ncut, 25);
+  assert_true(p.brg.cut[0] == 1e-4 && p.brg.cut[12] == 10 && p.brg.cut[24] == 1e5);
+  assert_int_equal(p.brg.nprobe, 2);
+  assert_true(p.brg.keep_mse_below == 0.5);
   /* the effective text re-parses to the same list */
   char *eff = bf_input_effective_text(&p);
   bf_params q;
   assert_int_equal(parse(eff, NULL, 0, &q), 0);
-  assert_int_equal(q.ncut, 25);
-  assert_memory_equal(p.cut, q.cut, 25 * sizeof(double));
+  assert_int_equal(q.brg.ncut, 25);
+  assert_memory_equal(p.brg.cut, q.brg.cut, 25 * sizeof(double));
   free(eff), bf_params_free(&p), bf_params_free(&q);
   assert_int_equal(parse(flow, NULL, 0, &p), 0); /* default: the log grid, no probe */
-  assert_true(p.ncut == 0 && p.nprobe == 0 && p.keep_mse_below == 0);
+  assert_true(p.brg.ncut == 0 && p.brg.nprobe == 0 && p.brg.keep_mse_below == 0);
   snprintf(text, sizeof text, "%scutoffs = 1, 0.5\n", flow);
   expect_error(text, NULL, 0, "t.ini:7: [brg] cutoffs", "strictly ascending");
   snprintf(text, sizeof text, "%scutoffs = 0, 1\n", flow);
@@ -287,13 +287,13 @@ static void test_sgd_keys(void **state)
   const char *ok = "[data]\nn_train = 10\n[train]\nmethod = sgd\nbatch = 10\nepochs = 1000\n"
                    "order = shuffled\nloss = mse\nlr = 1e-6\nrecord_every = 100\n";
   assert_int_equal(parse(ok, NULL, 0, &p), 0);
-  assert_int_equal(p.method, BF_TRAIN_SGD);
-  assert_int_equal(p.batch, 10);
-  assert_int_equal(p.epochs, 1000);
-  assert_int_equal(p.sgd_order, BF_ORDER_SHUFFLED);
-  assert_int_equal(p.loss, BF_LOSS_MSE);
+  assert_int_equal(p.train.method, BF_TRAIN_SGD);
+  assert_int_equal(p.train.batch, 10);
+  assert_int_equal(p.train.epochs, 1000);
+  assert_int_equal(p.train.order, BF_ORDER_SHUFFLED);
+  assert_int_equal(p.train.loss, BF_LOSS_MSE);
   assert_int_equal(parse("[train]\nmethod = gd\nloss = mse\n", NULL, 0, &p), 0);
-  assert_int_equal(p.loss, BF_LOSS_MSE);
+  assert_int_equal(p.train.loss, BF_LOSS_MSE);
   /* defaults given explicitly are not "set away from the default" */
   assert_int_equal(parse("[train]\nmethod = gd\nbatch = 1\norder = fixed\n", NULL, 0, &p), 0);
   expect_error("[train]\nmethod = gd\nbatch = 4\n", NULL, 0, "t.ini:3: [train] batch = '4'",

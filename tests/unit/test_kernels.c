@@ -16,10 +16,10 @@
 
 static bf_params mlp_params(int act, int depth)
 {
-  bf_params p = {.d = 2, .width = 16, .depth = depth, .activation = act,
-                 .sigma_w = 1.3, .sigma_b = 0.2, .npoints = 5, .order = 96};
+  bf_params p = {.net.d = 2, .net.width = 16, .net.depth = depth, .net.activation = act,
+                 .net.sigma_w = 1.3, .net.sigma_b = 0.2, .corr.npoints = 5, .kernel.order = 96};
   static double x[5 * 2] = {1, 0, -0.5, 0.7, 0.2, 0.1, 2, -1.5, 0, 0};
-  p.x = x;
+  p.corr.x = x;
   return p;
 }
 
@@ -34,8 +34,8 @@ static void test_quadrature_matches_closed_forms(void **state)
       bf_mlp *net = bf_mlp_create(&p);
       assert_string_equal(net->layer[1].act->name, names[a]);
       double K[25], T[25], Kq[25], Tq[25], worst = 0;
-      bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_AUTO, 96, K, T);
-      bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_HERMITE, 96, Kq, Tq);
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.corr.x, BF_QUAD_AUTO, 96, K, T);
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.corr.x, BF_QUAD_HERMITE, 96, Kq, Tq);
       for (int k = 0; k < 25; k++) {
         worst = fmax(worst, fabs(Kq[k] - K[k]) / fabs(K[k]));
         worst = fmax(worst, fabs(Tq[k] - T[k]) / fabs(T[k]));
@@ -54,8 +54,8 @@ static void test_linear_kernel_by_hand(void **state)
   (void)state;
   bf_params p = mlp_params(6, 1);
   bf_mlp *net = bf_mlp_create(&p);
-  double K[25], T[25], sw2 = p.sigma_w * p.sigma_w, sb2 = p.sigma_b * p.sigma_b;
-  bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_AUTO, 96, K, T);
+  double K[25], T[25], sw2 = p.net.sigma_w * p.net.sigma_w, sb2 = p.net.sigma_b * p.net.sigma_b;
+  bf_kernels(MPI_COMM_WORLD, net, 5, p.corr.x, BF_QUAD_AUTO, 96, K, T);
   double k1 = sw2 * (4 + 2.25) / 2 + sb2, want = sw2 * k1 + sb2;
   FIGURE("linear K(x3,x3) = %.15g, by hand %.15g; NTK %.15g, by hand %.15g", K[18], want,
          T[18], want + sw2 * k1);
@@ -94,19 +94,19 @@ static void test_quadrature_at_large_variance(void **state)
   for (int depth = 1; depth <= 2; depth++) {
     for (int a = 1; a <= 2; a++) { /* tanh, erf */
       bf_params p = mlp_params(a, depth);
-      p.sigma_w = 2.5;
+      p.net.sigma_w = 2.5;
       bf_mlp *net = bf_mlp_create(&p);
       double K[25], T[25], Kr[25], Tr[25], worst = 0, kmax = 0;
-      bf_kernels(MPI_COMM_WORLD, net, 5, p.x, BF_QUAD_HERMITE, 96, K, T);
-      bf_kernels(MPI_COMM_WORLD, net, 5, p.x,
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.corr.x, BF_QUAD_HERMITE, 96, K, T);
+      bf_kernels(MPI_COMM_WORLD, net, 5, p.corr.x,
                  a == 2 ? BF_QUAD_AUTO : BF_QUAD_HERMITE, 2048, Kr, Tr);
       for (int k = 0; k < 25; k++) {
         worst = fmax(worst, fabs(K[k] - Kr[k]) / fabs(Kr[k]));
         worst = fmax(worst, fabs(T[k] - Tr[k]) / fabs(Tr[k]));
       }
       for (int i = 0; i < 5; i++) {
-        double x2 = p.x[2 * i] * p.x[2 * i] + p.x[2 * i + 1] * p.x[2 * i + 1];
-        kmax = fmax(kmax, p.sigma_w * p.sigma_w * x2 / 2 + p.sigma_b * p.sigma_b);
+        double x2 = p.corr.x[2 * i] * p.corr.x[2 * i] + p.corr.x[2 * i + 1] * p.corr.x[2 * i + 1];
+        kmax = fmax(kmax, p.net.sigma_w * p.net.sigma_w * x2 / 2 + p.net.sigma_b * p.net.sigma_b);
       }
       FIGURE("%s depth %d, first-layer variance up to %.1f: max relative error vs %s = %.1e "
              "(tol 1e-10)", net->layer[1].act->name, depth, kmax,
@@ -262,9 +262,9 @@ static bf_mlp *make_stack(const stack_case *s, int param, int bias, const int *a
   memcpy(w, s->width, sizeof(int) * s->L);
   memcpy(a, acts, sizeof(int) * s->L);
   int u = param == BF_PARAM_UNSCALED;
-  bf_params p = {.arch = BF_ARCH_MLP, .d = DIM, .nhidden = s->L, .hwidth = w, .hact = a,
-                 .nobias = !bias, .parameterization = param,
-                 .sigma_w = u ? s->sw_u : s->sw, .sigma_b = u ? s->sb_u : s->sb};
+  bf_params p = {.net.arch = BF_ARCH_MLP, .net.d = DIM, .net.nhidden = s->L, .net.hwidth = w, .net.hact = a,
+                 .net.nobias = !bias, .net.parameterization = param,
+                 .net.sigma_w = u ? s->sw_u : s->sw, .net.sigma_b = u ? s->sb_u : s->sb};
   return bf_mlp_create(&p);
 }
 
@@ -348,10 +348,10 @@ static void test_lists_reproduce_uniform_stack(void **state)
   const int acts[] = {RELU, TANH, ERF, LINEAR};
   for (int a = 0; a < 4; a++) {
     int w[3] = {16, 16, 16}, h[3] = {acts[a], acts[a], acts[a]};
-    bf_params pu = {.arch = BF_ARCH_MLP, .d = DIM, .width = 16, .depth = 3,
-                    .activation = acts[a], .sigma_w = 1.3, .sigma_b = 0.2};
+    bf_params pu = {.net.arch = BF_ARCH_MLP, .net.d = DIM, .net.width = 16, .net.depth = 3,
+                    .net.activation = acts[a], .net.sigma_w = 1.3, .net.sigma_b = 0.2};
     bf_params pl = pu;
-    pl.nhidden = 3, pl.hwidth = w, pl.hact = h;
+    pl.net.nhidden = 3, pl.net.hwidth = w, pl.net.hact = h;
     bf_mlp *nu = bf_mlp_create(&pu), *nl = bf_mlp_create(&pl);
     assert_int_equal(nu->nparams, nl->nparams);
     double Ku[NPT * NPT], Tu[NPT * NPT], Kl[NPT * NPT], Tl[NPT * NPT], Kr[NPT * NPT],

@@ -19,8 +19,8 @@ static bf_mlp *stack(int d, int L, const int *widths, const int *acts, int param
   static int w[16], a[16];
   memcpy(w, widths, sizeof(int) * L);
   memcpy(a, acts, sizeof(int) * L);
-  bf_params p = {.d = d, .nhidden = L, .hwidth = w, .hact = a, .parameterization = param,
-                 .nobias = !bias, .sigma_w = 1.3, .sigma_b = 0.4};
+  bf_params p = {.net.d = d, .net.nhidden = L, .net.hwidth = w, .net.hact = a, .net.parameterization = param,
+                 .net.nobias = !bias, .net.sigma_w = 1.3, .net.sigma_b = 0.4};
   return bf_mlp_create(&p);
 }
 
@@ -49,8 +49,8 @@ static void test_layout_and_forward_uniform(void **state)
   (void)state;
   for (int param = 0; param < 3; param++)
     for (int depth = 1; depth <= 3; depth++) {
-      bf_params p = {.d = 3, .width = 7, .depth = depth, .activation = TANH,
-                     .parameterization = param, .sigma_w = 1.2, .sigma_b = 0.3};
+      bf_params p = {.net.d = 3, .net.width = 7, .net.depth = depth, .net.activation = TANH,
+                     .net.parameterization = param, .net.sigma_w = 1.2, .net.sigma_b = 0.3};
       bf_mlp *net = bf_mlp_create(&p);
       int64_t P = 7 * 3 + 7 + (depth - 1) * (49 + 7) + 7 + 1;
       assert_int_equal(net->nparams, P);
@@ -75,12 +75,12 @@ static void test_layout_and_forward_uniform(void **state)
 static void test_prior_scales(void **state)
 {
   (void)state;
-  bf_params p = {.d = 2, .width = 4, .depth = 1, .activation = RELU,
-                 .parameterization = BF_PARAM_NTK, .sigma_w = 1.5, .sigma_b = 0.5};
+  bf_params p = {.net.d = 2, .net.width = 4, .net.depth = 1, .net.activation = RELU,
+                 .net.parameterization = BF_PARAM_NTK, .net.sigma_w = 1.5, .net.sigma_b = 0.5};
   bf_mlp *ntk = bf_mlp_create(&p);
-  p.parameterization = BF_PARAM_STANDARD;
+  p.net.parameterization = BF_PARAM_STANDARD;
   bf_mlp *std = bf_mlp_create(&p);
-  p.parameterization = BF_PARAM_UNSCALED;
+  p.net.parameterization = BF_PARAM_UNSCALED;
   bf_mlp *uns = bf_mlp_create(&p);
   double a[17], b[17], c[17];
   bf_mlp_sample(ntk, 1, 0, a);

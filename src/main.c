@@ -75,9 +75,10 @@ static const char *RUN_HELP =
     "  --force                  replace an existing output file\n"
     "  --restart CKPT.h5        continue from a checkpoint (OUTPUT.ckpt.h5, not the\n"
     "                           result file); same input, any number of ranks\n"
-    "Stops cleanly at the next step boundary on SIGTERM, SIGUSR1 or a file\n"
-    "OUTPUT.stop, leaving a checkpoint (status 0); inside the infinite-width kernels\n"
-    "or with checkpoints off, within seconds and without one (status 3).\n"
+    "A run that trains stops cleanly at the next step boundary on SIGTERM, SIGUSR1\n"
+    "or a file OUTPUT.stop, leaving a checkpoint (status 0); inside the infinite-\n"
+    "width kernels or with checkpoints off, within seconds and without one\n"
+    "(status 3).  A prior ensemble ends at once on SIGTERM, with no result.\n"
     "Keys: `brgflow keys`, docs/inputs.md.\n";
 
 static const char *KERNEL_HELP =

@@ -140,10 +140,14 @@ void bf_erg_fit(const bf_lattice *lat, double p, const double *gq,
 typedef struct bf_ctx bf_ctx;
 /* The flows the input asks for, into c->flows (each step measured). */
 int bf_stage_flow(bf_ctx *c);
-/* Collective: every (basis, prescription) the input asks for; returns how
- * many results *out holds, or -1 with *out NULL after the one message of a
+/* Collective: every (basis, prescription) p asks for; returns how many
+ * results *out holds, or -1 with *out NULL after the one message of a
  * collective error ([brg] keep_mse_below keeps too few members, or a
- * checkpoint could not be written). */
+ * checkpoint could not be written).  The ensemble, data and metric come
+ * from c; the flow's own keys ([brg]) from p.  The flow stage passes c->p;
+ * tests pass variants of it (other cutoffs, bases or prescriptions) to run
+ * several flows on one trained ensemble.  The other sections of p must be
+ * c->p's. */
 int bf_flow_run(bf_ctx *c, const bf_params *p, bf_flow_result **out);
 void bf_flow_results_destroy(bf_flow_result **r, int n);
 /* How many flows the input asks for; a flow's shape (K, erg, npts, nq, nprobe),

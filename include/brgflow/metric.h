@@ -28,9 +28,9 @@ typedef struct bf_grid {
   int ctxt_col, ctxt_row;
 } bf_grid;
 
-/* Collective over comm: split into `groups` groups, a grid in each; NULL
- * on every rank, after one message, if there are more groups than ranks
- * (groups = 1 never fails). */
+/* Collective over comm: split into 1 <= groups <= ranks groups (the data
+ * stage refuses a larger [fisher] groups before anything runs), a grid in
+ * each. */
 bf_grid *bf_grid_create(MPI_Comm comm, int groups);
 void bf_grid_destroy(bf_grid **g);
 

@@ -1,6 +1,11 @@
 /* pipeline.h — one run: one chain of stages over one run context.
  *
- *   data -> sample -> train -> measure -> reference -> metric -> flow -> report -> write
+ *   data -> sample -> restore -> train -> measure -> reference -> predict
+ *        -> metric -> flow -> report -> write
+ *
+ * (restore: the driver's, src/run/run.c: allocate what a checkpoint fills,
+ * then load it on --restart; predict: the infinite-width predictions at
+ * the test points, src/train.)
  *
  * A bf_ctx owns the communicator, the validated parameters and every
  * stage's products.  Each stage is `int bf_stage_NAME(bf_ctx *c)` in the
@@ -45,6 +50,7 @@ typedef struct bf_driver {
 struct bf_ctx {
   MPI_Comm comm;
   const bf_params *p;
+  bf_params *own_params; /* bf_chain's copy of p, freed with the context */
   const bf_input *in; /* the input file (its text goes into the result); NULL in tests */
   int kernels_only;   /* `brgflow kernel`: the kernels at the points alone */
   bf_driver *driver;  /* NULL: no checkpoints, no stops */

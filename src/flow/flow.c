@@ -180,92 +180,140 @@ static int64_t coarse_grain(const bf_ctx *job, const bf_flow_result *f,
                             zero);
 }
 
-/* One (basis, prescription) flow from step `start`; a checkpoint and a stop
- * point after every step (flows[0..index] are the run's flows so far).  One
- * plan per rank serves every prediction, one G2 accumulator every ERG step
- * and one measure plan every step's correlators at the points (the same
- * measurement as the trained ensemble's): no workspace is made per step
- * (the reductions keep their small buffers). */
+/* One flow's workspace, made once per flow: one plan per rank serves every
+ * prediction, one G2 accumulator every ERG step and one measure plan every
+ * step's correlators at the points (the same measurement as the trained
+ * ensemble's), so no workspace is made per step (the reductions keep their
+ * small buffers); and the flow's state (flow_state). */
+typedef struct flow_work {
+  double *pred, *phi;         /* nt predictions; the lattice field (ERG) */
+  double *mh, *ml, *qh, *ql;  /* double-double sums of pred and pred^2, nt each */
+  bf_plan *plan;
+  bf_measure *ms;             /* NULL without correlator points */
+  bf_g2 *g2;                  /* NULL without the ERG checks */
+  flow_state st;
+  double step_mse, step_sloppy; /* this rank's sums over the step's members */
+} flow_work;
+
+static void work_create(MPI_Comm comm, const bf_params *p, const bf_ctx *job,
+                        const bf_flow_result *f, flow_work *w)
+{
+  const bf_model *mod = job->mod;
+  int64_t nt = job->ds->ntest;
+  *w = (flow_work){0};
+  w->pred = BF_ALLOC(nt, double);
+  w->mh = BF_ALLOC(nt, double), w->ml = BF_ALLOC(nt, double);
+  w->qh = BF_ALLOC(nt, double), w->ql = BF_ALLOC(nt, double);
+  w->plan = bf_model_plan_create(mod, nt);
+  if (f->npts)
+    w->ms = bf_measure_create(comm, mod, f->npts, p->corr.x, f->nq,
+                              (const int (*)[4])p->corr.quad, job->ens->members, p->corr.blocks);
+  if (f->erg) {
+    w->phi = BF_ALLOC(mod->free_field->lat.nsites, double);
+    w->g2 = bf_g2_create(comm, &mod->free_field->lat, 1);
+  }
+  flow_state_init(p, job, f, &w->st);
+}
+
+static void work_destroy(flow_work *w)
+{
+  flow_state_free(&w->st);
+  bf_g2_destroy(&w->g2);
+  bf_measure_destroy(&w->ms);
+  bf_model_plan_destroy(&w->plan);
+  free(w->pred), free(w->phi), free(w->mh), free(w->ml), free(w->qh), free(w->ql);
+}
+
+/* Member m (local) at step k: coarse-grained, its test MSE, sloppy count
+ * and probe predictions stored, and, if kept, folded into the step's
+ * ensemble sums.  A dropped member is coarse-grained and its MSE stored,
+ * but it stays out of every ensemble statistic. */
+static void member_step(const bf_params *p, const bf_ctx *job, bf_flow_result *f,
+                        flow_work *w, int64_t m, int k)
+{
+  const bf_ensemble *ens = job->ens;
+  int K = f->K, nt = (int)job->ds->ntest, npr = f->nprobe;
+  double Lambda = p->brg.relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];
+  int64_t zero = 0, sloppy = coarse_grain(job, f, &w->st, m, Lambda, &zero);
+  const double *theta = w->st.theta + m * ens->nparams;
+  bf_model_forward(job->mod, w->plan, theta, nt, job->ds->xt, w->pred);
+  double e = 0;
+  for (int x = 0; x < nt; x++)
+    e += (w->pred[x] - job->ds->yt[x]) * (w->pred[x] - job->ds->yt[x]) / nt;
+  f->mse_loc[m * K + k] = e, f->nsl_loc[m * K + k] = (double)sloppy;
+  f->nz_loc[m * K + k] = (double)zero;
+  for (int j = 0; j < npr; j++) f->probe_loc[(m * K + k) * npr + j] = w->pred[p->brg.probe_idx[j]];
+  w->step_sloppy += (double)sloppy;
+  if (!f->kept[ens->first + m]) return;
+  w->step_mse += e;
+  for (int x = 0; x < nt; x++) {
+    bf_dd_add(&w->mh[x], &w->ml[x], w->pred[x]);
+    bf_dd_add(&w->qh[x], &w->ql[x], w->pred[x] * w->pred[x]);
+  }
+  if (w->g2) {
+    const bf_cosnet *field = job->mod->free_field;
+    bf_cosnet_field_grid(field, theta, field->lat.L, field->lat.s, w->phi);
+    bf_g2_add_member(w->g2, w->phi);
+  }
+}
+
+/* Step k of flow f: every local member coarse-grained at Lambda_k, then
+ * the step's ensemble observables (collective). */
+static void flow_step(MPI_Comm comm, const bf_params *p, const bf_ctx *job, bf_flow_result *f,
+                      flow_work *w, int k)
+{
+  const bf_ensemble *ens = job->ens;
+  int nt = (int)job->ds->ntest;
+  memset(w->mh, 0, sizeof(double) * nt), memset(w->ml, 0, sizeof(double) * nt);
+  memset(w->qh, 0, sizeof(double) * nt), memset(w->ql, 0, sizeof(double) * nt);
+  w->step_mse = w->step_sloppy = 0;
+  if (w->g2) bf_g2_reset(w->g2);
+  if (w->st.shells) /* the eigen basis: every member of the group, collectively */
+    bf_shells_group_step(w->st.shells, f->cut[k], p->brg.relative, w->st.theta, w->st.sloppy);
+  for (int64_t m = 0; m < ens->count; m++) member_step(p, job, f, w, m, k);
+  if (w->ms) { /* the measure stage at the correlator points, kept members only */
+    int64_t o2 = (int64_t)k * f->npts * f->npts, o4 = (int64_t)k * f->nq;
+    bf_measure_run(w->ms, w->st.theta, ens->nparams, ens->first, ens->count,
+                   f->kept + ens->first, f->g2pts + o2, f->g2pts_err + o2, f->g4c + o4,
+                   f->g4c_err + o4);
+  }
+  bf_dd_moments(comm, nt, f->n_kept, w->mh, w->ml, w->qh, w->ql, f->pred_mean + k * nt,
+                f->pred_var + k * nt);
+  if (w->g2) erg_step(comm, p, job, f, k, w->g2);
+}
+
+/* One (basis, prescription) flow from step `start` (a restored flow may
+ * have none left); a step boundary after every step (flows[0..index] are
+ * the run's flows so far); then the per-member rows gathered on rank 0. */
 static int run_flow(MPI_Comm comm, const bf_params *p, bf_ctx *job,
                     bf_flow_result *flows, int nflows, int index, int start)
 {
   bf_flow_result *f = &flows[index];
   const bf_ensemble *ens = job->ens;
-  const bf_model *mod = job->mod;
-  const bf_cosnet *field = mod->free_field;
-  int K = f->K, nt = (int)job->ds->ntest, erg = f->erg, npt = f->npts, npr = f->nprobe;
-  double *pred = BF_ALLOC(nt, double), *phi = NULL;
-  double *mse = f->mse_loc, *nsl = f->nsl_loc, *nz = f->nz_loc;
-  double *mh = BF_ALLOC(nt, double), *ml = BF_ALLOC(nt, double);
-  double *qh = BF_ALLOC(nt, double), *ql = BF_ALLOC(nt, double);
-  if (erg) phi = BF_ALLOC(field->lat.nsites, double);
-  bf_plan *plan = bf_model_plan_create(mod, nt);
-  bf_measure *ms = npt ? bf_measure_create(comm, mod, npt, p->corr.x, f->nq,
-                                           (const int (*)[4])p->corr.quad, ens->members, p->corr.blocks)
-                       : NULL;
-  flow_state st;
-  flow_state_init(p, job, f, &st);
-  bf_g2 *g2 = erg ? bf_g2_create(comm, &field->lat, 1) : NULL; /* plans once per flow */
-  double t0 = bf_elapsed();
-  int status = 0;
-  for (int k = start; k < K && !status; k++) {
-    memset(mh, 0, sizeof(double) * nt), memset(ml, 0, sizeof(double) * nt);
-    memset(qh, 0, sizeof(double) * nt), memset(ql, 0, sizeof(double) * nt);
-    if (g2) bf_g2_reset(g2);
-    if (st.shells) bf_shells_group_step(st.shells, f->cut[k], p->brg.relative, st.theta, st.sloppy);
-    double step_mse = 0, step_sloppy = 0;
-    for (int64_t m = 0; m < ens->count; m++) {
-      double Lambda = p->brg.relative ? f->cut[k] * member_lambda_max(job, f->basis, m) : f->cut[k];
-      int64_t zero = 0, sloppy = coarse_grain(job, f, &st, m, Lambda, &zero);
-      const double *theta = st.theta + m * ens->nparams;
-      bf_model_forward(mod, plan, theta, nt, job->ds->xt, pred);
-      double e = 0;
-      for (int x = 0; x < nt; x++) e += (pred[x] - job->ds->yt[x]) * (pred[x] - job->ds->yt[x]) / nt;
-      mse[m * K + k] = e, nsl[m * K + k] = (double)sloppy, nz[m * K + k] = (double)zero;
-      for (int j = 0; j < npr; j++) f->probe_loc[(m * K + k) * npr + j] = pred[p->brg.probe_idx[j]];
-      step_sloppy += (double)sloppy;
-      /* a dropped member is coarse-grained and its MSE stored, but it stays
-       * out of every ensemble statistic below */
-      if (!f->kept[ens->first + m]) continue;
-      step_mse += e;
-      for (int x = 0; x < nt; x++) {
-        bf_dd_add(&mh[x], &ml[x], pred[x]);
-        bf_dd_add(&qh[x], &ql[x], pred[x] * pred[x]);
-      }
-      if (erg) {
-        bf_cosnet_field_grid(field, theta, field->lat.L, field->lat.s, phi);
-        bf_g2_add_member(g2, phi);
-      }
+  int K = f->K, status = 0;
+  if (start < K) {
+    flow_work w;
+    work_create(comm, p, job, f, &w);
+    double t0 = bf_elapsed();
+    for (int k = start; k < K && !status; k++) {
+      flow_step(comm, p, job, f, &w, k);
+      double sums[2] = {w.step_mse, w.step_sloppy}, spent = bf_elapsed() - t0;
+      BF_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm));
+      bf_log(comm, "flow %s: step %d/%d, Lambda = %.4g%s, sloppy %.1f, test MSE %.4g; "
+             "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k],
+             p->brg.relative ? " lambda_max" : "", sums[1] / ens->members, sums[0] / f->n_kept,
+             spent, spent / (k + 1 - start) * (K - k - 1));
+      /* a checkpoint where one is due (src/run/session.c), and a stop if asked */
+      status = bf_ctx_boundary(job, BF_AT_FLOW, bf_train_length(p), flows, nflows, index, k + 1);
     }
-    if (ms) { /* the measure stage at the correlator points, kept members only */
-      int64_t o2 = (int64_t)k * npt * npt, o4 = (int64_t)k * f->nq;
-      bf_measure_run(ms, st.theta, ens->nparams, ens->first, ens->count, f->kept + ens->first,
-                     f->g2pts + o2, f->g2pts_err + o2, f->g4c + o4, f->g4c_err + o4);
-    }
-    bf_dd_moments(comm, nt, f->n_kept, mh, ml, qh, ql, f->pred_mean + k * nt,
-                  f->pred_var + k * nt);
-    if (erg) erg_step(comm, p, job, f, k, g2);
-    double sums[2] = {step_mse, step_sloppy};
-    BF_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm));
-    double spent = bf_elapsed() - t0;
-    bf_log(comm, "flow %s: step %d/%d, Lambda = %.4g%s, sloppy %.1f, test MSE %.4g; "
-           "%.2f s, ~%.2f s left", f->name, k + 1, K, f->cut[k], p->brg.relative ? " lambda_max" : "",
-           sums[1] / ens->members, sums[0] / f->n_kept, spent,
-           spent / (k + 1 - start) * (K - k - 1));
-    /* a checkpoint where one is due (src/run/session.c), and a stop if asked */
-    status = bf_ctx_boundary(job, BF_AT_FLOW, bf_train_length(p), flows, nflows, index, k + 1);
+    work_destroy(&w);
   }
-  gather_steps(comm, ens, K, mse, f->mse);
-  gather_steps(comm, ens, K, nsl, f->n_sloppy);
-  if (f->basis == BF_BASIS_DIAGONAL) gather_steps(comm, ens, K, nz, f->n_zero);
-  if (npr) gather_steps_w(comm, ens, K, npr, f->probe_loc, f->probe_pred);
-  for (int64_t i = 0; ms && i < (int64_t)K * f->nq; i++) f->ng4c[i] = mod->width * f->g4c[i];
-  flow_state_free(&st);
-  bf_g2_destroy(&g2);
-  bf_measure_destroy(&ms);
-  bf_model_plan_destroy(&plan);
-  free(pred), free(phi);
-  free(mh), free(ml), free(qh), free(ql);
+  gather_steps(comm, ens, K, f->mse_loc, f->mse);
+  gather_steps(comm, ens, K, f->nsl_loc, f->n_sloppy);
+  if (f->basis == BF_BASIS_DIAGONAL) gather_steps(comm, ens, K, f->nz_loc, f->n_zero);
+  if (f->nprobe) gather_steps_w(comm, ens, K, f->nprobe, f->probe_loc, f->probe_pred);
+  for (int64_t i = 0; f->ng4c && i < (int64_t)K * f->nq; i++)
+    f->ng4c[i] = job->mod->width * f->g4c[i];
   return status;
 }
 

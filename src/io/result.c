@@ -33,8 +33,7 @@ static void write_config(bf_h5 *h, MPI_Comm comm, const bf_input *in)
   if (n > 0) bf_h5_attr_strings(h, "/", "warnings", n < 32 ? n : 32, w);
 }
 
-static int write_result(MPI_Comm comm, const bf_input *in,
-                         const bf_ctx *job)
+static int write_cosnet_result(MPI_Comm comm, const bf_input *in, const bf_ctx *job)
 {
   int size;
   BF_MPI(MPI_Comm_size(comm, &size));
@@ -248,15 +247,9 @@ static void write_measure(bf_h5 *h, const bf_params *p, const bf_ctx *job)
   free(ng);
 }
 
-static int write_train_result(MPI_Comm comm, const bf_input *in,
-                               const bf_ctx *job, const bf_flow_result *flows,
-                               int nflows)
+/* /data: the training and test sets. */
+static void write_data(bf_h5 *h, const bf_params *p, const bf_dataset *ds)
 {
-  const bf_params *p = &in->p;
-  const bf_dataset *ds = job->ds;
-  bf_h5 *h = bf_h5_create(comm, p->run.output);
-  if (!h) return BF_FAILED;
-  write_config(h, comm, in);
   hsize_t xd[2] = {(hsize_t)ds->n, (hsize_t)ds->d}, n1 = (hsize_t)ds->n;
   hsize_t td[2] = {(hsize_t)ds->ntest, (hsize_t)ds->d}, t1 = (hsize_t)ds->ntest;
   bf_h5_write_root(h, "/data/x_train", 2, xd, ds->x, "length", "training inputs");
@@ -265,51 +258,60 @@ static int write_train_result(MPI_Comm comm, const bf_input *in,
   bf_h5_write_root(h, "/data/y_test", 1, &t1, ds->yt, "output", "test targets (noise-free)");
   bf_h5_attr_double(h, "/data", "noise", p->data.noise, "output",
                     "sigma of the Gaussian noise on the training targets");
+}
+
+/* /train's attributes: the method and its settings, and the record steps. */
+static void write_method(bf_h5 *h, const bf_params *p, const bf_ctx *job)
+{
   const char *method[] = {"none", "gd", "posterior", "sgd"};
   bf_h5_attr_string(h, "/train", "method", method[p->train.method]);
   int sgd = p->train.method == BF_TRAIN_SGD;
-  if (p->train.method == BF_TRAIN_GD || sgd) {
-    bf_h5_attr_string(h, "/train", "loss", p->train.loss == BF_LOSS_MSE ? "mse" : "half_mse");
-    bf_h5_attr_double(h, "/train", "lr", p->train.lr, "-", "learning rate eta");
-  }
+  if (p->train.method != BF_TRAIN_GD && !sgd) return;
+  bf_h5_attr_string(h, "/train", "loss", p->train.loss == BF_LOSS_MSE ? "mse" : "half_mse");
+  bf_h5_attr_double(h, "/train", "lr", p->train.lr, "-", "learning rate eta");
   if (sgd) {
     bf_h5_attr_int(h, "/train", "batch", p->train.batch, "-", "SGD minibatch size");
     bf_h5_attr_int(h, "/train", "epochs", p->train.epochs, "-", "SGD epochs");
     bf_h5_attr_string(h, "/train", "order", p->train.order == BF_ORDER_SHUFFLED ? "shuffled"
                                                                               : "fixed");
   }
-  if (p->train.method == BF_TRAIN_GD || sgd) {
-    double *steps = BF_ALLOC(job->log.nrec, double);
-    hsize_t nr = (hsize_t)job->log.nrec;
-    for (int r = 0; r < job->log.nrec; r++) steps[r] = job->log.steps[r];
-    bf_h5_write_root(h, "/train/steps", 1, &nr, steps, "-",
-                     sgd ? "SGD epochs of the loss records" : "GD steps of the loss records");
-    bf_h5_attr_int(h, "/train", "n_diverged", job->n_diverged, "-",
-                   "members whose training diverged (dropped, [train] on_divergence)");
-    free(steps);
-  }
+  double *steps = BF_ALLOC(job->log.nrec, double);
+  hsize_t nr = (hsize_t)job->log.nrec;
+  for (int r = 0; r < job->log.nrec; r++) steps[r] = job->log.steps[r];
+  bf_h5_write_root(h, "/train/steps", 1, &nr, steps, "-",
+                   sgd ? "SGD epochs of the loss records" : "GD steps of the loss records");
+  bf_h5_attr_int(h, "/train", "n_diverged", job->n_diverged, "-",
+                 "members whose training diverged (dropped, [train] on_divergence)");
+  free(steps);
+}
+
+/* The trained ensemble's predictions on the test points and the
+ * infinite-width reference they are checked against. */
+static void write_predictions(bf_h5 *h, const bf_params *p, const bf_ctx *job)
+{
+  hsize_t t1 = (hsize_t)job->ds->ntest;
   bf_h5_write_root(h, "/train/test_mean", 1, &t1, job->test_mean, "output",
                    "ensemble predictive mean on the test points");
   bf_h5_write_root(h, "/train/test_var", 1, &t1, job->test_var, "output^2",
                    "ensemble predictive variance on the test points");
-  if (job->ref_mean) {
-    bf_h5_write_root(h, "/train/reference_mean", 1, &t1, job->ref_mean, "output",
-                     p->train.method != BF_TRAIN_GD ? "GP posterior mean"
-                     : job->mod->linear
-                         ? "infinite-width prediction of readout GD (NNGP kernel)"
-                         : "infinite-width NTK prediction");
-    if (job->ref_var)
-      bf_h5_write_root(h, "/train/reference_var", 1, &t1, job->ref_var, "output^2",
-                       "GP posterior variance");
-    bf_h5_attr_double(h, "/train", "deviation_mean", job->dev_mean, "output",
-                      "max over test points of |test_mean - reference_mean|");
-    if (job->ref_var) bf_h5_attr_double(h, "/train", "deviation_var", job->dev_var,
-                                     "output^2",
-                                     "max over test points of |test_var - reference_var|");
-  }
-  if (p->run.save_theta)
-    write_rows(h, job->ens, "/ensemble/theta", job->ens->nparams, job->ens->theta, "-",
-               "trained parameters per member (flattening as in docs/outputs.md)");
+  if (!job->ref_mean) return;
+  bf_h5_write_root(h, "/train/reference_mean", 1, &t1, job->ref_mean, "output",
+                   p->train.method != BF_TRAIN_GD ? "GP posterior mean"
+                   : job->mod->linear ? "infinite-width prediction of readout GD (NNGP kernel)"
+                                      : "infinite-width NTK prediction");
+  if (job->ref_var)
+    bf_h5_write_root(h, "/train/reference_var", 1, &t1, job->ref_var, "output^2",
+                     "GP posterior variance");
+  bf_h5_attr_double(h, "/train", "deviation_mean", job->dev_mean, "output",
+                    "max over test points of |test_mean - reference_mean|");
+  if (job->ref_var)
+    bf_h5_attr_double(h, "/train", "deviation_var", job->dev_var, "output^2",
+                      "max over test points of |test_var - reference_var|");
+}
+
+/* /fisher's attributes and points, and the resolved momentum. */
+static void write_metric(bf_h5 *h, const bf_params *p, const bf_ctx *job)
+{
   if (p->fisher.solver != BF_SOLVER_NONE) {
     bf_h5_attr_string(h, "/fisher", "solver",
                       !job->lambda ? "none (diagonal basis only)"
@@ -337,6 +339,24 @@ static int write_train_result(MPI_Comm comm, const bf_input *in,
     bf_h5_attr_double(h, "/train", "information_scale", job->scale, "1/parameter^2",
                       "information scale Lambda of resolved_momentum");
   }
+}
+
+/* A run that trains (or computes a metric): data, training, predictions,
+ * metric, the context's per-member table, correlators, flows. */
+static int write_train_result(MPI_Comm comm, const bf_input *in, const bf_ctx *job,
+                              const bf_flow_result *flows, int nflows)
+{
+  const bf_params *p = &in->p;
+  bf_h5 *h = bf_h5_create(comm, p->run.output);
+  if (!h) return BF_FAILED;
+  write_config(h, comm, in);
+  write_data(h, p, job->ds);
+  write_method(h, p, job);
+  write_predictions(h, p, job);
+  if (p->run.save_theta)
+    write_rows(h, job->ens, "/ensemble/theta", job->ens->nparams, job->ens->theta, "-",
+               "trained parameters per member (flattening as in docs/outputs.md)");
+  write_metric(h, p, job);
   /* the per-member records and spectra: the context's table (src/run/context.c) */
   const char *groups[2] = {"/train", "/fisher"};
   bf_sizes sz;
@@ -352,7 +372,7 @@ int bf_stage_write(bf_ctx *c)
   if (!c->in) return 0; /* in-process (tests): nothing to write */
   double t = bf_elapsed();
   int status = bf_ctx_trained(c->p) ? write_train_result(c->comm, c->in, c, c->flows, c->nflows)
-               : c->mod->free_field ? write_result(c->comm, c->in, c)
+               : c->mod->free_field ? write_cosnet_result(c->comm, c->in, c)
                                     : write_mlp_result(c->comm, c->in, c);
   if (status) return status; /* OUTPUT.partial removed, OUTPUT untouched */
   bf_log(c->comm, "write: %s (%.2f s)", c->p->run.output, bf_elapsed() - t);

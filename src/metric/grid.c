@@ -1,8 +1,7 @@
 /* grid.c — rank groups and their BLACS process grids.
  *
  *   bf_grid_create   split ranks into groups, a near-square grid per group
- *                    (and a column and a row of the group's ranks); NULL
- *                    for more groups than ranks
+ *                    (and a column and a row of the group's ranks)
  *   bf_grid_destroy  release the grid and the group communicator */
 #include "brgflow/metric.h"
 #include "brgflow/scalapack.h"
@@ -25,9 +24,7 @@ bf_grid *bf_grid_create(MPI_Comm comm, int groups)
   int rank, size;
   BF_MPI(MPI_Comm_rank(comm, &rank));
   BF_MPI(MPI_Comm_size(comm, &size));
-  if (bf_failed(comm, groups > size, "[fisher] groups = %d: more groups than the %d MPI rank%s",
-                groups, size, size > 1 ? "s" : ""))
-    return NULL;
+  BF_ASSERT(groups >= 1 && groups <= size); /* [fisher] groups: checked by the data stage */
   bf_grid *g = BF_CALLOC(1, bf_grid);
   g->ngroups = groups;
   g->group = (int)((int64_t)rank * groups / size); /* contiguous ranks */

@@ -72,7 +72,6 @@ void bf_metric_alloc(bf_ctx *job)
   job->solver = bf_fisher_choose(p->fisher.solver, job->fisher->n, job->mod->Pt);
   job->k = job->fisher->n < job->mod->Pt ? job->fisher->n : job->mod->Pt;
   job->grid = bf_grid_create(job->comm, p->fisher.groups); /* the metric's, and the flow's */
-  if (!job->grid) return; /* refused ([fisher] groups): the restore stage fails */
   int64_t k = job->k;
   int rank;
   BF_MPI(MPI_Comm_rank(job->comm, &rank));

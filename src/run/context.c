@@ -79,6 +79,7 @@ void bf_ctx_destroy(bf_ctx **cp)
   bf_grid_destroy(&c->kernel_grid);
   bf_evec_map_destroy(&c->evec_map);
   bf_grid_destroy(&c->grid);
+  free(c->own_params);
   free(c);
   *cp = NULL;
 }

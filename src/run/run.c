@@ -13,6 +13,7 @@
 #include "brgflow/run.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,7 +24,6 @@ static int restore(bf_ctx *c)
 {
   bf_train_alloc(c);
   bf_metric_alloc(c);
-  if (c->p->fisher.solver != BF_SOLVER_NONE && !c->grid) return BF_FAILED; /* [fisher] groups */
   return c->driver ? bf_session_resume(c, c->driver->session) : 0;
 }
 
@@ -57,14 +57,32 @@ static int run_chain(bf_ctx *c, int upto)
   return 0;
 }
 
+/* `brgflow kernel` on any input, a training one too: the kernels need
+ * the prior and the points, not the training, metric or flows, whose
+ * arrays the context would otherwise size and the restore allocate. */
+static bf_params kernel_params(const bf_params *p)
+{
+  bf_params k = *p;
+  k.train.method = BF_TRAIN_NONE;
+  k.fisher.solver = BF_SOLVER_NONE;
+  k.brg.on = 0;
+  return k;
+}
+
 bf_ctx *bf_chain(MPI_Comm comm, const bf_params *p, const char *last, int kernels_only)
 {
   int upto = 0;
   while (upto < NSTAGES - 1 && strcmp(CHAIN[upto].name, last)) upto++;
   BF_ASSERT(!strcmp(CHAIN[upto].name, last));
-  bf_ctx *c = bf_ctx_create(comm, p);
+  bf_params *own = NULL;
+  if (kernels_only) {
+    own = malloc(sizeof *own);
+    *own = kernel_params(p);
+  }
+  bf_ctx *c = bf_ctx_create(comm, own ? own : p);
   c->kernels_only = kernels_only;
-  run_chain(c, upto);
+  c->own_params = own;
+  BF_ASSERT(run_chain(c, upto) == 0);
   return c;
 }
 
@@ -107,7 +125,9 @@ static int stopped(MPI_Comm comm, const bf_params *p)
  * or (kernels_only) the kernels alone.  Runs that train get a driver. */
 static int run(MPI_Comm comm, const bf_input *in, int kernels_only)
 {
-  const bf_params *p = &in->p;
+  bf_params kp;
+  if (kernels_only) kp = kernel_params(&in->p);
+  const bf_params *p = kernels_only ? &kp : &in->p;
   bf_ctx *c = bf_ctx_create(comm, p);
   c->in = in;
   c->kernels_only = kernels_only;
@@ -132,6 +152,10 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
                 "infinite-width kernels at points)", in->path))
     return BF_FAILED;
   bf_log(comm, "brgflow %s kernel: %d points", BF_VERSION, p->corr.npoints);
+  if (bf_ctx_trained(p))
+    bf_warn(comm, "%s: `brgflow kernel` computes the prior's infinite-width kernels only; "
+            "the input's [train], [fisher] and [brg] keys are not used (`brgflow run` uses them)",
+            in->path);
   return run(comm, in, 1);
 }
 

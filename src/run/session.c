@@ -75,6 +75,7 @@ static int add(ckpt_array *a, int n, int keep, const char *name, double *data, i
                int64_t cols)
 {
   if (!keep || (len == 0 && cols <= 0)) return n; /* not kept by this run */
+  BF_ASSERT(n < MAX_ARRAYS);
   a[n] = (ckpt_array){"", data, len, cols, NULL};
   snprintf(a[n].name, sizeof a[n].name, "%s", name);
   return n + 1;
@@ -82,14 +83,16 @@ static int add(ckpt_array *a, int n, int keep, const char *name, double *data, i
 
 /* The rows of a result table with a checkpoint name that the run has,
  * under prefix (`/flowI/`, or `/`); the data pointers may be NULL when
- * only the shapes are checked. */
+ * only the shapes are checked.  metric: 1, only the rows of the metric
+ * stage (condition bit BF_CTX_METRIC); 0, only the others; -1, all. */
 static int table_arrays(const bf_field *t, int nt, const void *owner, const bf_sizes *sz,
-                        const char *prefix, ckpt_array *a)
+                        const char *prefix, int metric, ckpt_array *a)
 {
   int n = 0;
   char name[48];
   for (int j = 0; j < nt; j++) {
     if (!t[j].ckpt || !bf_field_on(&t[j], sz)) continue;
+    if (metric >= 0 && metric != ((t[j].when & BF_CTX_METRIC) != 0)) continue;
     BF_ASSERT(t[j].place != BF_RANK0); /* a checkpoint holds what every rank has */
     snprintf(name, sizeof name, "%s%s", prefix, t[j].ckpt);
     int64_t cols = bf_field_cols(&t[j], sz), rows = t[j].place == BF_MEMBER_ROWS;
@@ -99,24 +102,40 @@ static int table_arrays(const bf_field *t, int nt, const void *owner, const bf_s
   return n;
 }
 
-/* theta, the training arrays of the context's table (src/run/context.c)
- * and from stage 1 on the metric's; r: 25 values of the cos-net's resolved
- * momenta and their scale. */
-static int job_arrays(const bf_ctx *job, int stage, double *r, ckpt_array *a)
+/* The context's table rows (src/run/context.c) that the run has, those of
+ * the metric stage (metric 1) or the others (metric 0). */
+static int ctx_arrays(const bf_ctx *job, int metric, ckpt_array *a)
 {
-  const bf_ensemble *ens = job->ens;
-  int n = add(a, 0, 1, "/theta", ens->theta, 0, ens->nparams);
   bf_sizes sz;
   bf_ctx_sizes(job, &sz);
-  if (stage < BF_AT_METRIC) sz.have &= ~(unsigned)BF_CTX_METRIC;
-  n += table_arrays(bf_ctx_fields, bf_ctx_nfields, job, &sz, "/", a + n);
-  if (stage < BF_AT_METRIC) return n;
+  return table_arrays(bf_ctx_fields, bf_ctx_nfields, job, &sz, "/", metric, a);
+}
+
+/* What training leaves: theta and the training rows of the context's table. */
+static int training_arrays(const bf_ctx *job, ckpt_array *a)
+{
+  int n = add(a, 0, 1, "/theta", job->ens->theta, 0, job->ens->nparams);
+  return n + ctx_arrays(job, 0, a + n);
+}
+
+/* What the metric stage adds: its rows of the table, the eigenvectors,
+ * and r: 25 values of the cos-net's resolved momenta and their scale. */
+static int metric_arrays(const bf_ctx *job, double *r, ckpt_array *a)
+{
+  int n = ctx_arrays(job, 1, a);
   /* (members Pt) x k: a member's vectors by parameter row, each rank its
    * rows (docs/outputs.md) */
   n = add(a, n, job->evec != NULL, "/evec", job->evec, 0, job->k);
   if (job->evec) a[n - 1].blocks = job->evec_map;
-  n = add(a, n, job->mod->free_field != NULL, "/resolved", r, 25, 0);
-  return n;
+  return add(a, n, job->mod->free_field != NULL, "/resolved", r, 25, 0);
+}
+
+/* Every array a checkpoint at stage holds: the training's, and from stage
+ * 1 on the metric's. */
+static int job_arrays(const bf_ctx *job, int stage, double *r, ckpt_array *a)
+{
+  int n = training_arrays(job, a);
+  return stage < BF_AT_METRIC ? n : n + metric_arrays(job, r, a + n);
 }
 
 /* Flow i's arrays: every row of the flow's table with a checkpoint name
@@ -131,7 +150,7 @@ static int flow_arrays(const bf_params *p, const bf_ctx *job, const bf_flow_resu
   bf_flow_sizes(p, job, f, &sz);
   char prefix[24];
   snprintf(prefix, sizeof prefix, "/flow%d/", i);
-  return table_arrays(bf_flow_fields, bf_flow_nfields, f, &sz, prefix, a);
+  return table_arrays(bf_flow_fields, bf_flow_nfields, f, &sz, prefix, -1, a);
 }
 
 /* Rows of a blocks array: (members Pt) x cols. */
@@ -316,7 +335,7 @@ static void load_training(bf_session *s, bf_ctx *job)
 {
   ckpt_array a[MAX_ARRAYS];
   const bf_ensemble *ens = job->ens;
-  load_arrays(s->resume, ens, a, job_arrays(job, 0, NULL, a));
+  load_arrays(s->resume, ens, a, training_arrays(job, a));
   double n = 0;
   for (int64_t m = 0; m < ens->count; m++) n += job->diverged[m];
   BF_MPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPI_DOUBLE, MPI_SUM, ens->comm));
@@ -327,8 +346,7 @@ static void load_metric(bf_session *s, bf_ctx *job)
 {
   ckpt_array a[MAX_ARRAYS];
   double r[25];
-  int n0 = job_arrays(job, 0, r, a), n1 = job_arrays(job, 1, r, a);
-  load_arrays(s->resume, job->ens, a + n0, n1 - n0);
+  load_arrays(s->resume, job->ens, a, metric_arrays(job, r, a));
   if (!job->mod->free_field) return;
   memcpy(job->resolved, r, sizeof(double) * 24);
   job->scale = r[24];

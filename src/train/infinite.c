@@ -6,7 +6,7 @@
  *   bf_infinite_curves   the flow's infinite-width curves (posterior, eigen)
  *   bf_dmat_fill_kernel  a kernel's entries in a rank's own blocks (also
  *                        the GP targets', src/train/data.c, and `brgflow
- *                        kernel`'s, src/run/mlp_job.c)
+ *                        kernel`'s, src/nnft/stage.c)
  *
  * Both rest on K(X, X) = Z diag(w) Z^T (PDSYEVD) and need of it only
  *   c = Z^T Y (n),  B = K(x, X) Z (n_test x n, by PDGEMM),  K(x, x) (n_test),

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-plan 93 # 25 refusals x 3 checks, 18 others
+plan 94 # 25 refusals x 3 checks, 19 others
 dir="$OUT/errors"
 rm -rf "$dir"; mkdir -p "$dir"
 echo "precious result" > "$dir/keep.h5"
@@ -109,6 +109,13 @@ check "info lists the datasets and zscore_max" bash -c \
 mpi 2 "$BIN" kernel inputs/mlp_relu.ini --set run.output="$dir/kernel.h5" > "$dir/kernel.log" 2>&1
 check "kernel: writes K_nngp and K_ntk, no ensemble" bash -c \
   "'$BIN' info '$dir/kernel.h5' | grep -q '/nnft/K_ntk ' && ! '$BIN' info '$dir/kernel.h5' | grep -q /ensemble/theta"
+# ... on a training input too: the kernels of its prior, no training (it
+# crashed in the restore, which sized the training's arrays for an ensemble
+# that kernels-only runs never sample).
+mpi 2 "$BIN" kernel inputs/mlp_train.ini --set run.output="$dir/kernel_train.h5" > "$dir/kernel_train.log" 2>&1
+rc=$?
+check "kernel on a training input: exit 0 ($rc), kernels only" bash -c \
+  "test $rc -eq 0 && '$BIN' info '$dir/kernel_train.h5' | grep -q '/nnft/K_ntk ' && ! '$BIN' info '$dir/kernel_train.h5' | grep -q /train/"
 expect_refusal kernel_cosnet "\[network\] arch: \`brgflow kernel\` needs arch = mlp" \
   kernel inputs/cosnet_free.ini --set run.output="$dir/kc.h5"
 

@@ -12,7 +12,8 @@
  * 4. A small paper_relu: GD-trained ReLU networks, coarse-grained in the
  *    eigen basis by resampling, show a critical cutoff after a flat stretch,
  *    with a finite bootstrap interval.
- * 5. [brg] cutoffs equal to the log grid give the grid's flow bitwise;
+ * 5. [brg] cutoffs equal to the log grid give the grid's flow bitwise, and
+ *    so does the chain's flow stage (bf_chain up to "flow");
  *    keep_mse_below drops exactly the members with test_mse0 >= X from the
  *    ensemble statistics (and none when X is above every test_mse0); the
  *    probe predictions averaged over the kept members are pred_mean and
@@ -238,6 +239,17 @@ static void test_explicit_cutoffs_equal_grid(void **state)
   assert_memory_equal(g->pred_mean, l->pred_mean, sizeof(double) * KT);
   assert_memory_equal(g->pred_var, l->pred_var, sizeof(double) * KT);
   assert_int_equal(g->crit, l->crit);
+  /* the chain's flow stage runs the same flow on the same ensemble */
+  bf_params q = select_params();
+  bf_ctx *whole = bf_chain(MPI_COMM_WORLD, &q, "flow", 0);
+  assert_int_equal(whole->nflows, 1);
+  const bf_flow_result *s = &whole->flows[0];
+  double ds = fmax(max_abs_diff(KE, g->mse, s->mse), max_abs_diff(KT, g->pred_mean, s->pred_mean));
+  FIGURE("the chain's flow stage vs bf_flow_run on the metric stage's context: max "
+         "|difference| of test_mse, pred_mean = %.3g (tol 0)", ds);
+  assert_memory_equal(g->mse, s->mse, sizeof(double) * KE);
+  assert_memory_equal(g->pred_mean, s->pred_mean, sizeof(double) * KT);
+  bf_ctx_destroy(&whole);
   bf_flow_results_destroy(&g, 1);
   bf_flow_results_destroy(&l, 1);
   bf_ctx_destroy(&job);

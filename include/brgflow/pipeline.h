@@ -7,9 +7,12 @@
  * then load it on --restart; predict: the infinite-width predictions at
  * the test points, src/train.)
  *
- * A bf_ctx owns the communicator, the validated parameters and every
- * stage's products.  Each stage is `int bf_stage_NAME(bf_ctx *c)` in the
- * folder of its name, declared in that folder's header; it does nothing
+ * A bf_ctx holds the communicator and the validated parameters (the
+ * caller's, which outlive it) and owns every stage's products.  Each stage
+ * is `int bf_stage_NAME(bf_ctx *c)` in the folder of the module it belongs
+ * to (data, train, predict: src/train; sample: src/nn; measure,
+ * reference: src/nnft; metric: src/metric; flow: src/flow; report: src/run;
+ * write: src/io), declared in that module's header; it does nothing
  * where the input does not ask for it and returns 0, BF_STOPPED when a
  * stop request came at one of its step boundaries, or BF_FAILED after the
  * one message of a collective error (bf_failed: bad input, an unusable

@@ -7,7 +7,8 @@
  *   data -> sample -> restore -> train -> measure -> reference -> predict
  *        -> metric -> flow -> report -> write
  * `restore` allocates every array a checkpoint can fill and, on --restart,
- * loads them; every other stage lives in the folder of its name. */
+ * loads them; every other stage lives in its module's folder
+ * (docs/theory.md o lists them). */
 #ifndef BRGFLOW_RUN_H
 #define BRGFLOW_RUN_H
 
@@ -17,15 +18,19 @@
 /* Collective: the chain for p up to and including the stage named `last`
  * ("sample", "train", "measure", "reference", "predict", "metric", "flow",
  * ...), in-process and without a driver (no checkpoints, no result file):
- * how tests look at every product.  kernels_only as `brgflow kernel`. */
+ * how tests look at every product.  kernels_only as `brgflow kernel`: the
+ * chain runs on a shallow copy of p with training, metric and flows off.
+ * Either way p's arrays (corr.x, brg.cut, ...) are read, not copied: keep p
+ * alive until bf_ctx_destroy.  A stage that fails or stops aborts (tests
+ * give valid parameters and no driver). */
 bf_ctx *bf_chain(MPI_Comm comm, const bf_params *p, const char *last, int kernels_only);
 
 /* Collective: the whole `brgflow run` for a validated input; returns the
  * exit status (0, BF_FAILED after the one message of a collective error,
  * or BF_STOPPED for a stop without a checkpoint). */
 int bf_run(MPI_Comm comm, const bf_input *in);
-/* Collective: `brgflow kernel`: infinite-width kernels only (arch = mlp);
- * the exit status as bf_run's. */
+/* Collective: `brgflow kernel`: infinite-width kernels only (arch = mlp;
+ * no --restart); the exit status as bf_run's. */
 int bf_run_kernels(MPI_Comm comm, const bf_input *in);
 
 /* ---- checkpoints, restarts and stops (src/run/session.c) ----------------- */

@@ -147,6 +147,10 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
   bf_model *probe = bf_model_create(p);
   int field = probe->free_field != NULL;
   bf_model_destroy(&probe);
+  if (bf_failed(comm, in->restart[0] != 0,
+                "--restart %s: `brgflow kernel` writes no checkpoints; run it without --restart",
+                in->restart))
+    return BF_FAILED;
   if (bf_failed(comm, field,
                 "%s: [network] arch: `brgflow kernel` needs arch = mlp (a model with "
                 "infinite-width kernels at points)", in->path))
@@ -154,7 +158,8 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
   bf_log(comm, "brgflow %s kernel: %d points", BF_VERSION, p->corr.npoints);
   if (bf_ctx_trained(p))
     bf_warn(comm, "%s: `brgflow kernel` computes the prior's infinite-width kernels only; "
-            "the input's [train], [fisher] and [brg] keys are not used (`brgflow run` uses them)",
+            "the input's [train], [brg] and [fisher] keys are not used, but for [fisher] block "
+            "(the kernels' block size); `brgflow run` uses them",
             in->path);
   return run(comm, in, 1);
 }

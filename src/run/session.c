@@ -68,14 +68,15 @@ typedef struct ckpt_array {
   const struct bf_evec_map *blocks; /* blocks: this rank's, else NULL */
 } ckpt_array;
 
-/* Enough for the training and metric arrays and four flows of 23. */
-#define MAX_ARRAYS 128
+/* Enough for theta, every row of the context's table, the eigenvectors,
+ * the resolved momenta and every row of four flows' tables (asserted where
+ * the lists are built). */
+#define MAX_ARRAYS 256
 
 static int add(ckpt_array *a, int n, int keep, const char *name, double *data, int64_t len,
                int64_t cols)
 {
   if (!keep || (len == 0 && cols <= 0)) return n; /* not kept by this run */
-  BF_ASSERT(n < MAX_ARRAYS);
   a[n] = (ckpt_array){"", data, len, cols, NULL};
   snprintf(a[n].name, sizeof a[n].name, "%s", name);
   return n + 1;
@@ -134,6 +135,7 @@ static int metric_arrays(const bf_ctx *job, double *r, ckpt_array *a)
  * 1 on the metric's. */
 static int job_arrays(const bf_ctx *job, int stage, double *r, ckpt_array *a)
 {
+  BF_ASSERT(1 + bf_ctx_nfields + 2 <= MAX_ARRAYS); /* theta, the table, evec, resolved */
   int n = training_arrays(job, a);
   return stage < BF_AT_METRIC ? n : n + metric_arrays(job, r, a + n);
 }
@@ -214,8 +216,10 @@ static int checkpoint(MPI_Comm comm, const bf_params *p, const bf_session *s,
   ckpt_array a[MAX_ARRAYS];
   pack_resolved(job, r);
   int n = job_arrays(job, stage, r, a);
-  for (int i = 0; stage == 2 && i <= flow_index && i < nflows; i++)
+  for (int i = 0; stage == 2 && i <= flow_index && i < nflows; i++) {
+    BF_ASSERT(n + bf_flow_nfields <= MAX_ARRAYS); /* at most one per row of its table */
     n += flow_arrays(p, job, &flows[i], i, a + n);
+  }
   int64_t values = 0;
   for (int i = 0; i < n; i++)
     values += a[i].len ? a[i].len : (a[i].blocks ? block_rows(ens, &a[i]) : ens->members) * a[i].cols;

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/mpi/common.sh
-plan 94 # 25 refusals x 3 checks, 19 others
+plan 97 # 26 refusals x 3 checks, 19 others
 dir="$OUT/errors"
 rm -rf "$dir"; mkdir -p "$dir"
 echo "precious result" > "$dir/keep.h5"
@@ -116,6 +116,9 @@ mpi 2 "$BIN" kernel inputs/mlp_train.ini --set run.output="$dir/kernel_train.h5"
 rc=$?
 check "kernel on a training input: exit 0 ($rc), kernels only" bash -c \
   "test $rc -eq 0 && '$BIN' info '$dir/kernel_train.h5' | grep -q '/nnft/K_ntk ' && ! '$BIN' info '$dir/kernel_train.h5' | grep -q /train/"
+touch "$dir/kr.ckpt.h5"
+expect_refusal kernel_restart "\`brgflow kernel\` writes no checkpoints" \
+  kernel inputs/mlp_relu.ini --set run.output="$dir/kr.h5" --restart "$dir/kr.ckpt.h5"
 expect_refusal kernel_cosnet "\[network\] arch: \`brgflow kernel\` needs arch = mlp" \
   kernel inputs/cosnet_free.ini --set run.output="$dir/kc.h5"
 

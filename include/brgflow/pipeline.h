@@ -52,8 +52,9 @@ typedef struct bf_driver {
 
 struct bf_ctx {
   MPI_Comm comm;
-  const bf_params *p;
-  bf_params *own_params; /* bf_chain's copy of p, freed with the context */
+  const bf_params *p;  /* the caller's, or kernel_p */
+  bf_params kernel_p;  /* kernels_only: a copy of the caller's with training, metric
+                          and flows off, so that no stage sizes or runs them */
   const bf_input *in; /* the input file (its text goes into the result); NULL in tests */
   int kernels_only;   /* `brgflow kernel`: the kernels at the points alone */
   bf_driver *driver;  /* NULL: no checkpoints, no stops */
@@ -142,8 +143,10 @@ extern const int bf_ctx_nfields;
  * metric stage has set k). */
 void bf_ctx_sizes(const bf_ctx *c, bf_sizes *s);
 
-/* An empty context for p on comm (nothing computed yet). */
-bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p);
+/* An empty context for p on comm (nothing computed yet).  kernels_only
+ * (`brgflow kernel`): c->p is the context's shallow copy of p with
+ * training, metric and flows off; p's arrays are still read. */
+bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p, int kernels_only);
 /* Free every product. */
 void bf_ctx_destroy(bf_ctx **c);
 /* A stage's step boundary: 0 to go on (always, without a driver), else the

@@ -19,7 +19,8 @@
  * ("sample", "train", "measure", "reference", "predict", "metric", "flow",
  * ...), in-process and without a driver (no checkpoints, no result file):
  * how tests look at every product.  kernels_only as `brgflow kernel`: the
- * chain runs on a shallow copy of p with training, metric and flows off.
+ * chain runs on the context's shallow copy of p with training, metric and
+ * flows off (bf_ctx_create).
  * Either way p's arrays (corr.x, brg.cut, ...) are read, not copied: keep p
  * alive until bf_ctx_destroy.  A stage that fails or stops aborts (tests
  * give valid parameters and no driver). */

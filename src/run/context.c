@@ -53,11 +53,19 @@ void bf_ctx_sizes(const bf_ctx *c, bf_sizes *s)
             (p->fisher.basis == BF_BASIS_DIAGONAL || flow_diag ? DIAG : 0);
 }
 
-bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p)
+bf_ctx *bf_ctx_create(MPI_Comm comm, const bf_params *p, int kernels_only)
 {
   bf_ctx *c = BF_CALLOC(1, bf_ctx);
   c->comm = comm;
   c->p = p;
+  c->kernels_only = kernels_only;
+  if (kernels_only) { /* `brgflow kernel` on any input, a training one too */
+    c->kernel_p = *p;
+    c->kernel_p.train.method = BF_TRAIN_NONE;
+    c->kernel_p.fisher.solver = BF_SOLVER_NONE;
+    c->kernel_p.brg.on = 0;
+    c->p = &c->kernel_p;
+  }
   return c;
 }
 
@@ -79,7 +87,6 @@ void bf_ctx_destroy(bf_ctx **cp)
   bf_grid_destroy(&c->kernel_grid);
   bf_evec_map_destroy(&c->evec_map);
   bf_grid_destroy(&c->grid);
-  free(c->own_params);
   free(c);
   *cp = NULL;
 }

@@ -13,7 +13,6 @@
 #include "brgflow/run.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,31 +56,12 @@ static int run_chain(bf_ctx *c, int upto)
   return 0;
 }
 
-/* `brgflow kernel` on any input, a training one too: the kernels need
- * the prior and the points, not the training, metric or flows, whose
- * arrays the context would otherwise size and the restore allocate. */
-static bf_params kernel_params(const bf_params *p)
-{
-  bf_params k = *p;
-  k.train.method = BF_TRAIN_NONE;
-  k.fisher.solver = BF_SOLVER_NONE;
-  k.brg.on = 0;
-  return k;
-}
-
 bf_ctx *bf_chain(MPI_Comm comm, const bf_params *p, const char *last, int kernels_only)
 {
   int upto = 0;
   while (upto < NSTAGES - 1 && strcmp(CHAIN[upto].name, last)) upto++;
   BF_ASSERT(!strcmp(CHAIN[upto].name, last));
-  bf_params *own = NULL;
-  if (kernels_only) {
-    own = malloc(sizeof *own);
-    *own = kernel_params(p);
-  }
-  bf_ctx *c = bf_ctx_create(comm, own ? own : p);
-  c->kernels_only = kernels_only;
-  c->own_params = own;
+  bf_ctx *c = bf_ctx_create(comm, p, kernels_only);
   BF_ASSERT(run_chain(c, upto) == 0);
   return c;
 }
@@ -125,12 +105,9 @@ static int stopped(MPI_Comm comm, const bf_params *p)
  * or (kernels_only) the kernels alone.  Runs that train get a driver. */
 static int run(MPI_Comm comm, const bf_input *in, int kernels_only)
 {
-  bf_params kp;
-  if (kernels_only) kp = kernel_params(&in->p);
-  const bf_params *p = kernels_only ? &kp : &in->p;
-  bf_ctx *c = bf_ctx_create(comm, p);
+  bf_ctx *c = bf_ctx_create(comm, &in->p, kernels_only);
+  const bf_params *p = c->p; /* kernels only: training, metric and flows off */
   c->in = in;
-  c->kernels_only = kernels_only;
   bf_session sess = {.input_text = in->text, .restart = in->restart};
   if (bf_ctx_trained(p)) bf_session_attach(c, &sess);
   int status = run_chain(c, NSTAGES - 1);
@@ -141,16 +118,21 @@ static int run(MPI_Comm comm, const bf_input *in, int kernels_only)
   return status;
 }
 
+/* A run that writes no checkpoints has nothing to restart from. */
+static int refuse_restart(MPI_Comm comm, const bf_input *in, const char *what)
+{
+  return bf_failed(comm, in->restart[0] != 0,
+                   "--restart %s: %s writes no checkpoints; run it without --restart",
+                   in->restart, what);
+}
+
 int bf_run_kernels(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
   bf_model *probe = bf_model_create(p);
   int field = probe->free_field != NULL;
   bf_model_destroy(&probe);
-  if (bf_failed(comm, in->restart[0] != 0,
-                "--restart %s: `brgflow kernel` writes no checkpoints; run it without --restart",
-                in->restart))
-    return BF_FAILED;
+  if (refuse_restart(comm, in, "`brgflow kernel`")) return BF_FAILED;
   if (bf_failed(comm, field,
                 "%s: [network] arch: `brgflow kernel` needs arch = mlp (a model with "
                 "infinite-width kernels at points)", in->path))
@@ -167,9 +149,7 @@ int bf_run_kernels(MPI_Comm comm, const bf_input *in)
 int bf_run(MPI_Comm comm, const bf_input *in)
 {
   const bf_params *p = &in->p;
-  if (bf_failed(comm, in->restart[0] && !bf_ctx_trained(p),
-                "--restart %s: this run (no training, no metric) writes no checkpoints; "
-                "run it without --restart", in->restart))
+  if (!bf_ctx_trained(p) && refuse_restart(comm, in, "this run (no training, no metric)"))
     return BF_FAILED;
   int size;
   BF_MPI(MPI_Comm_size(comm, &size));
